@@ -1,0 +1,83 @@
+"""Package-level checks: layout, import direction, CLI entry point."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import samd_core
+from samd_core import Volume
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# package -> packages it must never import (the design's import direction)
+FORBIDDEN = {
+    "samd_core": {"validation", "clinical_eval", "risk", "samd", "pandas", "mlflow", "jinja2"},
+    "validation": {"clinical_eval", "risk", "samd"},
+    "clinical_eval": {"risk", "samd"},
+    "risk": {"samd"},
+}
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_import_direction(package: str) -> None:
+    bad = []
+    for py in sorted((ROOT / package).rglob("*.py")):
+        hit = _imports(py) & FORBIDDEN[package]
+        if hit:
+            bad.append(f"{py.relative_to(ROOT)} imports {sorted(hit)}")
+    assert not bad, "import direction violated:\n" + "\n".join(bad)
+
+
+def test_core_imports_without_heavy_packages() -> None:
+    code = (
+        "import sys, samd_core, samd_core.volume; "
+        "bad = [m for m in ('pandas', 'mlflow', 'jinja2') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_cli_version() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "samd", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert res.returncode == 0, res.stderr
+    assert samd_core.__version__ in res.stdout
+
+
+def test_volume_sitk_roundtrip_identity_direction() -> None:
+    import numpy as np
+    import SimpleITK as sitk
+
+    img = sitk.Image(5, 4, 3, sitk.sitkInt16)  # x=5, y=4, z=3
+    img.SetSpacing((0.5, 0.7, 2.5))
+    img.SetOrigin((-10.0, 20.0, 30.0))
+    vol = Volume.from_sitk(img)
+    assert vol.shape == (3, 4, 5)
+    assert vol.spacing == (2.5, 0.7, 0.5)
+    # array axis 0 (slices) runs along +S, axis 2 (columns) along +L
+    assert np.allclose(vol.direction_matrix[:, 0], (0, 0, 1))
+    assert np.allclose(vol.direction_matrix[:, 2], (1, 0, 0))
+    back = vol.to_sitk()
+    assert back.GetSpacing() == img.GetSpacing()
+    assert back.GetOrigin() == img.GetOrigin()
+    assert back.GetDirection() == img.GetDirection()
+    # physical point of index (k, j, i) agrees with ITK's (i, j, k)
+    p = vol.index_to_physical([2, 1, 3])
+    assert np.allclose(p, img.TransformIndexToPhysicalPoint((3, 1, 2)))

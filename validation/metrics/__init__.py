@@ -1,0 +1,3 @@
+"""Segmentation and detection metrics (pure functions)."""
+
+__all__: list[str] = []
