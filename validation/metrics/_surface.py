@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 from surface_distance import lookup_tables as _dm_tables
 
 from samd_core.errors import InvalidParameterError
@@ -159,10 +160,18 @@ def _neighbour_codes(padded: np.ndarray) -> np.ndarray:
 
 
 def _directed(border_from: np.ndarray, border_to: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
+    """Exact Euclidean distance (mm) from each ``border_from`` element to the nearest of ``border_to``.
+
+    A k-d tree over the sparse border coordinates (scaled to mm) gives the same distances as a
+    dense Euclidean distance transform (to rounding, < 1e-13 mm) at a fraction of the cost.
+    Elements are returned in C order of ``border_from``, as boolean indexing would.
+    """
     if not border_to.any():
         return np.full(int(np.count_nonzero(border_from)), np.inf)
-    dist = ndimage.distance_transform_edt(~border_to, sampling=spacing)
-    return np.asarray(dist[border_from], dtype=np.float64)
+    sp = np.asarray(spacing)
+    tree = cKDTree(np.argwhere(border_to) * sp)
+    dist, _ = tree.query(np.argwhere(border_from) * sp, k=1, workers=1)
+    return np.asarray(dist, dtype=np.float64)
 
 
 def _sorted(d: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
