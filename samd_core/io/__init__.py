@@ -9,24 +9,30 @@ from samd_core.io._dicom_write import PATIENT_FIELDS, TRANSFER_SYNTAXES, write_d
 from samd_core.io._errors import (
     DicomReadError,
     GantryTiltError,
+    ImageReadError,
     MixedGeometryError,
     MultipleSeriesError,
     NonImageObjectError,
     SliceSpacingError,
 )
+from samd_core.io._image import IMAGE_SUFFIXES, read_image, write_image
 from samd_core.io._uids import derive_uid
 
 __all__ = [
     "IMAGE_SOP_CLASSES",
+    "IMAGE_SUFFIXES",
     "PATIENT_FIELDS",
     "TRANSFER_SYNTAXES",
     "DicomReadError",
     "GantryTiltError",
+    "ImageReadError",
     "MixedGeometryError",
     "MultipleSeriesError",
     "NonImageObjectError",
     "SliceSpacingError",
     "derive_uid",
     "read_dicom_series",
+    "read_image",
     "write_dicom_series",
+    "write_image",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from samd_core.errors import DicomError, GeometryError
+from samd_core.errors import DicomError, GeometryError, SamdError
 
 __all__ = [
     "DicomReadError",
     "GantryTiltError",
+    "ImageReadError",
     "MixedGeometryError",
     "MultipleSeriesError",
     "NonImageObjectError",
@@ -40,3 +41,7 @@ class SliceSpacingError(GeometryError):
 
 class GantryTiltError(GeometryError):
     """Slice positions are sheared relative to the slice normal (gantry tilt)."""
+
+
+class ImageReadError(SamdError, ValueError):
+    """A NIfTI/MHA/NRRD file cannot be read (missing, corrupt, or not a scalar 2-D/3-D image)."""
