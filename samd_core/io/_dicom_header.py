@@ -12,6 +12,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from samd_core.errors import SamdError
 from samd_core.io._dicom_enhanced import enhanced_frames
 from samd_core.io._errors import DicomReadError
 
@@ -93,12 +94,14 @@ def read_dataset(path: Path) -> Dataset:
     """Parse a whole file once (pixel bytes included); files without preamble are tried too."""
     try:
         try:
-            return dcmread(path)
+            ds = dcmread(path)
         except InvalidDicomError:
             ds = dcmread(path, force=True)
             if "SOPClassUID" not in ds:
                 raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
-            return ds
+        if "SOPClassUID" not in ds:
+            raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
+        return ds
     except DicomReadError:
         raise
     except Exception as exc:  # pydicom raises many types on corrupt bytes; report them as ours
@@ -117,7 +120,7 @@ def read_headers(path: str | os.PathLike[str]) -> list[FrameHeader]:
     ds = read_dataset(p)
     try:
         return _headers(p, ds)
-    except DicomReadError:
+    except SamdError:
         raise
     except Exception as exc:
         raise DicomReadError(f"{p}: malformed DICOM attributes ({type(exc).__name__}: {exc})") from exc
@@ -137,6 +140,9 @@ def _headers(p: Path, ds: Dataset) -> list[FrameHeader]:
         "columns": int(ds.get("Columns", 0) or 0) if "PixelData" in ds or "FloatPixelData" in ds else 0,
         "dataset": ds,
     }
+    if sop_class not in IMAGE_SOP_CLASSES:  # non-image object: identity only, no geometry parsed
+        geo0 = {"iop": None, "ipp": None, "pixel_spacing": None, "slope": 1.0, "intercept": 0.0}
+        return [FrameHeader(frame=None, **common, **geo0)]
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         return [FrameHeader(frame=i, **common, **geo) for i, geo in enumerate(enhanced_frames(ds, p))]
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)

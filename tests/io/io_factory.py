@@ -206,7 +206,7 @@ def enhanced_ct(vol: Volume, path: Path, *, frame_order: list[int] | None = None
         if geometry:
             item.PlanePositionSequence = Sequence([pp])
         fc = Dataset()
-        fc.InStackPositionNumber = k + 1
+        fc.InStackPositionNumber = int(k) + 1
         item.FrameContentSequence = Sequence([fc])
         per.append(item)
     ds.PerFrameFunctionalGroupsSequence = Sequence(per)
