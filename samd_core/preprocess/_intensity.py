@@ -1,7 +1,7 @@
 """Intensity steps: HU clip, window, z-score, percentile normalisation, nnU-Net CT scheme.
 
 Intensity steps act on images only (label maps and predictions pass through unchanged) and
-return float32. They run one fused, cache-blocked kernel: ``y = clip(x, lo, hi) * a + b``,
+return float32. They run one fused, cache-blocked kernel: ``y = (clip(x, lo, hi) - c) * a``,
 computed slab by slab in float32 in place, so the cost stays close to one copy of the volume.
 
 References
@@ -42,11 +42,12 @@ __all__ = [
 _SLAB_BYTES = 1 << 20  # ~1 MiB of float32 per slab: stays in L2 cache across the three passes
 
 
-def clip_affine(x: np.ndarray, lo: float | None, hi: float | None, scale: float, offset: float) -> np.ndarray:
-    """``clip(x, lo, hi) * scale + offset`` as a new C-contiguous float32 array.
+def clip_affine(x: np.ndarray, lo: float | None, hi: float | None, subtract: float, scale: float) -> np.ndarray:
+    """``(clip(x, lo, hi) - subtract) * scale`` as a new C-contiguous float32 array.
 
-    ``lo``/``hi`` None means no bound. Arithmetic is float32 (the bounds, scale and offset are
-    rounded to float32 once), in slabs along axis 0.
+    ``lo``/``hi`` None means no bound. Arithmetic is float32 (the bounds, ``subtract`` and
+    ``scale`` are rounded to float32 once), in ~1 MiB slabs so the three passes stay in cache.
+    Subtracting before scaling keeps ``lo`` mapping exactly to 0 for windows.
     """
     src = np.ascontiguousarray(x)
     out = np.empty(src.shape, dtype=np.float32)
@@ -55,8 +56,7 @@ def clip_affine(x: np.ndarray, lo: float | None, hi: float | None, scale: float,
     step = max(1, _SLAB_BYTES // 4)
     f_lo = None if lo is None else np.float32(lo)
     f_hi = None if hi is None else np.float32(hi)
-    f_a, f_b = np.float32(scale), np.float32(offset)
-    identity = f_a == np.float32(1) and f_b == np.float32(0)
+    f_c, f_a = np.float32(subtract), np.float32(scale)
     for i in range(0, flat_src.size, step):
         o = flat_out[i : i + step]
         s = flat_src[i : i + step]
@@ -64,9 +64,10 @@ def clip_affine(x: np.ndarray, lo: float | None, hi: float | None, scale: float,
             o[...] = s
         else:
             np.clip(s, f_lo, f_hi, out=o, casting="unsafe")
-        if not identity:
+        if f_c != 0:
+            o -= f_c
+        if f_a != 1:
             o *= f_a
-            o += f_b
     return out
 
 
@@ -78,21 +79,21 @@ class _Intensity(Step):
     geometric = False
 
     def resolve(self, arr: np.ndarray) -> dict[str, Any]:
-        """Return ``{"lo", "hi", "scale", "offset"}`` (plain floats / None) for this image."""
+        """Return ``{"lo", "hi", "subtract", "scale"}`` (plain floats / None) for this image."""
         raise NotImplementedError
 
     def forward(self, arr: np.ndarray, grid: Grid, kind: str) -> tuple[np.ndarray, Grid, dict[str, Any]]:
         if kind != "image":
             return arr, grid, {"op": self.op, "skipped": True}
         k = self.resolve(arr)
-        return clip_affine(arr, k["lo"], k["hi"], k["scale"], k["offset"]), grid, {"op": self.op, **k}
+        return clip_affine(arr, k["lo"], k["hi"], k["subtract"], k["scale"]), grid, {"op": self.op, **k}
 
     def replay(self, arr: np.ndarray, grid: Grid, rec: dict[str, Any], kind: str) -> tuple[np.ndarray, Grid]:
         if kind != "image":
             return arr, grid
         if rec.get("skipped"):
             raise InvalidParameterError("record", "Pipeline.replay", "a record made from an image", "a label record")
-        return clip_affine(arr, rec["lo"], rec["hi"], rec["scale"], rec["offset"]), grid
+        return clip_affine(arr, rec["lo"], rec["hi"], rec["subtract"], rec["scale"]), grid
 
 
 class Clip(_Intensity):
@@ -107,7 +108,7 @@ class Clip(_Intensity):
             raise self.bad("upper", f"a number >= lower ({lo})", hi, "Pipeline.from_spec")
 
     def resolve(self, arr: np.ndarray) -> dict[str, Any]:
-        return {"lo": self.params["lower"], "hi": self.params["upper"], "scale": 1.0, "offset": 0.0}
+        return {"lo": self.params["lower"], "hi": self.params["upper"], "subtract": 0.0, "scale": 1.0}
 
 
 class Window(_Intensity):
@@ -119,7 +120,7 @@ class Window(_Intensity):
     def resolve(self, arr: np.ndarray) -> dict[str, Any]:
         c, w = self.params["center"], self.params["width"]
         lo = c - w / 2
-        return {"lo": lo, "hi": c + w / 2, "scale": 1.0 / w, "offset": -lo / w}
+        return {"lo": lo, "hi": c + w / 2, "subtract": lo, "scale": 1.0 / w}
 
 
 class ZScore(_Intensity):
@@ -143,7 +144,7 @@ class ZScore(_Intensity):
             mean = float(fg64.mean()) if mean is None else mean
             std = float(fg64.std()) if std is None else std
         std = max(float(std), 1e-8)
-        return {"lo": None, "hi": None, "scale": 1.0 / std, "offset": -float(mean) / std, "mean": float(mean), "std": std}
+        return {"lo": None, "hi": None, "subtract": float(mean), "scale": 1.0 / std, "mean": float(mean), "std": std}
 
 
 class PercentileNormalize(_Intensity):
@@ -167,7 +168,7 @@ class PercentileNormalize(_Intensity):
             raise self.bad("foreground_threshold", "a threshold that leaves some voxels", self.params["foreground_threshold"])
         lo, hi = (float(v) for v in np.percentile(fg, [self.params["lower"], self.params["upper"]]))
         r = max(hi - lo, 1e-8)
-        return {"lo": lo, "hi": hi, "scale": 1.0 / r, "offset": -lo / r}
+        return {"lo": lo, "hi": hi, "subtract": lo, "scale": 1.0 / r}
 
 
 class CTNormalize(_Intensity):
@@ -190,7 +191,7 @@ class CTNormalize(_Intensity):
 
     def resolve(self, arr: np.ndarray) -> dict[str, Any]:
         p = self.params
-        return {"lo": p["lower"], "hi": p["upper"], "scale": 1.0 / p["std"], "offset": -p["mean"] / p["std"]}
+        return {"lo": p["lower"], "hi": p["upper"], "subtract": p["mean"], "scale": 1.0 / p["std"]}
 
 
 def ct_fingerprint(
