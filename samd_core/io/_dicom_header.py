@@ -104,7 +104,9 @@ def read_dataset(path: Path) -> Dataset:
         return ds
     except DicomReadError:
         raise
-    except Exception as exc:  # pydicom raises many types on corrupt bytes; report them as ours
+    except BaseException as exc:  # pydicom raises many types on corrupt bytes; report them as ours
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise DicomReadError(f"{path}: unreadable DICOM file ({type(exc).__name__}: {exc})") from exc
 
 

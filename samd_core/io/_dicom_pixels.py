@@ -57,7 +57,9 @@ def decode_file(ds: Dataset, path: Path) -> np.ndarray:
         return arr
     except DicomReadError as exc:
         raise DicomReadError(f"{path}: {exc}") from None
-    except Exception as exc:  # decoders raise many types on corrupt data
+    except BaseException as exc:  # decoders raise many types; Rust (pyo3) panics are BaseExceptions
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise DicomReadError(f"{path}: cannot decode pixel data ({type(exc).__name__}: {exc})") from exc
 
 
