@@ -329,7 +329,12 @@ def write_dicom_series(
         ds.file_meta = meta
         syntax = TRANSFER_SYNTAXES[transfer_syntax]
         if syntax in (RLELossless, JPEG2000Lossless):
-            ds.compress(syntax, encoding_plugin="pylibjpeg" if syntax == JPEG2000Lossless else "")
+            # keep our derived SOP Instance UID (compress() would otherwise generate a random one)
+            ds.compress(
+                syntax,
+                encoding_plugin="pylibjpeg" if syntax == JPEG2000Lossless else "",
+                generate_instance_uid=False,
+            )
         else:
             meta.TransferSyntaxUID = syntax
         path = out / file_name.format(index=k)
