@@ -105,3 +105,28 @@ def test_io_writer_rejects_2d_and_nonfinite(tmp_path: Path) -> None:
         write_dicom_series(Volume(np.zeros((4, 4)), (1, 1)), tmp_path)
     with pytest.raises(InvalidParameterError, match="finite"):
         write_dicom_series(Volume(np.full((2, 4, 4), np.nan), (1, 1, 1)), tmp_path)
+
+
+@pytest.mark.verifies("SRS-IO-001")
+def test_io_reader_result_independent_of_threads_and_json_meta(tmp_path: Path) -> None:
+    import json
+
+    files = write_dicom_series(_vol(), tmp_path, rescale=[(1.0, -1024.0), (0.5, -1000.0)] * 2)
+    files[2].unlink()
+    hashes = {read_dicom_series(tmp_path, accept_gaps=True, max_workers=w).content_sha256() for w in (1, 2, 5)}
+    assert len(hashes) == 1
+    meta = dict(read_dicom_series(tmp_path, accept_gaps=True).meta)
+    assert json.loads(json.dumps(meta)) == meta
+
+
+@pytest.mark.verifies("SRS-IO-010", "SRS-IO-006")
+def test_io_series_uid_reads_images_beside_a_non_image_object(tmp_path: Path) -> None:
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    files = write_dicom_series(_vol(), tmp_path)
+    shutil.copy(get_testdata_file("rtstruct.dcm", download=False), tmp_path / "rtstruct.dcm")
+    uid = str(pydicom.dcmread(files[0]).SeriesInstanceUID)
+    vol = read_dicom_series(tmp_path, series_uid=uid)
+    np.testing.assert_array_equal(vol.array, _vol().array)
