@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydicom.uid import UID
 from samd_core.errors import SamdError
 from samd_core.io._dicom_enhanced import enhanced_frames
 from samd_core.io._errors import DicomReadError
+from samd_core.io._raw import raw_float, raw_floats, raw_text
 
 __all__ = ["IMAGE_SOP_CLASSES", "FrameHeader", "read_dataset", "read_headers", "sop_class_name"]
 
@@ -74,37 +76,60 @@ class FrameHeader:
         return self.path.name if self.frame is None else f"{self.path.name} frame {self.frame + 1}"
 
 
-def _floats(value: Any, n: int) -> tuple[float, ...] | None:
-    if value is None or value == "":
-        return None
-    try:
-        out = tuple(float(v) for v in _as_list(value))
-    except (TypeError, ValueError):
-        return None
-    return out if len(out) == n else None
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
 
 
-def _number(value: Any, default: float) -> float:
-    if value is None or value == "":
-        return default
-    return float(value)
+def _attach_native_pixels(ds: Dataset, data: bytes, pos: int) -> bool:
+    """Give ``ds`` its PixelData from ``data[pos:]`` without a second parse; False when not simple.
+
+    Handles a defined-length (native) PixelData element in little-endian explicit or implicit VR;
+    encapsulated (compressed) or big-endian data return False so the caller parses fully.
+    """
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    if ts is None or not ts.is_little_endian or data[pos : pos + 4] != _PIXEL_DATA_TAG:
+        return False
+    if ts.is_implicit_VR:
+        vr, length, start = "OW", int.from_bytes(data[pos + 4 : pos + 8], "little"), pos + 8
+    else:
+        vr = data[pos + 4 : pos + 6].decode("latin-1")
+        if vr not in ("OB", "OW"):
+            return False
+        length, start = int.from_bytes(data[pos + 8 : pos + 12], "little"), pos + 12
+    if length == 0xFFFFFFFF:
+        return False
+    ds.add_new(0x7FE00010, vr, data[start : start + length])  # shorter when truncated: decode reports it
+    return True
 
 
 def read_dataset(path: Path) -> Dataset:
-    """Parse a whole file once (pixel bytes included); files without preamble are tried too."""
+    """Parse a file once: header with pydicom, native pixel bytes sliced directly from memory.
+
+    Files without preamble/meta header are tried with ``force=True`` and must carry a SOPClassUID.
+    """
     try:
+        with open(path, "rb") as fh:  # one read; parsing from memory avoids many small reads
+            data = fh.read()
+        force = False
+        bio = io.BytesIO(data)
         try:
-            ds = dcmread(path)
+            ds = dcmread(bio, stop_before_pixels=True)
         except InvalidDicomError:
-            ds = dcmread(path, force=True)
+            force = True
+            bio = io.BytesIO(data)
+            ds = dcmread(bio, stop_before_pixels=True, force=True)
             if "SOPClassUID" not in ds:
                 raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
         if "SOPClassUID" not in ds:
             raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
+        if bio.tell() < len(data) and not _attach_native_pixels(ds, data, bio.tell()):
+            ds = dcmread(io.BytesIO(data), force=force)
         return ds
     except DicomReadError:
         raise
-    except Exception as exc:  # pydicom raises many types on corrupt bytes; report them as ours
+    except BaseException as exc:  # pydicom raises many types on corrupt bytes; report them as ours
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise DicomReadError(f"{path}: unreadable DICOM file ({type(exc).__name__}: {exc})") from exc
 
 
@@ -126,18 +151,33 @@ def read_headers(path: str | os.PathLike[str]) -> list[FrameHeader]:
         raise DicomReadError(f"{p}: malformed DICOM attributes ({type(exc).__name__}: {exc})") from exc
 
 
+_SOP_CLASS = 0x00080016
+_SERIES_UID = 0x0020000E
+_SERIES_NUMBER = 0x00200011
+_SERIES_DESCRIPTION = 0x0008103E
+_MODALITY = 0x00080060
+_IMAGE_TYPE = 0x00080008
+_NUMBER_OF_FRAMES = 0x00280008
+_IPP = 0x00200032
+_IOP = 0x00200037
+_PIXEL_SPACING = 0x00280030
+_SLOPE = 0x00281053
+_INTERCEPT = 0x00281052
+
+
 def _headers(p: Path, ds: Dataset) -> list[FrameHeader]:
-    sop_class = str(ds.get("SOPClassUID", ""))
+    sop_class = raw_text(ds, _SOP_CLASS) or ""
+    has_pixels = "PixelData" in ds or "FloatPixelData" in ds
     common: dict[str, Any] = {
         "path": p,
         "sop_class": sop_class,
-        "series_uid": str(ds.get("SeriesInstanceUID", "")),
-        "series_number": str(ds.get("SeriesNumber", "")),
-        "series_description": str(ds.get("SeriesDescription", "")),
-        "modality": str(ds.get("Modality", "")),
-        "image_type": tuple(str(v).upper() for v in _as_list(ds.get("ImageType", []))),
-        "rows": int(ds.get("Rows", 0) or 0) if "PixelData" in ds or "FloatPixelData" in ds else 0,
-        "columns": int(ds.get("Columns", 0) or 0) if "PixelData" in ds or "FloatPixelData" in ds else 0,
+        "series_uid": raw_text(ds, _SERIES_UID) or "",
+        "series_number": raw_text(ds, _SERIES_NUMBER) or "",
+        "series_description": raw_text(ds, _SERIES_DESCRIPTION) or "",
+        "modality": raw_text(ds, _MODALITY) or "",
+        "image_type": tuple(v.strip().upper() for v in (raw_text(ds, _IMAGE_TYPE) or "").split("\\")),
+        "rows": int(ds.get("Rows", 0) or 0) if has_pixels else 0,
+        "columns": int(ds.get("Columns", 0) or 0) if has_pixels else 0,
         "dataset": ds,
     }
     if sop_class not in IMAGE_SOP_CLASSES:  # non-image object: identity only, no geometry parsed
@@ -145,27 +185,17 @@ def _headers(p: Path, ds: Dataset) -> list[FrameHeader]:
         return [FrameHeader(frame=None, **common, **geo0)]
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         return [FrameHeader(frame=i, **common, **geo) for i, geo in enumerate(enhanced_frames(ds, p))]
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    ipp = _floats(ds.get("ImagePositionPatient"), 3)
+    n_frames = int(raw_text(ds, _NUMBER_OF_FRAMES) or 1)
     geo = {
-        "iop": _floats(ds.get("ImageOrientationPatient"), 6),
-        "ipp": ipp if n_frames == 1 else None,  # legacy multi-frame: no per-frame position
-        "pixel_spacing": _floats(ds.get("PixelSpacing"), 2),
-        "slope": _number(ds.get("RescaleSlope"), 1.0),
-        "intercept": _number(ds.get("RescaleIntercept"), 0.0),
+        "iop": raw_floats(ds, _IOP, 6),
+        "ipp": raw_floats(ds, _IPP, 3) if n_frames == 1 else None,  # legacy multi-frame: no per-frame position
+        "pixel_spacing": raw_floats(ds, _PIXEL_SPACING, 2),
+        "slope": raw_float(ds, _SLOPE, 1.0),
+        "intercept": raw_float(ds, _INTERCEPT, 0.0),
     }
     if n_frames == 1:
         return [FrameHeader(frame=None, **common, **geo)]
     return [FrameHeader(frame=i, **common, **geo) for i in range(n_frames)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    if isinstance(value, str):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        return [value]
 
 
 def sop_class_name(uid: str) -> str:

@@ -9,7 +9,7 @@ from pydicom.dataset import Dataset
 
 from samd_core.io._errors import DicomReadError
 
-__all__ = ["decode_file", "to_values"]
+__all__ = ["QUANTITATIVE_MODALITIES", "decode_file", "invert_monochrome1", "to_values"]
 
 #: Modalities whose rescaled values are physical units: MONOCHROME1 only changes display there.
 QUANTITATIVE_MODALITIES = frozenset({"CT", "PT", "NM"})
@@ -57,7 +57,9 @@ def decode_file(ds: Dataset, path: Path) -> np.ndarray:
         return arr
     except DicomReadError as exc:
         raise DicomReadError(f"{path}: {exc}") from None
-    except Exception as exc:  # decoders raise many types on corrupt data
+    except BaseException as exc:  # decoders raise many types; Rust (pyo3) panics are BaseExceptions
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise DicomReadError(f"{path}: cannot decode pixel data ({type(exc).__name__}: {exc})") from exc
 
 
@@ -69,14 +71,17 @@ def invert_monochrome1(stored: np.ndarray, ds: Dataset) -> np.ndarray:
     return (2**bits - 1) - stored.astype(np.int32)
 
 
-def to_values(
-    stored: np.ndarray, slope: float, intercept: float, out: np.ndarray, *, invert: bool, ds: Dataset
-) -> None:
-    """Write ``stored * slope + intercept`` into ``out`` (int32 or float32), inverting MONOCHROME1 first."""
-    src = invert_monochrome1(stored, ds) if invert else stored
-    if out.dtype == np.int32 and slope == 1:
-        np.add(src, np.int32(intercept), out=out, casting="unsafe")
-    elif out.dtype == np.int32:
-        np.add(src.astype(np.int64) * int(slope), int(intercept), out=out, casting="unsafe")
+def to_values(stored: np.ndarray, slope: float, intercept: float, out: np.ndarray) -> None:
+    """Write ``stored * slope + intercept`` into ``out`` (whose dtype is known to hold the result)."""
+    if out.dtype == np.int16 and slope == 1 and stored.dtype.itemsize == 2 and stored.dtype.kind in "iu":
+        # 16-bit modular arithmetic is exact here: the caller chose int16 because every result
+        # fits, and (s + c) mod 2**16 read as int16 is then the true value.
+        wrapped = (int(intercept) + 2**15) % 2**16 - 2**15
+        np.add(stored.view(np.int16), np.int16(wrapped), out=out)
+    elif out.dtype.kind in "iu" and slope == 1:
+        scalar = np.int32(intercept) if abs(intercept) < 2**31 else np.int64(intercept)
+        np.add(stored, scalar, out=out, casting="unsafe")
+    elif out.dtype.kind in "iu":
+        np.add(stored.astype(np.int64) * int(slope), int(intercept), out=out, casting="unsafe")
     else:
-        out[...] = src.astype(np.float64) * slope + intercept
+        out[...] = stored.astype(np.float64) * slope + intercept

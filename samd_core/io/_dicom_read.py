@@ -12,7 +12,7 @@ import numpy as np
 from samd_core.errors import DicomError, InvalidParameterError
 from samd_core.io._dicom_geometry import SeriesGeometry, series_geometry
 from samd_core.io._dicom_header import FrameHeader, read_headers
-from samd_core.io._dicom_pixels import QUANTITATIVE_MODALITIES, decode_file, to_values
+from samd_core.io._dicom_pixels import QUANTITATIVE_MODALITIES, decode_file, invert_monochrome1, to_values
 from samd_core.io._dicom_resample import deshear, fill_gaps
 from samd_core.io._dicom_select import select_series
 from samd_core.io._errors import GantryTiltError, SliceSpacingError
@@ -42,27 +42,35 @@ def _workers(max_workers: int | None) -> int:
 
 
 def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.ndarray, bool]:
-    """Rescaled voxel values (int16/int32 when every slope and intercept is integral, else float32)."""
+    """Rescaled voxel values: int16 (else int32) when every slope and intercept is integral, else float32.
+
+    Two passes over the frames: decode (and measure the stored range), then write each frame
+    once into an output array whose dtype is already final.
+    """
     frames = geo.frames
-    integral = all(float(h.slope).is_integer() and float(h.intercept).is_integer() for h in frames)
-    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=np.int32 if integral else np.float32)
     photometric = str(frames[0].dataset.get("PhotometricInterpretation", "MONOCHROME2")).strip()
     invert = photometric == "MONOCHROME1" and frames[0].modality not in QUANTITATIVE_MODALITIES
     by_file: dict[Path, list[int]] = {}
     for k, h in enumerate(frames):
         by_file.setdefault(h.path, []).append(k)
+    paths = list(by_file)
+    decoded = dict(zip(paths, pool.map(lambda p: decode_file(frames[by_file[p][0]].dataset, p), paths)))
+    stored = [decoded[h.path][h.frame or 0] for h in frames]
+    if invert:
+        stored = [invert_monochrome1(s, h.dataset) for s, h in zip(stored, frames)]
+    integral = all(float(h.slope).is_integer() and float(h.intercept).is_integer() for h in frames)
+    dtype: type = np.float32
+    if integral:
+        ranges = list(pool.map(lambda s: (int(s.min()), int(s.max())) if s.size else (0, 0), stored))
+        ends = [v * h.slope + h.intercept for (lo, hi), h in zip(ranges, frames) for v in (lo, hi)]
+        lo, hi = min(ends), max(ends)
+        dtype = np.int16 if -(2**15) <= lo and hi < 2**15 else np.int32 if -(2**31) <= lo and hi < 2**31 else np.float64
+    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=dtype)
 
-    def work(path: Path) -> None:
-        ks = by_file[path]
-        ds = frames[ks[0]].dataset
-        stored = decode_file(ds, path)
-        for k in ks:
-            h = frames[k]
-            to_values(stored[h.frame or 0], h.slope, h.intercept, out[k], invert=invert, ds=ds)
+    def fill(k: int) -> None:
+        to_values(stored[k], frames[k].slope, frames[k].intercept, out[k])
 
-    list(pool.map(work, by_file))
-    if integral and out.size and out.min() >= -32768 and out.max() <= 32767:
-        return out.astype(np.int16), invert
+    list(pool.map(fill, range(len(frames))))
     return out, invert
 
 
