@@ -262,11 +262,29 @@ def test_preprocess_did_you_mean_and_runtime_errors() -> None:
 def test_preprocess_2d_volume_resample_and_window() -> None:
     arr = np.arange(12 * 16, dtype=np.int16).reshape(12, 16)
     vol = Volume(arr, (0.5, 0.5))
-    out, rec = Pipeline.from_spec({"steps": [{"op": "resample", "spacing": [1.0, 1.0]}, {"op": "window", "center": 96, "width": 192}]}).forward(vol)
+    pipe = Pipeline.from_spec({"steps": [{"op": "resample", "spacing": [1.0, 1.0]}, {"op": "window", "center": 96, "width": 192}]})
+    out, rec = pipe.forward(vol)
     assert out.shape == (6, 8) and out.spacing == (1.0, 1.0)
-    lbl = Pipeline.from_spec({"steps": [{"op": "resample", "spacing": [1.0, 1.0]}, {"op": "window", "center": 96, "width": 192}]})
-    back = lbl.inverse(np.ones((6, 8), np.uint8), rec)
-    assert back.shape == (12, 16) and back.array.all()
+    # the 2x2 block means in index space are exact for linear interpolation at block centres
+    ref = (arr.reshape(6, 2, 8, 2).mean(axis=(1, 3)) - 0) / 192
+    np.testing.assert_allclose(out.array, np.clip(ref, 0, 1), atol=1e-6)
+    back = pipe.inverse(np.ones((6, 8), np.uint8), rec)
+    assert back.shape == (12, 16) and back.array.all() and back.same_grid(vol)
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-007", "SRS-PREPROCESS-010")
+def test_preprocess_replay_image_reuses_resolved_parameters() -> None:
+    vol = _ct()
+    pipe = Pipeline.from_spec({"steps": [{"op": "crop_foreground", "threshold": -500}, {"op": "zscore"}]})
+    out, rec = pipe.forward(vol)
+    again = pipe.replay(vol, rec, kind="image")
+    assert again.content_sha256() == out.content_sha256()
+    shifted = vol.with_array(np.asarray(vol.array) + np.int16(100))
+    # replaying on another image keeps the first image's crop box and mean/std (not recomputed)
+    other = pipe.replay(shifted, rec, kind="image")
+    np.testing.assert_allclose(other.array - out.array, 100 / rec["steps"][1]["std"], atol=1e-4)
+    with pytest.raises(InvalidParameterError, match="volume"):
+        pipe.forward(np.zeros((3, 3, 3)))  # type: ignore[arg-type]
 
 
 @pytest.mark.verifies("SRS-PREPROCESS-002", "SRS-PREPROCESS-003")
