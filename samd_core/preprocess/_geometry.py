@@ -174,6 +174,10 @@ def resample_array(
         "nearest": sitk.sitkNearestNeighbor,
     }[interpolation]
     pixel = {np.dtype(np.float32): sitk.sitkFloat32, np.dtype(np.float64): sitk.sitkFloat64}.get(np.dtype(out_dtype))
+    if arr.dtype == np.bool_:  # ITK has no boolean pixel type
+        as_u8 = resample_array(arr.view(np.uint8), in_spacing, out_shape, out_spacing, offset_mm, interpolation,
+                               np.uint8 if np.dtype(out_dtype) == np.bool_ else out_dtype)
+        return as_u8.astype(np.bool_) if np.dtype(out_dtype) == np.bool_ else as_u8
     src = np.ascontiguousarray(arr)
     offset = np.asarray(offset_mm, dtype=float)
     if src.ndim != 3 or interpolation == "bspline" or src.nbytes <= CHUNK_BYTES:

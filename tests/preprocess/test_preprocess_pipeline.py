@@ -304,3 +304,20 @@ def test_preprocess_slab_resampling_equals_one_pass(monkeypatch: pytest.MonkeyPa
     ref, _ = _sitk_resample_direct(vol, spacing, sitk.sitkLinear)
     inner = (slice(1, -1),) * 3
     np.testing.assert_allclose(slab_img.array[inner], ref[inner], atol=1e-3)
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-003", "SRS-PREPROCESS-007")
+@pytest.mark.parametrize("interp", ["nearest", "labelwise"])
+def test_preprocess_boolean_mask_round_trip(interp: str) -> None:
+    m = np.zeros((6, 7, 8), bool)
+    m[2:4, 2:5, 3:6] = True
+    vol = Volume(m, (2.0, 1.0, 1.0), (5.0, -3.0, 7.0), OBLIQUE)
+    pipe = Pipeline.from_spec(
+        {"steps": [{"op": "reorient"}, {"op": "resample", "spacing": [1.0, 0.5, 0.5], "label_interpolation": interp},
+                   {"op": "crop_foreground"}]}
+    )
+    out, rec = pipe.forward(vol, kind="label")
+    assert out.array.dtype == np.bool_ and out.array.sum() == m.sum() * 8
+    back = pipe.inverse(out, rec)
+    assert back.array.dtype == np.bool_ and back.same_grid(vol, atol=1e-6)
+    np.testing.assert_array_equal(back.array, m)
