@@ -317,7 +317,9 @@ def test_preprocess_boolean_mask_round_trip(interp: str) -> None:
                    {"op": "crop_foreground"}]}
     )
     out, rec = pipe.forward(vol, kind="label")
-    assert out.array.dtype == np.bool_ and out.array.sum() == m.sum() * 8
+    assert out.array.dtype == np.bool_
+    if interp == "nearest":  # 2x up-sampling copies each voxel 8 times; label-wise rounds corners off
+        assert out.array.sum() == m.sum() * 8
     back = pipe.inverse(out, rec)
     assert back.array.dtype == np.bool_ and back.same_grid(vol, atol=1e-6)
     np.testing.assert_array_equal(back.array, m)
