@@ -120,11 +120,11 @@ class RandomRot90(RandomTransform):
         k, (a, b) = int(params["k"]), params["plane"]
         nd = image.ndim - 1
         _check_axes_fit((a, b), nd, "RandomRot90.apply")
-        img = np.ascontiguousarray(np.rot90(image, k, axes=(a + 1, b + 1)))
+        img = np.rot90(image, k, axes=(a + 1, b + 1)).copy()  # copy: k = 0 would return a view
         if label is None:
             return img, None
         off = label.ndim - nd
-        return img, np.ascontiguousarray(np.rot90(label, k, axes=(a + off, b + off)))
+        return img, np.rot90(label, k, axes=(a + off, b + off)).copy()
 
 
 def _rotation(angles_rad: Sequence[float], nd: int) -> np.ndarray:
