@@ -198,7 +198,7 @@ class PatchSampler:
                 "record", "PatchSampler.extract", f"a record of this sampler (mode {self.mode!r}, "
                 f"patch_size {list(self.patch_size)})", {k: record.get(k) for k in ("mode", "patch_size")},
             )
-        centre = int_tuple(record.get("centre"), 3, "record.centre", "PatchSampler.extract", minimum=0)
+        centre = int_tuple(record.get("centre"), 3, "record.centre", "PatchSampler.extract", minimum=-(2**62))
         return self._extract(img, lbl, centre)
 
     # ------------------------------------------------------------------ kernels

@@ -226,3 +226,14 @@ def test_preprocess_augment_bad_inputs() -> None:
         assert err.value.field == field, (field, str(err.value))
     with pytest.raises(InvalidParameterError, match="did you mean 'flip'"):
         augment.Compose.from_config([{"name": "flipp"}])
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-014")
+@pytest.mark.parametrize("nd", [2, 3])
+def test_preprocess_default_axes_follow_image_dimension(nd: int) -> None:
+    img, lbl = _sample(nd)
+    comp = augment.Compose([augment.RandomFlip(p_per_axis=1.0), augment.RandomRot90()])
+    o, ol, rec = comp(img, lbl, 4)
+    assert rec["transforms"][0]["params"]["axes"] == list(range(nd))
+    assert rec["transforms"][1]["params"]["plane"] == ([0, 1] if nd == 2 else [1, 2])
+    np.testing.assert_array_equal(o[0] > 50, ol > 0)

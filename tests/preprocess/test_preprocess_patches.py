@@ -103,6 +103,11 @@ def test_preprocess_patch_larger_than_volume_is_padded() -> None:
     lbl = np.ones((3, 4, 5), np.uint8)
     a, b, _ = PatchSampler((5, 6, 7), pad_value=-1.0).sample(img, lbl, 1)
     assert a.shape == (1, 5, 6, 7)
+    big = PatchSampler((12, 12, 12))
+    for seed in range(10):  # windows much larger than the volume: centres can be negative
+        p, q, r = big.sample(img, lbl, seed)
+        assert (p == 1).sum() == 60 and q is not None and q.sum() == 60
+        assert big.extract(img, lbl, r)[0].tobytes() == p.tobytes()
     assert (a == 1).sum() == 60 and (a == -1).sum() == 5 * 6 * 7 - 60
     assert b is not None and b.sum() == 60
 
