@@ -239,6 +239,9 @@ def ct_fingerprint(
         fingerprint [1]_.
     """
     fn = "ct_fingerprint"
+    images, masks = list(images), list(masks)
+    if len(images) != len(masks):
+        raise InvalidParameterError("masks", fn, f"{len(images)} masks (one per image)", f"{len(masks)} masks")
     vals = []
     for i, (img, msk) in enumerate(zip(images, masks, strict=True)):
         a, m = np.asarray(img), np.asarray(msk)

@@ -136,6 +136,12 @@ def test_preprocess_ct_fingerprint_closed_form_and_normalize() -> None:
     assert fp["upper"] == pytest.approx(1 + 0.995 * 199, rel=1e-12)
     assert fp["mean"] == pytest.approx(100.5, rel=1e-12)
     assert fp["std"] == pytest.approx(np.sqrt((200**2 - 1) / 12), rel=1e-12)
+    with pytest.raises(InvalidParameterError, match="masks"):
+        ct_fingerprint([img], [msk, msk])
+    with pytest.raises(InvalidParameterError, match="masks"):
+        ct_fingerprint([img], [msk * 0])
+    with pytest.raises(InvalidParameterError, match=r"masks\[0\]"):
+        ct_fingerprint([img], [msk[:2]])
     out = Pipeline.from_spec({"steps": [{"op": "ct_normalize", **fp}]})(Volume(img, (1, 1, 1)))
     ref = (np.clip(img.astype(np.float64), fp["lower"], fp["upper"]) - fp["mean"]) / fp["std"]
     np.testing.assert_allclose(out.array, ref, atol=1e-6)
