@@ -39,31 +39,55 @@ __all__ = [
     "ct_fingerprint",
 ]
 
-_SLAB_BYTES = 1 << 20  # ~1 MiB of float32 per slab: stays in L2 cache across the three passes
+_SLAB_ELEMENTS = 1 << 16  # 256 KiB of float32 per slab: stays in L2 cache across the passes
+
+
+def _int_bounds(dtype: np.dtype, lo: float | None, hi: float | None) -> tuple[int, int] | None:
+    """Integral bounds inside the integer ``dtype``'s range, or None when clipping there is not exact."""
+    if dtype.kind not in "iu":
+        return None
+    info = np.iinfo(dtype)
+    out = []
+    for b, default in ((lo, info.min), (hi, info.max)):
+        if b is None:
+            out.append(int(default))
+        elif float(b) == int(b) and info.min <= b <= info.max:
+            out.append(int(b))
+        else:
+            return None
+    return out[0], out[1]
 
 
 def clip_affine(x: np.ndarray, lo: float | None, hi: float | None, subtract: float, scale: float) -> np.ndarray:
     """``(clip(x, lo, hi) - subtract) * scale`` as a new C-contiguous float32 array.
 
     ``lo``/``hi`` None means no bound. Arithmetic is float32 (the bounds, ``subtract`` and
-    ``scale`` are rounded to float32 once), in ~1 MiB slabs so the three passes stay in cache.
+    ``scale`` are rounded to float32 once), in slabs that stay in cache across the passes.
+    Integer input with integral bounds is clipped in its own dtype (exact: the values are
+    representable in float32 when they come from int8/int16/uint8/uint16 images).
     Subtracting before scaling keeps ``lo`` mapping exactly to 0 for windows.
     """
     src = np.ascontiguousarray(x)
     out = np.empty(src.shape, dtype=np.float32)
     flat_src = src.reshape(-1)
     flat_out = out.reshape(-1)
-    step = max(1, _SLAB_BYTES // 4)
+    step = _SLAB_ELEMENTS
     f_lo = None if lo is None else np.float32(lo)
     f_hi = None if hi is None else np.float32(hi)
     f_c, f_a = np.float32(subtract), np.float32(scale)
+    ibounds = _int_bounds(src.dtype, lo, hi) if src.dtype.itemsize <= 2 else None
+    tmp = np.empty(min(step, flat_src.size), dtype=src.dtype) if ibounds is not None else None
     for i in range(0, flat_src.size, step):
         o = flat_out[i : i + step]
         s = flat_src[i : i + step]
-        if f_lo is None and f_hi is None:
-            o[...] = s
+        if tmp is not None and ibounds is not None:
+            t = tmp[: s.size]
+            np.clip(s, ibounds[0], ibounds[1], out=t)
+            o[...] = t
         else:
-            np.clip(s, f_lo, f_hi, out=o, casting="unsafe")
+            o[...] = s
+            if f_lo is not None or f_hi is not None:
+                np.clip(o, f_lo, f_hi, out=o)
         if f_c != 0:
             o -= f_c
         if f_a != 1:
@@ -215,6 +239,9 @@ def ct_fingerprint(
         fingerprint [1]_.
     """
     fn = "ct_fingerprint"
+    images, masks = list(images), list(masks)
+    if len(images) != len(masks):
+        raise InvalidParameterError("masks", fn, f"{len(images)} masks (one per image)", f"{len(masks)} masks")
     vals = []
     for i, (img, msk) in enumerate(zip(images, masks, strict=True)):
         a, m = np.asarray(img), np.asarray(msk)

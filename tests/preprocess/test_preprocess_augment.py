@@ -58,6 +58,9 @@ def test_preprocess_augment_deterministic_and_replayable(transform: augment.Rand
     assert _digest(r_img, r_lbl) == _digest(a[0], a[1])
     np.testing.assert_array_equal(img, img_before)  # inputs not modified
     np.testing.assert_array_equal(lbl, lbl_before)
+    for params in (a[2]["params"], transform.draw(np.random.default_rng(0), img.shape)):
+        o_img, o_lbl = transform.apply(img, lbl, params)
+        assert not np.shares_memory(o_img, img) and not np.shares_memory(o_lbl, lbl)  # outputs are new arrays
     assert a[1] is not None and set(np.unique(a[1])) <= {0, 1, 2}  # nearest neighbour only
     c = transform(img, lbl, np.random.default_rng(43))
     if transform.name not in ("flip", "rot90"):  # discrete transforms may coincide
@@ -85,6 +88,9 @@ def test_preprocess_compose_replay_probabilities_and_config() -> None:
     never = augment.Compose([augment.RandomNoise()], probabilities=[0.0])
     o, _, r = never(img, None, 1)
     np.testing.assert_array_equal(o, img)
+    assert not np.shares_memory(o, img)
+    zero_rot = augment.RandomRot90().apply(img, lbl, {"k": 0, "plane": [1, 2]})
+    assert not np.shares_memory(zero_rot[0], img) and not np.shares_memory(zero_rot[1], lbl)
     assert r["transforms"][0] == {"name": "noise", "applied": False, "params": None}
 
 
@@ -220,3 +226,14 @@ def test_preprocess_augment_bad_inputs() -> None:
         assert err.value.field == field, (field, str(err.value))
     with pytest.raises(InvalidParameterError, match="did you mean 'flip'"):
         augment.Compose.from_config([{"name": "flipp"}])
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-014")
+@pytest.mark.parametrize("nd", [2, 3])
+def test_preprocess_default_axes_follow_image_dimension(nd: int) -> None:
+    img, lbl = _sample(nd)
+    comp = augment.Compose([augment.RandomFlip(p_per_axis=1.0), augment.RandomRot90()])
+    o, ol, rec = comp(img, lbl, 4)
+    assert rec["transforms"][0]["params"]["axes"] == list(range(nd))
+    assert rec["transforms"][1]["params"]["plane"] == ([0, 1] if nd == 2 else [1, 2])
+    np.testing.assert_array_equal(o[0] > 50, ol > 0)

@@ -103,6 +103,11 @@ def test_preprocess_patch_larger_than_volume_is_padded() -> None:
     lbl = np.ones((3, 4, 5), np.uint8)
     a, b, _ = PatchSampler((5, 6, 7), pad_value=-1.0).sample(img, lbl, 1)
     assert a.shape == (1, 5, 6, 7)
+    big = PatchSampler((12, 12, 12))
+    for seed in range(10):  # windows much larger than the volume: centres can be negative
+        p, q, r = big.sample(img, lbl, seed)
+        assert (p == 1).sum() == 60 and q is not None and q.sum() == 60
+        assert big.extract(img, lbl, r)[0].tobytes() == p.tobytes()
     assert (a == 1).sum() == 60 and (a == -1).sum() == 5 * 6 * 7 - 60
     assert b is not None and b.sum() == 60
 
@@ -160,3 +165,19 @@ def test_preprocess_patch_sampler_bad_inputs() -> None:
     with pytest.raises(InvalidParameterError) as err:
         PatchSampler((4, 4), mode="2d").extract(img, lbl, s.sample(img, lbl, 0)[2])
     assert err.value.field == "record"
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-012")
+def test_preprocess_precomputed_locations_give_identical_patches() -> None:
+    img, lbl = _volume()
+    sampler = PatchSampler((6, 6, 6), foreground_oversample=0.7)
+    locs = PatchSampler.foreground_locations(lbl)
+    assert sorted(locs) == [1, 2] and locs[2].tolist() == [np.ravel_multi_index((15, 20, 5), lbl.shape)]
+    g1, g2 = np.random.default_rng(8), np.random.default_rng(8)
+    for _ in range(30):
+        a = sampler.sample(img, lbl, g1)
+        b = sampler.sample(img, lbl, g2, locations=locs)
+        assert a[2] == b[2] and a[0].tobytes() == b[0].tobytes()
+    with pytest.raises(InvalidParameterError) as err:
+        PatchSampler((6, 6, 6), foreground_oversample=1.0).sample(img, lbl, 0, locations={1: np.array([0])})
+    assert err.value.field == "locations"

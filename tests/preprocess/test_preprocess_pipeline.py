@@ -136,6 +136,12 @@ def test_preprocess_ct_fingerprint_closed_form_and_normalize() -> None:
     assert fp["upper"] == pytest.approx(1 + 0.995 * 199, rel=1e-12)
     assert fp["mean"] == pytest.approx(100.5, rel=1e-12)
     assert fp["std"] == pytest.approx(np.sqrt((200**2 - 1) / 12), rel=1e-12)
+    with pytest.raises(InvalidParameterError, match="masks"):
+        ct_fingerprint([img], [msk, msk])
+    with pytest.raises(InvalidParameterError, match="masks"):
+        ct_fingerprint([img], [msk * 0])
+    with pytest.raises(InvalidParameterError, match=r"masks\[0\]"):
+        ct_fingerprint([img], [msk[:2]])
     out = Pipeline.from_spec({"steps": [{"op": "ct_normalize", **fp}]})(Volume(img, (1, 1, 1)))
     ref = (np.clip(img.astype(np.float64), fp["lower"], fp["upper"]) - fp["mean"]) / fp["std"]
     np.testing.assert_allclose(out.array, ref, atol=1e-6)
@@ -262,8 +268,64 @@ def test_preprocess_did_you_mean_and_runtime_errors() -> None:
 def test_preprocess_2d_volume_resample_and_window() -> None:
     arr = np.arange(12 * 16, dtype=np.int16).reshape(12, 16)
     vol = Volume(arr, (0.5, 0.5))
-    out, rec = Pipeline.from_spec({"steps": [{"op": "resample", "spacing": [1.0, 1.0]}, {"op": "window", "center": 96, "width": 192}]}).forward(vol)
+    pipe = Pipeline.from_spec({"steps": [{"op": "resample", "spacing": [1.0, 1.0]}, {"op": "window", "center": 96, "width": 192}]})
+    out, rec = pipe.forward(vol)
     assert out.shape == (6, 8) and out.spacing == (1.0, 1.0)
-    lbl = Pipeline.from_spec({"steps": [{"op": "resample", "spacing": [1.0, 1.0]}, {"op": "window", "center": 96, "width": 192}]})
-    back = lbl.inverse(np.ones((6, 8), np.uint8), rec)
-    assert back.shape == (12, 16) and back.array.all()
+    # the 2x2 block means in index space are exact for linear interpolation at block centres
+    ref = (arr.reshape(6, 2, 8, 2).mean(axis=(1, 3)) - 0) / 192
+    np.testing.assert_allclose(out.array, np.clip(ref, 0, 1), atol=1e-6)
+    back = pipe.inverse(np.ones((6, 8), np.uint8), rec)
+    assert back.shape == (12, 16) and back.array.all() and back.same_grid(vol)
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-007", "SRS-PREPROCESS-010")
+def test_preprocess_replay_image_reuses_resolved_parameters() -> None:
+    vol = _ct()
+    pipe = Pipeline.from_spec({"steps": [{"op": "crop_foreground", "threshold": -500}, {"op": "zscore"}]})
+    out, rec = pipe.forward(vol)
+    again = pipe.replay(vol, rec, kind="image")
+    assert again.content_sha256() == out.content_sha256()
+    shifted = vol.with_array(np.asarray(vol.array) + np.int16(100))
+    # replaying on another image keeps the first image's crop box and mean/std (not recomputed)
+    other = pipe.replay(shifted, rec, kind="image")
+    np.testing.assert_allclose(other.array - out.array, 100 / rec["steps"][1]["std"], atol=1e-4)
+    with pytest.raises(InvalidParameterError, match="volume"):
+        pipe.forward(np.zeros((3, 3, 3)))  # type: ignore[arg-type]
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-002", "SRS-PREPROCESS-003")
+@pytest.mark.parametrize("spacing", [[1.5, 1.5, 1.5], [0.9, 1.2, 1.0], [4.0, 0.5, 2.0]])
+def test_preprocess_slab_resampling_equals_one_pass(monkeypatch: pytest.MonkeyPatch, spacing: list[float]) -> None:
+    import samd_core.preprocess._geometry as geo
+
+    vol = _ct(shape=(30, 20, 24))
+    lbl = vol.with_array((np.asarray(vol.array) > 0).astype(np.uint8))
+    pipe = Pipeline.from_spec({"steps": [{"op": "resample", "spacing": spacing}]})
+    one_img, one_lbl = pipe(vol), pipe.forward(lbl, kind="label")[0]
+    monkeypatch.setattr(geo, "CHUNK_BYTES", 4 * 20 * 24 * 2)  # slabs of 4 input slices
+    slab_img, slab_lbl = pipe(vol), pipe.forward(lbl, kind="label")[0]
+    assert slab_img.same_grid(one_img)
+    np.testing.assert_allclose(slab_img.array, one_img.array, rtol=0, atol=1e-5)
+    assert np.mean(slab_lbl.array != one_lbl.array) < 0.01  # exact ties may round either way
+    ref, _ = _sitk_resample_direct(vol, spacing, sitk.sitkLinear)
+    inner = (slice(1, -1),) * 3
+    np.testing.assert_allclose(slab_img.array[inner], ref[inner], atol=1e-3)
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-003", "SRS-PREPROCESS-007")
+@pytest.mark.parametrize("interp", ["nearest", "labelwise"])
+def test_preprocess_boolean_mask_round_trip(interp: str) -> None:
+    m = np.zeros((6, 7, 8), bool)
+    m[2:4, 2:5, 3:6] = True
+    vol = Volume(m, (2.0, 1.0, 1.0), (5.0, -3.0, 7.0), OBLIQUE)
+    pipe = Pipeline.from_spec(
+        {"steps": [{"op": "reorient"}, {"op": "resample", "spacing": [1.0, 0.5, 0.5], "label_interpolation": interp},
+                   {"op": "crop_foreground"}]}
+    )
+    out, rec = pipe.forward(vol, kind="label")
+    assert out.array.dtype == np.bool_
+    if interp == "nearest":  # 2x up-sampling copies each voxel 8 times; label-wise rounds corners off
+        assert out.array.sum() == m.sum() * 8
+    back = pipe.inverse(out, rec)
+    assert back.array.dtype == np.bool_ and back.same_grid(vol, atol=1e-6)
+    np.testing.assert_array_equal(back.array, m)

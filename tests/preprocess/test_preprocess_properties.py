@@ -127,3 +127,23 @@ def test_preprocess_spec_hash_invariant_to_key_order(seed: int) -> None:
     assert p.spec == ref.spec
     assert Pipeline.from_spec(json.dumps(shuffled, indent=2)).spec_hash == ref.spec_hash
     assert Pipeline.from_spec(p.spec).spec_hash == ref.spec_hash
+
+
+@pytest.mark.verifies("SRS-PREPROCESS-006", "SRS-PREPROCESS-007")
+@PROPS
+@given(vol=label_volumes(), shape=st.tuples(*[st.integers(1, 14)] * 3))
+def test_preprocess_crop_pad_round_trip_keeps_physical_positions(vol: Volume, shape: tuple[int, int, int]) -> None:
+    pipe = Pipeline.from_spec({"steps": [{"op": "crop_pad", "shape": list(shape)}]})
+    out, record = pipe.forward(vol, kind="label")
+    start = np.asarray(record["steps"][0]["start"])
+    idx = np.indices(shape).reshape(3, -1).T
+    src = idx + start
+    inside = np.all((src >= 0) & (src < np.asarray(vol.shape)), axis=1)
+    np.testing.assert_allclose(out.index_to_physical(idx), vol.index_to_physical(src), atol=1e-6)
+    flat_out = out.array.reshape(-1)
+    assert np.array_equal(flat_out[inside], vol.array[tuple(src[inside].T)])
+    assert not flat_out[~inside].any()
+    back = pipe.inverse(out, record)
+    kept = np.zeros(vol.shape, bool)
+    kept[tuple(src[inside].T)] = True
+    assert np.array_equal(back.array[kept], vol.array[kept]) and not back.array[~kept].any()
