@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samd_core.errors import InvalidParameterError
@@ -84,6 +84,7 @@ def test_models_dice_ce_matches_monai() -> None:
     assert ce.item() == pytest.approx(manual.item(), rel=1e-6)
 
 
+@settings(max_examples=25)
 @given(st.integers(0, 10_000))
 def test_models_dice_bounds_and_perfect_prediction(seed: int) -> None:
     logits, target = _probs_target(seed, (1, 2, 3, 4))

@@ -103,7 +103,7 @@ def test_models_same_seed_same_bytes_and_other_seed_differs(name: str) -> None:
 @pytest.mark.verifies("SRS-MODELS-002")
 def test_models_output_bytes_identical_across_processes() -> None:
     code = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]);"
+        "import json, sys, torch; torch.set_num_threads(1); sys.path.insert(0, sys.argv[1]);"
         "from tests.models.test_models_networks import CASES, _output_sha;"
         "print(json.dumps({n: _output_sha(n) for n in sorted(CASES)}))"
     )
