@@ -59,7 +59,7 @@ def predict_volume(
     if not isinstance(volume, Volume):
         raise InvalidParameterError("volume", fn, "a samd_core.Volume", type(volume).__name__)
     pre = forward(volume) if forward is not None else volume
-    x = torch.from_numpy(np.ascontiguousarray(pre.array, dtype=np.float32))[None, None]
+    x = torch.from_numpy(np.array(pre.array, dtype=np.float32, copy=True))[None, None]
     probs = sliding_window_inference(
         x, predictor, roi_size=roi_size, overlap=overlap, batch_size=batch_size, mode=mode,
         flip_axes=flip_axes, progress=progress,
