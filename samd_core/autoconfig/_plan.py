@@ -261,8 +261,17 @@ def make_plan(fingerprint: DatasetFingerprint, *, memory_budget_mb: float = 8000
     median = tuple(int(round(v)) for v in np.median(sh * sp / np.asarray(target), axis=0))
     patch = [min(m, in_plane_cap) for m in median]
 
+    first = [True]
+
     def config_for(p: tuple[int, ...]) -> UNetConfig:
         strides, kernels = topology_rule(p, target)
+        if len(strides) < 2:
+            if first[0]:
+                raise InvalidParameterError(
+                    "fingerprint", fn, f"images of at least {2 * MIN_FEATURE_SIZE} voxels along some axis", median
+                )
+            raise InvalidParameterError("memory_budget_mb", fn, "a budget that fits a 2-stage network", memory_budget_mb)
+        first[0] = False
         return UNetConfig(
             spatial_dims=d, in_channels=len(fp.modalities), out_channels=fp.n_classes,
             channels=_channels(len(strides), d), strides=strides, kernel_sizes=kernels,
