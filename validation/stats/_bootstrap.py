@@ -20,7 +20,7 @@ import numpy as np
 from scipy import special
 
 from validation.errors import InvalidParameterError
-from validation.stats._checks import as_count, as_rng, check_confidence_level, check_option
+from validation.stats._checks import Described, as_count, as_rng, check_confidence_level, check_option
 from validation.stats._results import Estimate
 
 __all__ = ["BOOTSTRAP_METHODS", "BootstrapMethod", "bootstrap_ci"]
@@ -101,14 +101,14 @@ def bootstrap_ci(
     n_resamples = as_count(n_resamples, "n_resamples", fn, minimum=1)
     gen = as_rng(rng, fn)
     if len(data) == 0:
-        raise InvalidParameterError("data", fn, "at least one array", "no arrays")
+        raise InvalidParameterError("data", fn, "at least one array", Described("no arrays"))
     arrays = [np.asarray(d) for d in data]
     n = arrays[0].shape[0] if arrays[0].ndim > 0 else 0
     for i, a in enumerate(arrays):
         if a.ndim == 0 or a.shape[0] == 0:
-            raise InvalidParameterError(f"data[{i}]", fn, "a non-empty array", "an empty array or scalar")
+            raise InvalidParameterError(f"data[{i}]", fn, "a non-empty array", Described("an empty array or scalar"))
         if a.shape[0] != n:
-            raise InvalidParameterError(f"data[{i}]", fn, f"length {n} (as data[0])", f"length {a.shape[0]}")
+            raise InvalidParameterError(f"data[{i}]", fn, f"length {n} (as data[0])", Described(f"length {a.shape[0]}"))
     groups, unit_rows = _units(n, strata, clusters, fn)
     if clusters is not None and vectorized:
         raise InvalidParameterError("vectorized", fn, "False when clusters are given", vectorized)
@@ -121,15 +121,14 @@ def bootstrap_ci(
             "statistic",
             fn,
             "finite on every bootstrap resample (consider `strata`)",
-            f"a non-finite value in {int(bad.sum())} of {n_resamples} resamples",
-        )
+            Described(f"a non-finite value in {int(bad.sum())} of {n_resamples} resamples"))
     if method == "percentile":
         low, high = percentile_interval(theta_b, confidence_level)
     else:
         theta_jack = _jackknife(statistic, arrays, unit_rows, vectorized)
         if not np.isfinite(theta_jack).all():
             raise InvalidParameterError(
-                "statistic", fn, "finite on every jackknife subsample (needed by BCa)", "a non-finite value"
+                "statistic", fn, "finite on every jackknife subsample (needed by BCa)", Described("a non-finite value")
             )
         low, high = bca_interval(theta_b, theta_hat, theta_jack, confidence_level)
     return Estimate(theta_hat, low, high, confidence_level, f"bootstrap-{method}", len(unit_rows))
@@ -138,7 +137,7 @@ def bootstrap_ci(
 def _as_scalar(x: Any, fn: str) -> float:
     arr = np.asarray(x, dtype=np.float64)
     if arr.size != 1:
-        raise InvalidParameterError("statistic", fn, "a callable returning a scalar", f"shape {arr.shape}")
+        raise InvalidParameterError("statistic", fn, "a callable returning a scalar", Described(f"shape {arr.shape}"))
     return float(arr.reshape(()))
 
 
@@ -162,7 +161,7 @@ def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray
                 vals = np.unique(st[rows])
                 if vals.size != 1:
                     raise InvalidParameterError(
-                        "strata", fn, "constant within each cluster", f"cluster {uniq[u]!r} spans strata {vals.tolist()}"
+                        "strata", fn, "constant within each cluster", Described(f"cluster {uniq[u]!r} spans strata {vals.tolist()}")
                     )
                 unit_stratum[u] = vals[0]
     n_units = len(unit_rows)
@@ -186,9 +185,9 @@ class _ObsRows:
 def _as_1d_key(values: Any, field: str, n: int, fn: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise InvalidParameterError(field, fn, f"a 1-d array of length {n} (as the data)", f"shape {arr.shape}")
+        raise InvalidParameterError(field, fn, f"a 1-d array of length {n} (as the data)", Described(f"shape {arr.shape}"))
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise InvalidParameterError(field, fn, "finite ids", "NaN or inf")
+        raise InvalidParameterError(field, fn, "finite ids", Described("NaN or inf"))
     return arr
 
 
