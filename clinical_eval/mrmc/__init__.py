@@ -1,0 +1,18 @@
+"""Multi-reader multi-case (MRMC) ROC analysis: Obuchowski-Rockette and DBM with Hillis df."""
+
+from clinical_eval.mrmc._analyze import CONVENTIONS, analyze
+from clinical_eval.mrmc._data import MrmcData, as_mrmc_data, read_imrmc, read_mrmc_csv
+from clinical_eval.mrmc._result import Comparison, ModalityFom, MrmcResult, ReaderComparison
+
+__all__ = [
+    "CONVENTIONS",
+    "Comparison",
+    "ModalityFom",
+    "MrmcData",
+    "MrmcResult",
+    "ReaderComparison",
+    "analyze",
+    "as_mrmc_data",
+    "read_imrmc",
+    "read_mrmc_csv",
+]
