@@ -3,6 +3,7 @@
 from clinical_eval.mrmc._analyze import CONVENTIONS, analyze
 from clinical_eval.mrmc._data import MrmcData, as_mrmc_data, read_imrmc, read_mrmc_csv
 from clinical_eval.mrmc._result import Comparison, ModalityFom, MrmcResult, ReaderComparison
+from clinical_eval.mrmc._standalone import StandaloneResult, non_inferiority, standalone_vs_readers
 
 __all__ = [
     "CONVENTIONS",
@@ -11,8 +12,11 @@ __all__ = [
     "MrmcData",
     "MrmcResult",
     "ReaderComparison",
+    "StandaloneResult",
     "analyze",
     "as_mrmc_data",
+    "non_inferiority",
     "read_imrmc",
     "read_mrmc_csv",
+    "standalone_vs_readers",
 ]
