@@ -2,6 +2,7 @@
 
 from clinical_eval.mrmc._analyze import CONVENTIONS, analyze
 from clinical_eval.mrmc._data import MrmcData, as_mrmc_data, read_imrmc, read_mrmc_csv
+from clinical_eval.mrmc._report import report_text
 from clinical_eval.mrmc._result import Comparison, ModalityFom, MrmcResult, ReaderComparison
 from clinical_eval.mrmc._standalone import StandaloneResult, non_inferiority, standalone_vs_readers
 
@@ -18,5 +19,6 @@ __all__ = [
     "non_inferiority",
     "read_imrmc",
     "read_mrmc_csv",
+    "report_text",
     "standalone_vs_readers",
 ]
