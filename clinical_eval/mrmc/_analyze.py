@@ -215,7 +215,8 @@ def _analyze(
             for i in range(I):
                 single.append((_sqrt(float(ms_r_i[i]) / J), float(J - 1)))
     else:  # DBM RRRC / FRRC on pseudovalues
-        assert dbm_ms is not None  # noqa: S101 - internal invariant (DBM requires jackknife)
+        if dbm_ms is None:  # unreachable: analyze() requires the jackknife for DBM
+            raise RuntimeError("DBM analysis needs jackknife pseudovalues")
         g = dbm_ms
         if gen == "RRRC":
             den = float(g["ms_tr"]) + max(float(g["ms_tc"]) - float(g["ms_trc"]), 0.0)  # type: ignore[arg-type]
@@ -264,7 +265,8 @@ def _analyze(
                     v = 0.5 * (c[ia, j, ia, j] + c[ib, j, ib, j])
                     se, df = _sqrt(2 * (float(v) - float(c[ia, j, ib, j]))), None
                 else:
-                    assert y is not None  # noqa: S101
+                    if y is None:  # unreachable: DBM requires the jackknife
+                        raise RuntimeError("DBM analysis needs jackknife pseudovalues")
                     dv = y[ia, j] - y[ib, j]
                     se, df = _sqrt(float(np.var(dv, ddof=1)) / kk), float(kk - 1)
                 stat = diff / se if se > 0 else float("nan")

@@ -220,3 +220,21 @@ def test_mrmc_degenerate_negative_frrc_denominator_is_nan_not_crash() -> None:
     r = analyze(same, generalization="FRRC")
     assert np.isnan(r.statistic) and np.isnan(r.pvalue)
     assert any("degenerate" in n for n in r.notes)
+
+
+@pytest.mark.verifies("SRS-MRMC-008")
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), gen=st.sampled_from(["RRRC", "FRRC", "RRFC"]), method=st.sampled_from(["OR", "DBM"]))
+def test_mrmc_invariances(seed: int, gen: str, method: str) -> None:
+    # (1) a strictly increasing transform of every rating changes nothing (rank-based AUC);
+    # (2) swapping the modality labels flips the sign of the difference and keeps the test.
+    rng = np.random.default_rng(seed)
+    df = _study(rng, 2, 3, 12, 9)
+    r = analyze(df, method=method, generalization=gen)  # type: ignore[arg-type]
+    t = analyze(df.assign(rating=np.exp(df.rating) * 3 + 1), method=method, generalization=gen)  # type: ignore[arg-type]
+    assert t.to_json() == r.to_json()
+    s = analyze(df.assign(modality=3 - df.modality), method=method, generalization=gen)  # type: ignore[arg-type]
+    assert s.difference.value == pytest.approx(-r.difference.value, abs=1e-15)
+    if np.isfinite(r.pvalue):
+        assert s.pvalue == pytest.approx(r.pvalue, rel=1e-9)
+        assert s.difference.ci_low == pytest.approx(-r.difference.ci_high, abs=1e-12)
