@@ -257,3 +257,18 @@ def test_fast_auc_bootstrap_handles_large_n_quickly() -> None:
     y, s = _data(0, 20000, 3)
     est = _auc_bootstrap(y == 1, s, "bootstrap-percentile", 0.95, 50, np.random.default_rng(0), None)
     assert est.ci_low < est.value < est.ci_high
+
+
+@pytest.mark.verifies("SRS-STATS-007")
+def test_cluster_bootstrap_within_strata_keeps_cluster_counts_per_stratum() -> None:
+    """With strata and clusters, clusters are resampled within their stratum (site, say)."""
+    patient = np.repeat(np.arange(8), 2)
+    site = (patient >= 5).astype(int)  # 5 patients at site 0, 3 at site 1
+    rows = np.arange(16)
+
+    def stat(r: np.ndarray) -> float:
+        assert int(np.count_nonzero(site[r] == 1)) == 6  # 3 patients x 2 rows, always
+        return float(r.mean())
+
+    est = vs.bootstrap_ci(stat, rows, method="bca", rng=4, n_resamples=40, strata=site, clusters=patient)
+    assert est.n == 8

@@ -141,7 +141,7 @@ def _as_scalar(x: Any, fn: str) -> float:
     return float(arr.reshape(()))
 
 
-def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray], Any]:
     """Groups of unit indices (one per stratum) and the rows of each unit."""
     if clusters is None:
         unit_rows: Any = _ObsRows(n)
@@ -149,27 +149,27 @@ def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray
     else:
         cl = _as_1d_key(clusters, "clusters", n, fn)
         uniq, inv = np.unique(cl, return_inverse=True)
-        order = np.argsort(inv, kind="stable")
-        bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
-        unit_rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(uniq))]
+        unit_rows = _ClusterRows(inv.reshape(-1), len(uniq))
         if strata is None:
             unit_stratum = None
         else:
-            st = _as_1d_key(strata, "strata", n, fn)
-            unit_stratum = np.empty(len(uniq), dtype=st.dtype)
-            for u, rows in enumerate(unit_rows):
-                vals = np.unique(st[rows])
-                if vals.size != 1:
-                    raise InvalidParameterError(
-                        "strata", fn, "constant within each cluster", Described(f"cluster {uniq[u]!r} spans strata {vals.tolist()}")
-                    )
-                unit_stratum[u] = vals[0]
+            st = _as_1d_key(strata, "strata", n, fn)[unit_rows.order]
+            inside = np.ones(n, dtype=bool)
+            inside[unit_rows.starts] = False  # first row of each cluster
+            bad = np.flatnonzero(inside[1:] & (st[1:] != st[:-1]))
+            if bad.size:
+                u = int(inv[unit_rows.order[bad[0] + 1]])
+                vals = np.unique(st[unit_rows.starts[u] : unit_rows.starts[u] + unit_rows.sizes[u]])
+                raise InvalidParameterError(
+                    "strata", fn, "constant within each cluster", Described(f"cluster {uniq[u].item()!r} spans strata {vals.tolist()}")
+                )
+            unit_stratum = st[unit_rows.starts]
     n_units = len(unit_rows)
     if unit_stratum is None:
         groups = [np.arange(n_units)]
     else:
         groups = [np.flatnonzero(unit_stratum == s) for s in np.unique(unit_stratum)]
-    return groups, unit_rows  # type: ignore[return-value]
+    return groups, unit_rows
 
 
 class _ObsRows:
@@ -180,6 +180,31 @@ class _ObsRows:
 
     def __len__(self) -> int:
         return self.n
+
+
+class _ClusterRows:
+    """Rows of each cluster (clusters in sorted order of their ids, rows in input order)."""
+
+    def __init__(self, codes: np.ndarray, k: int) -> None:
+        self.order = np.argsort(codes, kind="stable")
+        self.sizes = np.bincount(codes, minlength=k)
+        self.starts = np.zeros(k, dtype=np.int64)
+        np.cumsum(self.sizes[:-1], out=self.starts[1:])
+        self.k = k
+
+    def __len__(self) -> int:
+        return self.k
+
+    def rows_of(self, units: np.ndarray) -> np.ndarray:
+        """Concatenated rows of the given clusters, in the given order."""
+        sizes = self.sizes[units]
+        total = int(sizes.sum())
+        offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return self.order[np.repeat(self.starts[units], sizes) + np.arange(total) - offsets]
+
+    def rows_without(self, unit: int) -> np.ndarray:
+        s, e = self.starts[unit], self.starts[unit] + self.sizes[unit]
+        return np.concatenate([self.order[:s], self.order[e:]])
 
 
 def _as_1d_key(values: Any, field: str, n: int, fn: str) -> np.ndarray:
@@ -219,7 +244,7 @@ def _replicates(
                 out[i] = _as_scalar(statistic(*[a[idx] for a in arrays]), "bootstrap_ci")
     else:
         for i in range(b):
-            rows = np.concatenate([unit_rows[u] for u in draws[i]])
+            rows = unit_rows.rows_of(draws[i])
             out[i] = _as_scalar(statistic(*[a[rows] for a in arrays]), "bootstrap_ci")
     return out
 
@@ -243,7 +268,7 @@ def _jackknife(statistic: Callable[..., Any], arrays: list[np.ndarray], unit_row
             out[i] = _as_scalar(statistic(*[a[idx] for a in arrays]), "bootstrap_ci")
     else:
         for u in range(n_units):
-            rows = np.concatenate([unit_rows[v] for v in range(n_units) if v != u]) if n_units > 1 else np.array([], int)
+            rows = unit_rows.rows_without(u)
             out[u] = _as_scalar(statistic(*[a[rows] for a in arrays]), "bootstrap_ci")
     return out
 

@@ -167,7 +167,7 @@ def _div(a: float, b: float) -> float:
 def _log_ratio_estimate(value: float, var_terms: tuple[int, ...], var: float, z: float, cl: float, method: str, n: int) -> Estimate:
     if any(t == 0 for t in var_terms) or not (0.0 < value < math.inf):
         return Estimate(value, 0.0, math.inf, cl, method, n)
-    half = z * math.sqrt(var)
+    half = z * math.sqrt(max(var, 0.0))
     lv = math.log(value)
     return Estimate(value, math.exp(lv - half), math.exp(lv + half), cl, method, n)
 
