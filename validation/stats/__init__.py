@@ -1,5 +1,6 @@
 """Validation statistics: pure functions, arrays in, frozen result objects out."""
 
+from validation.stats._agreement import BlandAltmanResult, bland_altman, cohen_kappa, fleiss_kappa, icc
 from validation.stats._auc import roc_auc
 from validation.stats._bootstrap import bootstrap_ci
 from validation.stats._delong import delong_test, delong_test_unpaired
@@ -25,16 +26,21 @@ from validation.stats._roc_curve import (
 
 __all__ = [
     "AdjustedPValues",
+    "BlandAltmanResult",
     "DiagnosticAccuracy",
     "Estimate",
     "HypothesisTestResult",
     "RocCurve",
     "adjust_pvalues",
+    "bland_altman",
     "bootstrap_ci",
+    "cohen_kappa",
     "delong_test",
     "delong_test_unpaired",
     "diagnostic_accuracy",
     "diagnostic_accuracy_from_labels",
+    "fleiss_kappa",
+    "icc",
     "mcnemar_test",
     "non_inferiority_test",
     "non_inferiority_test_paired",

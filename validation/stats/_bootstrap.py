@@ -20,7 +20,7 @@ import numpy as np
 from scipy import special
 
 from validation.errors import InvalidParameterError
-from validation.stats._checks import as_count, as_rng, check_confidence_level, check_option
+from validation.stats._checks import Described, as_count, as_rng, check_confidence_level, check_option
 from validation.stats._results import Estimate
 
 __all__ = ["BOOTSTRAP_METHODS", "BootstrapMethod", "bootstrap_ci"]
@@ -101,14 +101,14 @@ def bootstrap_ci(
     n_resamples = as_count(n_resamples, "n_resamples", fn, minimum=1)
     gen = as_rng(rng, fn)
     if len(data) == 0:
-        raise InvalidParameterError("data", fn, "at least one array", "no arrays")
+        raise InvalidParameterError("data", fn, "at least one array", Described("no arrays"))
     arrays = [np.asarray(d) for d in data]
     n = arrays[0].shape[0] if arrays[0].ndim > 0 else 0
     for i, a in enumerate(arrays):
         if a.ndim == 0 or a.shape[0] == 0:
-            raise InvalidParameterError(f"data[{i}]", fn, "a non-empty array", "an empty array or scalar")
+            raise InvalidParameterError(f"data[{i}]", fn, "a non-empty array", Described("an empty array or scalar"))
         if a.shape[0] != n:
-            raise InvalidParameterError(f"data[{i}]", fn, f"length {n} (as data[0])", f"length {a.shape[0]}")
+            raise InvalidParameterError(f"data[{i}]", fn, f"length {n} (as data[0])", Described(f"length {a.shape[0]}"))
     groups, unit_rows = _units(n, strata, clusters, fn)
     if clusters is not None and vectorized:
         raise InvalidParameterError("vectorized", fn, "False when clusters are given", vectorized)
@@ -121,15 +121,14 @@ def bootstrap_ci(
             "statistic",
             fn,
             "finite on every bootstrap resample (consider `strata`)",
-            f"a non-finite value in {int(bad.sum())} of {n_resamples} resamples",
-        )
+            Described(f"a non-finite value in {int(bad.sum())} of {n_resamples} resamples"))
     if method == "percentile":
         low, high = percentile_interval(theta_b, confidence_level)
     else:
         theta_jack = _jackknife(statistic, arrays, unit_rows, vectorized)
         if not np.isfinite(theta_jack).all():
             raise InvalidParameterError(
-                "statistic", fn, "finite on every jackknife subsample (needed by BCa)", "a non-finite value"
+                "statistic", fn, "finite on every jackknife subsample (needed by BCa)", Described("a non-finite value")
             )
         low, high = bca_interval(theta_b, theta_hat, theta_jack, confidence_level)
     return Estimate(theta_hat, low, high, confidence_level, f"bootstrap-{method}", len(unit_rows))
@@ -138,11 +137,11 @@ def bootstrap_ci(
 def _as_scalar(x: Any, fn: str) -> float:
     arr = np.asarray(x, dtype=np.float64)
     if arr.size != 1:
-        raise InvalidParameterError("statistic", fn, "a callable returning a scalar", f"shape {arr.shape}")
+        raise InvalidParameterError("statistic", fn, "a callable returning a scalar", Described(f"shape {arr.shape}"))
     return float(arr.reshape(()))
 
 
-def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray], Any]:
     """Groups of unit indices (one per stratum) and the rows of each unit."""
     if clusters is None:
         unit_rows: Any = _ObsRows(n)
@@ -150,27 +149,27 @@ def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray
     else:
         cl = _as_1d_key(clusters, "clusters", n, fn)
         uniq, inv = np.unique(cl, return_inverse=True)
-        order = np.argsort(inv, kind="stable")
-        bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
-        unit_rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(uniq))]
+        unit_rows = _ClusterRows(inv.reshape(-1), len(uniq))
         if strata is None:
             unit_stratum = None
         else:
-            st = _as_1d_key(strata, "strata", n, fn)
-            unit_stratum = np.empty(len(uniq), dtype=st.dtype)
-            for u, rows in enumerate(unit_rows):
-                vals = np.unique(st[rows])
-                if vals.size != 1:
-                    raise InvalidParameterError(
-                        "strata", fn, "constant within each cluster", f"cluster {uniq[u]!r} spans strata {vals.tolist()}"
-                    )
-                unit_stratum[u] = vals[0]
+            st = _as_1d_key(strata, "strata", n, fn)[unit_rows.order]
+            inside = np.ones(n, dtype=bool)
+            inside[unit_rows.starts] = False  # first row of each cluster
+            bad = np.flatnonzero(inside[1:] & (st[1:] != st[:-1]))
+            if bad.size:
+                u = int(inv[unit_rows.order[bad[0] + 1]])
+                vals = np.unique(st[unit_rows.starts[u] : unit_rows.starts[u] + unit_rows.sizes[u]])
+                raise InvalidParameterError(
+                    "strata", fn, "constant within each cluster", Described(f"cluster {uniq[u].item()!r} spans strata {vals.tolist()}")
+                )
+            unit_stratum = st[unit_rows.starts]
     n_units = len(unit_rows)
     if unit_stratum is None:
         groups = [np.arange(n_units)]
     else:
         groups = [np.flatnonzero(unit_stratum == s) for s in np.unique(unit_stratum)]
-    return groups, unit_rows  # type: ignore[return-value]
+    return groups, unit_rows
 
 
 class _ObsRows:
@@ -183,12 +182,37 @@ class _ObsRows:
         return self.n
 
 
+class _ClusterRows:
+    """Rows of each cluster (clusters in sorted order of their ids, rows in input order)."""
+
+    def __init__(self, codes: np.ndarray, k: int) -> None:
+        self.order = np.argsort(codes, kind="stable")
+        self.sizes = np.bincount(codes, minlength=k)
+        self.starts = np.zeros(k, dtype=np.int64)
+        np.cumsum(self.sizes[:-1], out=self.starts[1:])
+        self.k = k
+
+    def __len__(self) -> int:
+        return self.k
+
+    def rows_of(self, units: np.ndarray) -> np.ndarray:
+        """Concatenated rows of the given clusters, in the given order."""
+        sizes = self.sizes[units]
+        total = int(sizes.sum())
+        offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return self.order[np.repeat(self.starts[units], sizes) + np.arange(total) - offsets]
+
+    def rows_without(self, unit: int) -> np.ndarray:
+        s, e = self.starts[unit], self.starts[unit] + self.sizes[unit]
+        return np.concatenate([self.order[:s], self.order[e:]])
+
+
 def _as_1d_key(values: Any, field: str, n: int, fn: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise InvalidParameterError(field, fn, f"a 1-d array of length {n} (as the data)", f"shape {arr.shape}")
+        raise InvalidParameterError(field, fn, f"a 1-d array of length {n} (as the data)", Described(f"shape {arr.shape}"))
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise InvalidParameterError(field, fn, "finite ids", "NaN or inf")
+        raise InvalidParameterError(field, fn, "finite ids", Described("NaN or inf"))
     return arr
 
 
@@ -220,7 +244,7 @@ def _replicates(
                 out[i] = _as_scalar(statistic(*[a[idx] for a in arrays]), "bootstrap_ci")
     else:
         for i in range(b):
-            rows = np.concatenate([unit_rows[u] for u in draws[i]])
+            rows = unit_rows.rows_of(draws[i])
             out[i] = _as_scalar(statistic(*[a[rows] for a in arrays]), "bootstrap_ci")
     return out
 
@@ -244,7 +268,7 @@ def _jackknife(statistic: Callable[..., Any], arrays: list[np.ndarray], unit_row
             out[i] = _as_scalar(statistic(*[a[idx] for a in arrays]), "bootstrap_ci")
     else:
         for u in range(n_units):
-            rows = np.concatenate([unit_rows[v] for v in range(n_units) if v != u]) if n_units > 1 else np.array([], int)
+            rows = unit_rows.rows_without(u)
             out[u] = _as_scalar(statistic(*[a[rows] for a in arrays]), "bootstrap_ci")
     return out
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.stats._bootstrap import draw_resamples
 from validation.stats._ranks import midranks_sorted
 
 __all__ = ["auc_bootstrap_replicates", "auc_jackknife"]
@@ -30,21 +29,32 @@ class _Layout:
         ys_sorted = ys[self.neg_order]
         self.lo = np.searchsorted(ys_sorted, xs, side="left")
         self.hi = np.searchsorted(ys_sorted, xs, side="right")
+        self.no_ties = bool(np.array_equal(self.lo, self.hi))
+        # position of each negative (input order) in the sorted order
+        self.neg_rank = np.empty(ys.size, dtype=np.int64)
+        self.neg_rank[self.neg_order] = np.arange(ys.size)
 
 
-def _weighted_numerators(lay: _Layout, w_pos: np.ndarray, w_neg: np.ndarray) -> np.ndarray:
-    """``2 * sum_i sum_j w_i w_j psi`` per row (int64, exact)."""
-    wn_sorted = w_neg[:, lay.neg_order]
-    c = np.zeros((w_neg.shape[0], w_neg.shape[1] + 1), dtype=np.int64)
-    np.cumsum(wn_sorted, axis=1, out=c[:, 1:])
-    inner2 = c[:, lay.lo] + c[:, lay.hi]
-    return np.einsum("ij,ij->i", w_pos.astype(np.int64), inner2)
+def _weighted_numerators(lay: _Layout, w_pos: np.ndarray, w_neg_sorted: np.ndarray) -> np.ndarray:
+    """``2 * sum_i sum_j w_i w_j psi`` per row (exact: integers below 2**53 in float64).
+
+    ``w_neg_sorted`` holds the negatives' multiplicities in sorted-score order.
+    """
+    c = np.zeros((w_neg_sorted.shape[0], w_neg_sorted.shape[1] + 1), dtype=np.int32)
+    np.cumsum(w_neg_sorted, axis=1, out=c[:, 1:])
+    if lay.no_ties:
+        inner2 = 2.0 * np.take(c, lay.lo, axis=1)
+    else:
+        inner2 = np.take(c, lay.lo, axis=1).astype(np.float64)
+        inner2 += np.take(c, lay.hi, axis=1)
+    return np.einsum("ij,ij->i", w_pos.astype(np.float64), inner2)
 
 
 def _counts(draws: np.ndarray, n: int) -> np.ndarray:
+    """Row-wise multiplicities of the drawn indices, shape ``(rows, n)``, int32."""
     b = draws.shape[0]
     offs = (np.arange(b, dtype=np.int64) * n)[:, None]
-    return np.bincount((draws + offs).ravel(), minlength=b * n).reshape(b, n)
+    return np.bincount((draws + offs).ravel(), minlength=b * n).reshape(b, n).astype(np.int32)
 
 
 def auc_bootstrap_replicates(
@@ -60,27 +70,26 @@ def auc_bootstrap_replicates(
     m, n = lay.pos_idx.size, lay.neg_idx.size
     out = np.empty(n_resamples, dtype=np.float64)
     if cluster_codes is None:
-        # strata sorted: negatives (False) first, then positives (True)
-        draws = draw_resamples(gen, n_resamples, [np.arange(n), np.arange(n, n + m)])
+        # the draws of draw_resamples with strata = class: negatives (0) first, then positives
+        d_neg = gen.integers(0, n, size=(n_resamples, n))
+        d_pos = gen.integers(0, m, size=(n_resamples, m))
         step = max(1, _CHUNK_ELEMENTS // (m + n))
         for s in range(0, n_resamples, step):
-            d = draws[s : s + step]
-            w_neg = _counts(d[:, :n], n)
-            w_pos = _counts(d[:, n:] - n, m)
-            num = _weighted_numerators(lay, w_pos, w_neg)
-            out[s : s + step] = num / (2.0 * m * n)
+            w_neg_sorted = _counts(lay.neg_rank[d_neg[s : s + step]], n)
+            w_pos = _counts(d_pos[s : s + step], m)
+            out[s : s + step] = _weighted_numerators(lay, w_pos, w_neg_sorted) / (2.0 * m * n)
         return out
     k = int(cluster_codes.max()) + 1
-    draws = draw_resamples(gen, n_resamples, [np.arange(k)])
+    draws = gen.integers(0, k, size=(n_resamples, k))  # = draw_resamples(gen, n_resamples, [arange(k)])
     code_pos = cluster_codes[lay.pos_idx]
     code_neg = cluster_codes[lay.neg_idx]
     step = max(1, _CHUNK_ELEMENTS // (m + n + k))
     for s in range(0, n_resamples, step):
         cc = _counts(draws[s : s + step], k)
-        w_pos = cc[:, code_pos]
-        w_neg = cc[:, code_neg]
-        num = _weighted_numerators(lay, w_pos, w_neg)
-        den = 2.0 * w_pos.sum(axis=1) * w_neg.sum(axis=1)
+        w_pos = np.take(cc, code_pos, axis=1)
+        w_neg_sorted = np.take(cc, code_neg[lay.neg_order], axis=1)
+        num = _weighted_numerators(lay, w_pos, w_neg_sorted)
+        den = 2.0 * w_pos.sum(axis=1, dtype=np.int64) * w_neg_sorted.sum(axis=1, dtype=np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[s : s + step] = num / den
     return out

@@ -16,6 +16,7 @@ import numpy as np
 from validation.errors import InvalidParameterError
 
 __all__ = [
+    "Described",
     "as_count",
     "as_labels",
     "as_rng",
@@ -25,6 +26,15 @@ __all__ = [
     "check_same_length",
     "check_two_classes",
 ]
+
+
+class Described(str):
+    """A description of an offending value, shown without quotes in the error template."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 class _Found:
@@ -48,7 +58,13 @@ def check_option(value: Any, field: str, function: str, options: Iterable[str]) 
     opts = tuple(options)
     if not isinstance(value, str) or value not in opts:
         allowed = "one of " + ", ".join(repr(o) for o in opts)
-        raise InvalidParameterError(field, function, allowed, value, options=opts)
+        err = InvalidParameterError(field, function, allowed, value, options=opts)
+        if isinstance(value, str) and "did you mean" not in str(err):
+            folded = {o.lower().replace("_", "-"): o for o in opts}
+            hit = folded.get(value.lower().replace("_", "-"))
+            if hit is not None:
+                err.args = (f"{err}; did you mean {hit!r}?",)
+        raise err
     return value
 
 
@@ -83,11 +99,11 @@ def _as_1d(values: Any, field: str, function: str) -> np.ndarray:
     except Exception as exc:  # ragged input and the like
         raise InvalidParameterError(field, function, "a 1-d array of numbers", values) from exc
     if arr.ndim != 1:
-        raise InvalidParameterError(field, function, "a 1-d array", f"array of shape {arr.shape}")
+        raise InvalidParameterError(field, function, "a 1-d array", Described(f"array of shape {arr.shape}"))
     if arr.size == 0:
-        raise InvalidParameterError(field, function, "a non-empty 1-d array", "an empty array")
+        raise InvalidParameterError(field, function, "a non-empty 1-d array", Described("an empty array"))
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise InvalidParameterError(field, function, "a 1-d array of numbers", f"dtype {arr.dtype}")
+        raise InvalidParameterError(field, function, "a 1-d array of numbers", Described(f"dtype {arr.dtype}"))
     return arr
 
 
@@ -97,7 +113,7 @@ def as_labels(values: Any, field: str, function: str) -> np.ndarray:
     if arr.dtype == np.bool_:
         return arr.copy()
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise InvalidParameterError(field, function, "0/1 labels", f"dtype {arr.dtype}")
+        raise InvalidParameterError(field, function, "0/1 labels", Described(f"dtype {arr.dtype}"))
     bad = ~((arr == 0) | (arr == 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -109,7 +125,7 @@ def as_scores(values: Any, field: str, function: str) -> np.ndarray:
     """Finite real scores: a non-empty 1-d array -> ``float64`` array (a copy)."""
     arr = _as_1d(values, field, function)
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise InvalidParameterError(field, function, "real, finite scores", f"dtype {arr.dtype}")
+        raise InvalidParameterError(field, function, "real, finite scores", Described(f"dtype {arr.dtype}"))
     out = np.array(arr, dtype=np.float64)
     finite = np.isfinite(out)
     if not finite.all():
@@ -125,7 +141,7 @@ def check_same_length(function: str, **arrays: np.ndarray) -> None:
     for name, arr in items[1:]:
         if len(arr) != len(first):
             raise InvalidParameterError(
-                name, function, f"the same length as `{first_name}` ({len(first)})", f"length {len(arr)}"
+                name, function, f"the same length as `{first_name}` ({len(first)})", Described(f"length {len(arr)}")
             )
 
 
@@ -138,8 +154,7 @@ def check_two_classes(y: np.ndarray, field: str, function: str, *, minimum: int 
             field,
             function,
             f"labels with at least {minimum} positive (1) and {minimum} negative (0) case(s)",
-            f"{n_pos} positive and {n_neg} negative",
-        )
+            Described(f"{n_pos} positive and {n_neg} negative"))
     return n_pos, n_neg
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import special
 
 from validation.errors import InvalidParameterError
-from validation.stats._checks import as_count, as_labels, check_confidence_level, check_option, check_same_length
+from validation.stats._checks import Described, as_count, as_labels, check_confidence_level, check_option, check_same_length
 from validation.stats._proportion import PROPORTION_METHODS, ProportionMethod, _proportion_bounds
 from validation.stats._results import Estimate
 
@@ -119,7 +119,7 @@ def diagnostic_accuracy(
     fn = as_count(fn, "fn", f)
     tn = as_count(tn, "tn", f)
     if tp + fp + fn + tn == 0:
-        raise InvalidParameterError("tp", f, "part of a 2x2 table with at least one case", "all cells 0")
+        raise InvalidParameterError("tp", f, "part of a 2x2 table with at least one case", Described("all cells 0"))
     if prevalence is not None:
         if isinstance(prevalence, bool) or not isinstance(prevalence, (int, float, np.floating)) or not (
             0.0 < float(prevalence) < 1.0
@@ -167,7 +167,7 @@ def _div(a: float, b: float) -> float:
 def _log_ratio_estimate(value: float, var_terms: tuple[int, ...], var: float, z: float, cl: float, method: str, n: int) -> Estimate:
     if any(t == 0 for t in var_terms) or not (0.0 < value < math.inf):
         return Estimate(value, 0.0, math.inf, cl, method, n)
-    half = z * math.sqrt(var)
+    half = z * math.sqrt(max(var, 0.0))
     lv = math.log(value)
     return Estimate(value, math.exp(lv - half), math.exp(lv + half), cl, method, n)
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from validation.errors import InvalidParameterError
-from validation.stats._checks import check_option
+from validation.stats._checks import Described, check_option
 from validation.stats._results import decode_float, encode_float
 
 __all__ = ["ADJUST_METHODS", "AdjustedPValues", "AdjustMethod", "adjust_pvalues"]
@@ -88,11 +88,11 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError("pvalues", fn, "a 1-d array of p-values in [0, 1]", pvalues) from exc
     if p.ndim != 1 or p.size == 0:
-        raise InvalidParameterError("pvalues", fn, "a non-empty 1-d array of p-values in [0, 1]", f"shape {p.shape}")
+        raise InvalidParameterError("pvalues", fn, "a non-empty 1-d array of p-values in [0, 1]", Described(f"shape {p.shape}"))
     bad = ~((p >= 0.0) & (p <= 1.0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InvalidParameterError("pvalues", fn, "p-values in [0, 1]", f"{p[i]!r} at index {i}")
+        raise InvalidParameterError("pvalues", fn, "p-values in [0, 1]", Described(f"{float(p[i])!r} at index {i}"))
     adj = _adjust(p, method)
     return AdjustedPValues(method, tuple(float(x) for x in p), tuple(float(x) for x in adj))
 

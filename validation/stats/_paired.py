@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special, stats
 
 from validation.errors import InvalidParameterError
-from validation.stats._checks import as_count, check_confidence_level, check_option
+from validation.stats._checks import Described, as_count, check_confidence_level, check_option
 from validation.stats._proportion import _wilson
 from validation.stats._results import Alternative, Estimate, HypothesisTestResult
 
@@ -27,11 +27,11 @@ def as_paired_table(table: Any, fn: str) -> tuple[int, int, int, int]:
     except Exception as exc:
         raise InvalidParameterError("table", fn, "a 2x2 array of counts", table) from exc
     if arr.shape != (2, 2):
-        raise InvalidParameterError("table", fn, "a 2x2 array of counts", f"shape {arr.shape}")
+        raise InvalidParameterError("table", fn, "a 2x2 array of counts", Described(f"shape {arr.shape}"))
     cells = [as_count(arr[i, j].item() if hasattr(arr[i, j], "item") else arr[i, j], f"table[{i}][{j}]", fn)
              for i in (0, 1) for j in (0, 1)]
     if sum(cells) == 0:
-        raise InvalidParameterError("table", fn, "a 2x2 table with at least one pair", "all cells 0")
+        raise InvalidParameterError("table", fn, "a 2x2 table with at least one pair", Described("all cells 0"))
     return cells[0], cells[1], cells[2], cells[3]
 
 
