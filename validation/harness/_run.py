@@ -101,6 +101,8 @@ def run_validation(
         model_sha = sha256_file(preds_path)
         model_info: dict[str, Any] = {"mode": "predictions", "predictions_file": preds_path.name,
                                       "predictions_sha256": model_sha}
+        device, w = read_predictions(preds_path, manifest)
+        warnings += w
     else:
         bundle_path = protocol.resolve(dev["bundle"])
         model_sha = None  # known after load_locked verified the bundle
@@ -120,8 +122,6 @@ def run_validation(
                 model_info.update({"bundle_manifest_sha256": model_sha, **facts})
                 mask_base = out
             else:
-                device, w = read_predictions(preds_path, manifest)
-                warnings += w
                 mask_base = preds_path.parent
             if "model_sha256" in dev and dev["model_sha256"] != model_sha:
                 raise IntegrityError(f"`device.model_sha256` {dev['model_sha256']} does not match the "
