@@ -159,7 +159,7 @@ def run_validation(
             "test_set_prior_accesses": len(prior),
             "warnings": warnings,
         })
-        result = dict(sorted(result.items()))
+        result = _strict(dict(sorted(result.items())))
         files = _write_outputs(protocol, result, data, table, out)
         _log_mlflow(run, protocol, manifest, result, files, out)
         rec = audit_run_end(audit, run, extra={"verdict": result["verdict"],
@@ -198,6 +198,21 @@ def _compute(protocol: Any, data: Any, table: Any, warnings: list[str], mtable: 
     return {"verdict": verdict, "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
             "subgroups": groups, "interaction_tests": tests,
             "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": d.get("multiplicity", "holm")}
+
+
+def _strict(obj: Any) -> Any:
+    """Strict-JSON copy: non-finite floats become "nan"/"inf"/"-inf" (see `encode_float`)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return encode_float(float(obj))
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
 
 
 def _write_outputs(protocol: Any, result: dict[str, Any], data: Any, table: Any, out: Path) -> dict[str, list[Path]]:
@@ -260,7 +275,7 @@ def _log_mlflow(run: Any, protocol: Any, manifest: Any, result: dict[str, Any],
         run.log_artifact(p)
     for p in files["plots"]:
         run.log_artifact(p, "plots")
-    run.log_json({"result_sha256": params["result_sha256"], "values_sha256": sha256_json(metrics)},
+    run.log_json({"result_sha256": params["result_sha256"], "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})},
                  "integrity.json")
 
 
