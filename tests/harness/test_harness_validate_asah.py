@@ -144,8 +144,15 @@ def test_harness_validate_audit_verify_mlflow_detects_edits(asah_run: dict) -> N
     assert f"run {rid}" in bad.output
     assert "tag 'samd.verdict': audit 'pass', store 'fail'" in bad.output
     assert "metric 'auc/ci_low'" in bad.output and "artifact 'result.json': sha256" in bad.output
-    # audit-log tampering through the CLI: exit 1 naming the first bad seq
+    # tail truncation with the side file gone: caught by the checkpoint kept as MLflow params
     lines = (root / "audit.jsonl").read_bytes().splitlines(keepends=True)
+    side = root / "audit.jsonl.checkpoints"
+    side.unlink()
+    (root / "audit.jsonl").write_bytes(b"".join(lines[:-2]))
+    assert runner.invoke(main, ["audit", "verify", str(root / "audit.jsonl")]).exit_code == 0  # chain alone: no
+    r = runner.invoke(main, ["audit", "verify", str(root / "audit.jsonl"), "--mlflow", "--tracking-uri", uri])
+    assert r.exit_code == 1 and "truncated" in r.output and f"MLflow run {rid}" in r.output, r.output
+    # audit-log tampering through the CLI: exit 1 naming the first bad seq
     (root / "audit.jsonl").write_bytes(b"".join(lines[:1] + lines[2:]))
     r = runner.invoke(main, ["audit", "verify", str(root / "audit.jsonl")])
     assert r.exit_code == 1 and "first bad seq: 2" in r.output

@@ -126,7 +126,8 @@ def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> 
                 out.append({"seq": None, "hash": None, "where": f"{side.name} line {n}"})
     for n, cp in enumerate(extra or (), start=1):
         out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]), "key_id": cp.get("key_id"),
-                    "sig": cp.get("sig"), "where": f"checkpoint argument {n}"})
+                    "sig": cp.get("sig"),
+                    "where": f"MLflow run {cp['run_id']}" if cp.get("run_id") else f"checkpoint argument {n}"})
     return out
 
 

@@ -165,8 +165,10 @@ def run_validation(
         rec = audit_run_end(audit, run, extra={"verdict": result["verdict"],
                                                "result_sha256": sha256_file(out / "result.json")})
         cp = audit.checkpoint()
+        first = next(iter_records(audit_path))
         run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
-                        "samd.audit_run_end_seq": rec["seq"]})
+                        "samd.audit_checkpoint_sig": cp["sig"] or "", "samd.audit_checkpoint_key_id": cp["key_id"] or "",
+                        "samd.audit_log_id": first["hash"], "samd.audit_run_end_seq": rec["seq"]})
     verdict = result["verdict"]
     return ValidationOutcome(verdict, 0 if verdict == "pass" else 1, result, out, run.run_id)
 
