@@ -35,8 +35,15 @@ def verify(file: str, public_keys: tuple[str, ...], check_mlflow: bool, tracking
     if not Path(file).is_file():
         click.echo(f"error: audit log {file} does not exist", err=True)
         sys.exit(2)
-    res = verify_audit_log(file, public_keys=list(public_keys) or None)
-    out = {"audit": res.to_dict()}
+    extra_cps: list[dict] = []
+    if check_mlflow:
+        from validation.tracking import mlflow_checkpoints
+
+        first = next(iter(iter_records(file)), None)
+        if first is not None:
+            extra_cps = mlflow_checkpoints(first["hash"], tracking_uri=tracking_uri)
+    res = verify_audit_log(file, public_keys=list(public_keys) or None, checkpoints=extra_cps)
+    out: dict = {"audit": res.to_dict(), "mlflow_checkpoints": len(extra_cps)}
     bad_runs = []
     if check_mlflow and res.ok:
         from validation.tracking import verify_tracked_runs
@@ -54,7 +61,8 @@ def verify(file: str, public_keys: tuple[str, ...], check_mlflow: bool, tracking
             click.echo(f"warning: {w}")
         if check_mlflow and res.ok:
             n = len(out.get("mlflow", []))
-            click.echo(f"MLflow: {n - len(bad_runs)}/{n} runs match their audit records")
+            click.echo(f"MLflow: {n - len(bad_runs)}/{n} runs match their audit records; "
+                       f"{len(extra_cps)} checkpoint(s) from MLflow params checked")
             for c in bad_runs:
                 click.echo(f"  run {c.run_id} (audit seq {c.audit_seq}) no longer matches:")
                 for p in c.problems:

@@ -285,6 +285,9 @@ class AuditLog:
                     else:
                         prev_rec = _parse_line(_read_last_line(rfd, size_good), self.path)
                         seq, prev = int(prev_rec["seq"]) + 1, str(prev_rec["hash"])
+                if fields["action"] == "checkpoint":
+                    # named under the lock, so a concurrent writer cannot slip in between
+                    fields["object"] = {"type": "chain_head", "seq": seq - 1, "hash": prev}
                 body: dict[str, Any] = {
                     "schema": SCHEMA,
                     "seq": seq,
@@ -346,25 +349,7 @@ class AuditLog:
         write-once MLflow param). `verify_audit_log` then detects deletion of any record at
         or before the checkpoint, including tail truncation.
         """
-        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            head = (
-                _parse_line(_read_last_line(fd, size), self.path)
-                if size and os.pread(fd, 1, size - 1) == b"\n"
-                else None
-            )
-        finally:
-            os.close(fd)
-        rec = self.append(
-            "checkpoint",
-            object={
-                "type": "chain_head",
-                "seq": head["seq"] if head else 0,
-                "hash": head["hash"] if head else GENESIS_HASH,
-            },
-            reason=reason,
-        )
+        rec = self.append("checkpoint", object={"type": "chain_head"}, reason=reason)
         cp = {
             "log": self.path.name,
             "seq": rec["seq"],

@@ -126,7 +126,8 @@ def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> 
                 out.append({"seq": None, "hash": None, "where": f"{side.name} line {n}"})
     for n, cp in enumerate(extra or (), start=1):
         out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]), "key_id": cp.get("key_id"),
-                    "sig": cp.get("sig"), "where": f"checkpoint argument {n}"})
+                    "sig": cp.get("sig"),
+                    "where": f"MLflow run {cp['run_id']}" if cp.get("run_id") else f"checkpoint argument {n}"})
     return out
 
 
@@ -182,34 +183,47 @@ def verify_audit_log(
     prev = GENESIS_HASH
     n_signed = n_verified = 0
     pending_fragment: bytes | None = None
-    ended_torn = False
     sha256 = hashlib.sha256
 
     def fail(seq: int, msg: str) -> AuditVerification:
         return AuditVerification(False, expected - 1, seq, msg, prev, n_signed, n_verified,
                                  0, tuple(warnings))
 
+    prev_b = prev.encode("ascii")
     with open(path, "rb") as fh:
         for raw in fh:
-            if not raw.endswith(b"\n"):
-                ended_torn = True
-                line = raw
-            else:
-                line = raw[:-1]
-            if ended_torn:
+            # fast path: layout `<body>,"hash":"<64 hex>"[,"sig":"<128 hex>"]}\n`
+            if raw[-1:] != b"\n":
                 return fail(expected, f"torn (incomplete) record after seq {expected - 1}")
-            parts = _split(line)
-            digest = None
-            if parts is not None:
-                body, stored, sig = parts
-                digest = sha256(body).hexdigest()
-            if parts is None or digest != stored:
+            i = raw.rfind(_HASH_KEY)
+            tail = raw[i + 9 :]
+            ln = len(tail)
+            body = stored_b = None
+            sig = None
+            if i > 0 and tail[-3:] == b'"}\n':
+                if ln == 67:
+                    stored_b = tail[:64]
+                elif ln == 204 and tail[64:73] == b'","sig":"':
+                    stored_b = tail[:64]
+                    sig = tail[73:201].decode("ascii", "replace")
+            if stored_b is not None:
+                body = raw[:i] + b"}"
+                if sha256(body).hexdigest().encode("ascii") != stored_b:
+                    body = None
+            if body is None:
                 if pending_fragment is not None:
                     return fail(expected, f"record at seq {expected}: unreadable or hash mismatch")
-                pending_fragment = line
+                pending_fragment = raw[:-1]
                 continue
-            seq = _field_int(body, _SEQ_KEY)
-            link = _field_hex(body, _PREV_KEY)
+            j = body.rfind(_SEQ_KEY) + 7
+            k = body.find(b",", j)
+            try:
+                seq = int(body[j:k])
+            except ValueError:
+                seq = -1
+            pj = body.rfind(_PREV_KEY) + 14
+            link = body[pj : pj + 64]
+            stored = stored_b.decode("ascii")  # type: ignore[union-attr]
             if pending_fragment is not None:
                 ack = json.loads(body)
                 if ack.get("action") != "recover" or ack.get("object_sha256") != sha256(
@@ -220,7 +234,7 @@ def verify_audit_log(
             if seq != expected:
                 return fail(expected, f"sequence break: expected seq {expected}, found {seq} "
                                       "(record deleted, inserted or reordered)")
-            if link != prev:
+            if link != prev_b:
                 return fail(expected, f"chain break at seq {seq}: prev_hash does not match "
                                       "the previous record's hash")
             if sig is not None or body.startswith(b'{"action":"checkpoint"'):
@@ -238,9 +252,11 @@ def verify_audit_log(
                     obj = rec.get("object") or {}
                     if obj.get("seq") != seq - 1 or obj.get("hash") != prev:
                         return fail(seq, f"checkpoint at seq {seq} does not name the previous head")
-            for cp in by_seq.get(seq, ()):
-                if cp["hash"] != stored:
-                    return fail(seq, f"record at seq {seq} differs from the checkpoint in {cp['where']}")
+            if by_seq:
+                for cp in by_seq.get(seq, ()):
+                    if cp["hash"] != stored:
+                        return fail(seq, f"record at seq {seq} differs from the checkpoint in {cp['where']}")
+            prev_b = stored_b  # type: ignore[assignment]
             prev = stored
             expected += 1
     last = expected - 1

@@ -101,6 +101,8 @@ def run_validation(
         model_sha = sha256_file(preds_path)
         model_info: dict[str, Any] = {"mode": "predictions", "predictions_file": preds_path.name,
                                       "predictions_sha256": model_sha}
+        device, w = read_predictions(preds_path, manifest)
+        warnings += w
     else:
         bundle_path = protocol.resolve(dev["bundle"])
         model_sha = None  # known after load_locked verified the bundle
@@ -120,8 +122,6 @@ def run_validation(
                 model_info.update({"bundle_manifest_sha256": model_sha, **facts})
                 mask_base = out
             else:
-                device, w = read_predictions(preds_path, manifest)
-                warnings += w
                 mask_base = preds_path.parent
             if "model_sha256" in dev and dev["model_sha256"] != model_sha:
                 raise IntegrityError(f"`device.model_sha256` {dev['model_sha256']} does not match the "
@@ -159,14 +159,16 @@ def run_validation(
             "test_set_prior_accesses": len(prior),
             "warnings": warnings,
         })
-        result = dict(sorted(result.items()))
+        result = _strict(dict(sorted(result.items())))
         files = _write_outputs(protocol, result, data, table, out)
         _log_mlflow(run, protocol, manifest, result, files, out)
         rec = audit_run_end(audit, run, extra={"verdict": result["verdict"],
                                                "result_sha256": sha256_file(out / "result.json")})
         cp = audit.checkpoint()
+        first = next(iter_records(audit_path))
         run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
-                        "samd.audit_run_end_seq": rec["seq"]})
+                        "samd.audit_checkpoint_sig": cp["sig"] or "", "samd.audit_checkpoint_key_id": cp["key_id"] or "",
+                        "samd.audit_log_id": first["hash"], "samd.audit_run_end_seq": rec["seq"]})
     verdict = result["verdict"]
     return ValidationOutcome(verdict, 0 if verdict == "pass" else 1, result, out, run.run_id)
 
@@ -198,6 +200,21 @@ def _compute(protocol: Any, data: Any, table: Any, warnings: list[str], mtable: 
     return {"verdict": verdict, "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
             "subgroups": groups, "interaction_tests": tests,
             "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": d.get("multiplicity", "holm")}
+
+
+def _strict(obj: Any) -> Any:
+    """Strict-JSON copy: non-finite floats become "nan"/"inf"/"-inf" (see `encode_float`)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return encode_float(float(obj))
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
 
 
 def _write_outputs(protocol: Any, result: dict[str, Any], data: Any, table: Any, out: Path) -> dict[str, list[Path]]:
@@ -260,7 +277,7 @@ def _log_mlflow(run: Any, protocol: Any, manifest: Any, result: dict[str, Any],
         run.log_artifact(p)
     for p in files["plots"]:
         run.log_artifact(p, "plots")
-    run.log_json({"result_sha256": params["result_sha256"], "values_sha256": sha256_json(metrics)},
+    run.log_json({"result_sha256": params["result_sha256"], "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})},
                  "integrity.json")
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "download_artifact",
     "find_runs",
     "load_json_artifact",
+    "mlflow_checkpoints",
     "read_run",
     "verify_tracked_run",
     "verify_tracked_runs",
@@ -85,7 +86,21 @@ def find_runs(*, kind: str | None = None, experiment: str | None = None,
     runs = client.search_runs(exp_ids, filter_string=flt, max_results=max_results,
                               order_by=["attributes.start_time DESC"])
     return [{"run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status,
-             "experiment_id": r.info.experiment_id, "tags": dict(r.data.tags)} for r in runs]
+             "experiment_id": r.info.experiment_id, "tags": dict(r.data.tags),
+             "params": dict(r.data.params)} for r in runs]
+
+
+def mlflow_checkpoints(log_id: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
+    """Audit checkpoints stored as params of validation runs for the log whose first record
+    has hash ``log_id`` (params ``samd.audit_log_id``, ``samd.audit_checkpoint_*``)."""
+    out = []
+    for r in find_runs(kind="validation", tracking_uri=tracking_uri, max_results=50000):
+        p = r["params"]
+        if p.get("samd.audit_log_id") == log_id and "samd.audit_checkpoint_seq" in p:
+            out.append({"seq": int(p["samd.audit_checkpoint_seq"]), "hash": p["samd.audit_checkpoint_hash"],
+                        "sig": p.get("samd.audit_checkpoint_sig") or None,
+                        "key_id": p.get("samd.audit_checkpoint_key_id") or None, "run_id": r["run_id"]})
+    return out
 
 
 @dataclass(frozen=True, slots=True)
