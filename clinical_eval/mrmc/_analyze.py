@@ -64,7 +64,8 @@ def _est(value: float, se: float, df: float | None, conf: float, method: str, n:
 
 
 def _hillis_df(den: float, ms: float, df_ms: float) -> float:
-    if ms == 0:
+    # MS equal to 0 up to rounding (e.g. identical readers): infinite df, not 1e57
+    if abs(ms) <= 1e-13 * abs(den):
         return float("inf")
     return den**2 / (ms**2 / df_ms)
 
@@ -242,7 +243,12 @@ def _analyze(
         pvalue = float(stats.chi2.sf(statistic, df_num)) if math.isfinite(statistic) else float("nan")
     else:
         test = "F"
-        pvalue = float(stats.f.sf(statistic, df_num, df_den)) if math.isfinite(statistic) else float("nan")
+        if not math.isfinite(statistic):
+            pvalue = float("nan")
+        elif math.isinf(df_den):  # MS(T*R) = 0: F(I-1, inf) = chi-square(I-1) / (I-1)
+            pvalue = float(stats.chi2.sf(statistic * df_num, df_num))
+        else:
+            pvalue = float(stats.f.sf(statistic, df_num, df_den))
     modality_auc = tuple(
         ModalityFom(d.modalities[i], _est(float(mean_i[i]), se, df, conf, f"{tag} single-modality", n), se, df)
         for i, (se, df) in enumerate(single)

@@ -238,3 +238,15 @@ def test_mrmc_invariances(seed: int, gen: str, method: str) -> None:
     if np.isfinite(r.pvalue):
         assert s.pvalue == pytest.approx(r.pvalue, rel=1e-9)
         assert s.difference.ci_low == pytest.approx(-r.difference.ci_high, abs=1e-12)
+
+
+@pytest.mark.verifies("SRS-MRMC-008")
+def test_mrmc_zero_reader_interaction_gives_infinite_ddf_not_nan() -> None:
+    # every reader gives the same ratings: MS(T*R) = 0, ddf_H = inf, F(1, inf) = chi-square(1)
+    df = pd.read_csv(VD)
+    one = df[df.reader == 1]
+    same = pd.concat([one.assign(reader=r) for r in (1, 2, 3)])
+    r = analyze(same)
+    assert r.df_den == float("inf")
+    assert r.pvalue == pytest.approx(stats.chi2.sf(r.statistic, 1), rel=1e-12)
+    assert np.isfinite(r.difference.ci_low)
