@@ -107,6 +107,7 @@ def test_mrmc_input_not_mutated_and_order_invariant() -> None:
     pd.testing.assert_frame_equal(df, before)
     r2 = analyze(df.sample(frac=1.0, random_state=1))
     assert r1.to_json() == r2.to_json()
+    assert r1.reader_auc_table()["2"]["5"] == r1.reader_auc[1][4]
 
 
 @pytest.mark.verifies("SRS-MRMC-009")
