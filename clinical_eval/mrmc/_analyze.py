@@ -266,15 +266,14 @@ def _analyze(
             for j in range(J):
                 diff = float(a[ia, j] - a[ib, j])
                 if method == "OR":
-                    # two-modality pair of one reader: Var_j - Cov1_j from that pair's cells
-                    c = cov.reshape(I, J, I, J)
-                    v = 0.5 * (c[ia, j, ia, j] + c[ib, j, ib, j])
-                    se, df = _sqrt(2 * (float(v) - float(c[ia, j, ib, j]))), None
+                    # Iowa: reader j's Var and Cov1 averaged over all its modalities
+                    se, df = _sqrt(2 * (float(var_j[j]) - float(cov1_j[j]))), None
                 else:
-                    if y is None:  # unreachable: DBM requires the jackknife
+                    if dbm_ms is None:  # unreachable: DBM requires the jackknife
                         raise RuntimeError("DBM analysis needs jackknife pseudovalues")
-                    dv = y[ia, j] - y[ib, j]
-                    se, df = _sqrt(float(np.var(dv, ddof=1)) / kk), float(kk - 1)
+                    # modality x case ANOVA of reader j's pseudovalues
+                    se = _sqrt(2 * float(np.asarray(dbm_ms["ms_tc_j"])[j]) / kk)
+                    df = float((I - 1) * (kk - 1))
                 stat = diff / se if se > 0 else float("nan")
                 reader_diffs.append(
                     ReaderComparison(d.readers[j], d.modalities[ia], d.modalities[ib], _est(diff, se, df, conf, f"{tag} per-reader", n), se, stat, df, _tp(stat, df))
