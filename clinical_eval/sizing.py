@@ -4,13 +4,15 @@ Hillis, Obuchowski & Berbaum (2011): the pilot's case-level (co)variances ``var_
 cov1, cov2, cov3`` scale with ``pilot_cases / n_cases``; ``var_tr`` does not. For RRRC with
 two modalities and AUC difference ``effect``::
 
-    E[MS(T*R)] = var_tr + s (var_error - cov1 - (cov2 - cov3))        s = pilot_cases / n_cases
+    E[MS(T*R)] = var_tr + s (var_error - cov1 - max(cov2 - cov3, 0))   s = pilot_cases / n_cases
     E[D]       = var_tr + s (var_error - cov1 + (J - 1) max(cov2 - cov3, 0))
     lambda     = J effect^2 / (2 E[D]),   ddf = E[D]^2 / (E[MS(T*R)]^2 / (J - 1))
 
 and power = P(F'(1, ddf; lambda) > F_{1-alpha}(1, ddf)). FRRC uses the chi-square(1; lambda)
 with ``E[D] = s (var_error - cov1 + (J - 1) max(cov2 - cov3, 0))``. Negative ``var_tr`` is
-set to 0 (as recommended by the authors).
+set to 0. The truncated ``max(cov2 - cov3, 0)`` is used in both E[D] and E[MS(T*R)], so that
+when Cov2 <= Cov3 the planned test has ddf = J - 1, as the analysis itself (RJafroc's
+``SsPowerGivenJKOrVarCom`` does the same).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def power(
         return float(stats.ncx2.sf(crit, 1, lam))
     var_tr = max(c["var_tr"], 0.0)
     ed = var_tr + case_part
-    ems = var_tr + s * (c["var_error"] - c["cov1"] - (c["cov2"] - c["cov3"]))
+    ems = var_tr + s * (c["var_error"] - c["cov1"] - d23)
     if ed <= 0 or ems <= 0:
         return float("nan")
     lam = J * effect**2 / (2 * ed)
