@@ -14,7 +14,7 @@ from samd_core.bundle._manifest import (
     sign_manifest,
     write_manifest,
 )
-from samd_core.bundle._network import NETWORKS, TinyUNet3D, build_bundle_network
+from samd_core.bundle._network import build_bundle_network
 from samd_core.bundle._prediction import Lesion, Prediction
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._reference import decode_goldens, decode_reference_inputs, platform_id
@@ -31,12 +31,10 @@ __all__ = [
     "LockedModel",
     "LockedModelError",
     "MANIFEST_NAME",
-    "NETWORKS",
     "Prediction",
     "REQUIRED_FILES",
     "ResampleClipScale",
     "SIGNATURE_NAME",
-    "TinyUNet3D",
     "build_bundle_network",
     "canonical_json",
     "decode_goldens",

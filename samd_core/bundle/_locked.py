@@ -13,13 +13,13 @@ import numpy as np
 import torch
 
 from samd_core.bundle._manifest import PublicKeyLike, read_verified_files
-from samd_core.bundle._network import build_bundle_network, divisor
+from samd_core.bundle._network import build_bundle_network, network_divisor
 from samd_core.bundle._prediction import Prediction, extract_lesions
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._settings import InferenceSettings
-from samd_core.bundle._window import sliding_window_logits
 from samd_core.bundle.errors import BundleIntegrityError, LockedModelError
 from samd_core.errors import InvalidParameterError
+from samd_core.inference import sliding_window_inference
 from samd_core.volume import Volume
 
 __all__ = ["BUNDLE_FORMAT", "REQUIRED_FILES", "LockedModel", "load_locked"]
@@ -73,7 +73,6 @@ class LockedModel:
         "_weights_digest",
         "_preprocess",
         "_settings",
-        "_divisor",
         "_metadata",
         "_model_card",
         "_manifest_sha256",
@@ -86,7 +85,6 @@ class LockedModel:
         network: torch.nn.Module,
         preprocess: ResampleClipScale,
         settings: InferenceSettings,
-        divisor: int,
         metadata: Mapping[str, Any],
         model_card: str,
         manifest_sha256: str,
@@ -107,7 +105,6 @@ class LockedModel:
             ("_weights_digest", _weights_digest(network)),
             ("_preprocess", preprocess),
             ("_settings", settings),
-            ("_divisor", divisor),
             ("_metadata", MappingProxyType(dict(metadata))),
             ("_model_card", model_card),
             ("_manifest_sha256", manifest_sha256),
@@ -194,10 +191,21 @@ class LockedModel:
         s = self._settings
         arr, grid = self._preprocess.forward(volume)
         pad = (self._preprocess.clip_hu[0] - self._preprocess.offset_hu) / self._preprocess.scale_hu
-        logits = sliding_window_logits(
-            self._network, arr, roi=s.roi_size, overlap=s.overlap, pad_value=float(pad), divisor=self._divisor
-        )
-        prob_small = (1.0 / (1.0 + np.exp(-logits[0].astype(np.float64)))).astype(np.float32)
+        net = self._network
+
+        def _predictor(x: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(net(x))
+
+        with torch.inference_mode():
+            out = sliding_window_inference(
+                torch.from_numpy(arr)[None, None],
+                _predictor,
+                roi_size=s.roi_size,
+                overlap=s.overlap,
+                mode=s.blend_mode,
+                padding_value=float(pad),
+            )
+        prob_small = out[0, 0].numpy().astype(np.float32)
         prob = np.clip(ResampleClipScale.inverse(prob_small, grid, volume), 0.0, 1.0).astype(np.float32)
         label = (prob >= np.float32(s.voxel_threshold)).astype(np.uint8)
         meta = {"source": f"{self.name} {self.version}"}
@@ -291,11 +299,19 @@ def load_locked(
             kind="content",
             file="weights.safetensors",
         ) from exc
+    settings = InferenceSettings.from_dict(_json(contents, "inference.json"))
+    div = network_divisor(net_cfg)
+    if any(r % d for r, d in zip(settings.roi_size, div, strict=True)):
+        raise BundleIntegrityError(
+            f"bundle {path}: inference.json roi_size {list(settings.roi_size)} is not a multiple of the "
+            f"network's divisor {list(div)}",
+            kind="content",
+            file="inference.json",
+        )
     return LockedModel(
         network=network,
         preprocess=ResampleClipScale.from_spec(_json(contents, "preprocessing.json")),
-        settings=InferenceSettings.from_dict(_json(contents, "inference.json")),
-        divisor=divisor(net_cfg),
+        settings=settings,
         metadata=meta,
         model_card=contents["model_card.md"].decode("utf-8"),
         manifest_sha256=manifest_sha,

@@ -24,6 +24,7 @@ _KEYS = {
     "activation",
     "case_score_rule",
     "min_lesion_volume_mm3",
+    "blend_mode",
 }
 
 
@@ -36,7 +37,9 @@ class InferenceSettings:
     roi_size : (int, int, int)
         Sliding-window size in voxels of the network grid, array order ``(z, y, x)``.
     overlap : float
-        Fraction of overlap of neighbouring windows, in [0, 1); constant (mean) blending.
+        Fraction of overlap of neighbouring windows, in [0, 1).
+    blend_mode : {"gaussian", "constant"}
+        Blending of overlapping window probabilities (`samd_core.inference.sliding_window_inference`).
     voxel_threshold : float
         Probability at or above which a voxel is labelled lesion.
     case_threshold : float
@@ -58,6 +61,7 @@ class InferenceSettings:
     activation: Literal["sigmoid"]
     case_score_rule: Literal["max_probability"]
     min_lesion_volume_mm3: float
+    blend_mode: Literal["gaussian", "constant"]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InferenceSettings:
@@ -87,6 +91,10 @@ class InferenceSettings:
         mv = float(data["min_lesion_volume_mm3"])
         if not (np.isfinite(mv) and mv >= 0):
             raise InvalidParameterError("min_lesion_volume_mm3", _FN, "a finite value >= 0 mm^3", mv)
+        if data["blend_mode"] not in ("gaussian", "constant"):
+            raise InvalidParameterError(
+                "blend_mode", _FN, "one of ['constant', 'gaussian']", data["blend_mode"], options=("constant", "gaussian")
+            )
         return cls(
             (roi[0], roi[1], roi[2]),
             overlap,
@@ -96,6 +104,7 @@ class InferenceSettings:
             "sigmoid",
             "max_probability",
             mv,
+            data["blend_mode"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,4 +118,5 @@ class InferenceSettings:
             "activation": self.activation,
             "case_score_rule": self.case_score_rule,
             "min_lesion_volume_mm3": self.min_lesion_volume_mm3,
+            "blend_mode": self.blend_mode,
         }

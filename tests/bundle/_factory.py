@@ -6,12 +6,10 @@ import pathlib
 from typing import Any
 
 import numpy as np
-import torch
-
 from samd_core import Volume
 from samd_core.bundle import build_bundle_network, write_bundle
 
-NETWORK = {"architecture": "TinyUNet3D", "in_channels": 1, "out_channels": 1, "channels": [4, 8]}
+NETWORK = {"architecture": "unet", "spatial_dims": 3, "in_channels": 1, "out_channels": 1, "channels": [4, 8]}
 PREPROCESSING = {
     "kind": "resample_clip_scale/v1",
     "target_spacing_mm": [1.5, 1.5, 1.5],
@@ -28,6 +26,7 @@ INFERENCE = {
     "activation": "sigmoid",
     "case_score_rule": "max_probability",
     "min_lesion_volume_mm3": 0.0,
+    "blend_mode": "gaussian",
 }
 
 
@@ -39,7 +38,6 @@ def small_volume(seed: int = 0) -> Volume:
 
 
 def make_bundle(path: pathlib.Path, *, private_key: Any = None, reference: bool = True, **overrides: Any) -> pathlib.Path:
-    torch.manual_seed(0)
     net = build_bundle_network(NETWORK)
     kwargs: dict[str, Any] = dict(
         name="tiny-test",
