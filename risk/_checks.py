@@ -23,8 +23,8 @@ FINDING_CODES: dict[str, str] = {
     "CONTROL-UNKNOWN-REQUIREMENT": "a risk control names a requirement id that is not defined",
     "VERIFICATION-MISSING": "a verification names a test or endpoint absent from the given results",
     "VERIFICATION-FAILED": "a verification's test did not pass or its endpoint missed its criterion",
-    "REQUIREMENT-UNVERIFIED": "a requirement is not verified by any test in the given results",
-    "REQUIREMENT-FAILED": "a test that verifies a requirement did not pass",
+    "REQUIREMENT-UNVERIFIED": "a requirement has no verifying test (marker) and no `verified_by` entry",
+    "REQUIREMENT-FAILED": "a test or endpoint that verifies a requirement did not pass",
     "ORPHAN-VERIFIES": "a test declares it verifies an id that is neither a requirement nor a control",
 }
 
@@ -74,6 +74,28 @@ def _endpoint_status(ref: str, endpoints: Mapping[str, bool]) -> str:
     return "verified" if endpoints[ref] else "failed"
 
 
+def _matching_tests(ref: str, tests: Mapping[str, TestOutcome]) -> list[TestOutcome]:
+    """Tests whose node id is ``ref`` or a parametrization of it (``ref[...]``)."""
+    if ref in tests:
+        return [tests[ref]]
+    return [t for k, t in sorted(tests.items()) if k.startswith(ref + "[")]
+
+
+def _verify(kind: str, ref: str, tests: Mapping[str, TestOutcome], endpoints: Mapping[str, bool]) -> tuple[str, str]:
+    """Status ("verified"|"failed"|"missing") and a detail sentence for one verification."""
+    if kind == "test":
+        ts = _matching_tests(ref, tests)
+        if not ts:
+            return "missing", "not in the given JUnit results"
+        bad = [t for t in ts if not t.passed]
+        if bad:
+            return "failed", "; ".join(f"{t.nodeid} {t.status}" for t in bad)
+        return "verified", ""
+    st = _endpoint_status(ref, endpoints)
+    return st, {"missing": "endpoint not in the given validation results",
+                "failed": "endpoint did not meet its acceptance criterion", "verified": ""}[st]
+
+
 def check_traceability(
     requirements: Sequence[Requirement],
     tests: Mapping[str, TestOutcome],
@@ -111,18 +133,26 @@ def check_traceability(
     req_rows = []
     for r in requirements:
         ts = sorted(by_id.get(r.id, []), key=lambda t: t.nodeid)
-        bad = [t for t in ts if not t.passed]
-        if not ts:
-            findings.append(Finding("REQUIREMENT-UNVERIFIED", r.id,
-                                    f"no test in the results declares @pytest.mark.verifies({r.id!r}) ({r.title})"))
-            status = "unverified"
-        elif bad:
-            for t in bad:
+        evidence = [f"test {t.nodeid} [{t.status}]" for t in ts]
+        statuses = ["verified" if t.passed else "failed" for t in ts]
+        for t in ts:
+            if not t.passed:
                 findings.append(Finding("REQUIREMENT-FAILED", r.id, f"test {t.nodeid} {t.status}"))
-            status = "failed"
-        else:
-            status = "verified"
-        req_rows.append(TraceRow(r.id, r.title, tuple(f"{t.nodeid} [{t.status}]" for t in ts), status))
+        for kind, ref in r.verified_by:
+            st, detail = _verify(kind, ref, tests, endpoints)
+            evidence.append(f"{kind} {ref} [{st}]")
+            statuses.append(st)
+            if st == "failed":
+                findings.append(Finding("REQUIREMENT-FAILED", r.id, f"{kind} {ref}: {detail}"))
+            elif st == "missing":
+                findings.append(Finding("VERIFICATION-MISSING", r.id, f"{kind} {ref}: {detail}"))
+        if not statuses:
+            findings.append(Finding("REQUIREMENT-UNVERIFIED", r.id,
+                                    f"no test in the results declares @pytest.mark.verifies({r.id!r}) and no "
+                                    f"`verified_by` is given ({r.title})"))
+        status = ("unverified" if not statuses else "failed" if "failed" in statuses
+                  else "missing" if "missing" in statuses else "verified")
+        req_rows.append(TraceRow(r.id, r.title, tuple(evidence), status))
 
     ctrl_rows = []
     if risk_file is not None:
@@ -146,15 +176,7 @@ def check_traceability(
                     findings.append(Finding("CONTROL-UNVERIFIED", c.id,
                                             f"control of {h.id} has no verification (test id or endpoint id)"))
                 for v in c.verification:
-                    if v.kind == "test":
-                        t = tests.get(v.ref)
-                        st = "missing" if t is None else ("verified" if t.passed else "failed")
-                        detail = "not in the given JUnit results" if t is None else f"test {t.status}"
-                    else:
-                        st = _endpoint_status(v.ref, endpoints)
-                        detail = {"missing": "endpoint not in the given validation results",
-                                  "failed": "endpoint did not meet its acceptance criterion",
-                                  "verified": ""}[st]
+                    st, detail = _verify(v.kind, v.ref, tests, endpoints)
                     evidence.append(f"{v.kind} {v.ref} [{st}]")
                     statuses.append(st)
                     if st == "missing":

@@ -22,6 +22,7 @@ class Requirement:
     source_issue: str
     source_file: str
     risk_controls: tuple[str, ...] = ()
+    verified_by: tuple[tuple[str, str], ...] = ()  # (kind "test"|"endpoint", ref)
 
 
 def load_requirements(paths: Iterable[str | Path]) -> tuple[Requirement, ...]:
@@ -54,5 +55,6 @@ def load_requirements(paths: Iterable[str | Path]) -> tuple[Requirement, ...]:
                 source_issue=str(item["source_issue"]),
                 source_file=str(f),
                 risk_controls=tuple(item.get("risk_controls", ())),
+                verified_by=tuple((k, v) for ver in item.get("verified_by", ()) for k, v in ver.items()),
             )
     return tuple(found[k] for k in sorted(found))

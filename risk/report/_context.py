@@ -48,12 +48,27 @@ def ifu_sha256(text: str) -> str:
 
 
 def _audit_hash(records: Sequence[Mapping[str, Any]], run: RunRecord) -> str | None:
-    """Hash of the audit record that covers ``run``'s result artifact (last one wins)."""
+    """Hash of the audit record that covers ``run``'s result artifact.
+
+    Preferred: the run's ``mlflow.run.end`` record (`validation.tracking.audit_run_end`); its
+    recorded SHA-256 of the result artifact must equal the artifact read now. Otherwise the last
+    record whose ``object_sha256`` is the artifact's SHA-256.
+    """
+    ends = [r for r in records if r.get("action") == "mlflow.run.end"
+            and isinstance(r.get("object"), Mapping) and r["object"].get("id") == run.run_id]
+    if ends:
+        rec = ends[-1]
+        logged = ((rec.get("context") or {}).get("mlflow") or {}).get("artifacts") or {}
+        entry = logged.get(run.result_artifact)
+        stated = entry.get("sha256") if isinstance(entry, Mapping) else entry
+        if stated is not None and stated != run.result_sha256:
+            raise IntegrityError(
+                f"run {run.run_id}: artifact {run.result_artifact} has SHA-256 {run.result_sha256}, but the audit "
+                f"record (seq {rec.get('seq')}) holds {stated}: the artifact changed after the run"
+            )
+        return str(rec["hash"])
     by_sha = [r for r in records if r.get("object_sha256") == run.result_sha256]
-    if by_sha:
-        return str(by_sha[-1]["hash"])
-    mention = [r for r in records if run.run_id in repr(r.get("object")) + repr(r.get("context"))]
-    return str(mention[-1]["hash"]) if mention else None
+    return str(by_sha[-1]["hash"]) if by_sha else None
 
 
 def build_context(

@@ -199,11 +199,11 @@ def parse_changelog(text: str) -> list[dict[str, Any]]:
         if m:
             out.append({"version": m.group(1), "date": m.group(2) or "", "changes": []})
         elif out and line.startswith("### "):
-            out[-1]["changes"].append({"kind": line[4:].strip(), "items": []})
+            out[-1]["changes"].append({"kind": line[4:].strip(), "entries": []})
         elif out and out[-1]["changes"] and line.startswith("- "):
-            out[-1]["changes"][-1]["items"].append(line[2:].strip())
-        elif out and out[-1]["changes"] and out[-1]["changes"][-1]["items"] and line.startswith("  ") and line.strip():
-            out[-1]["changes"][-1]["items"][-1] += " " + line.strip()
+            out[-1]["changes"][-1]["entries"].append(line[2:].strip())
+        elif out and out[-1]["changes"] and out[-1]["changes"][-1]["entries"] and line.startswith("  ") and line.strip():
+            out[-1]["changes"][-1]["entries"][-1] += " " + line.strip()
     return out
 
 

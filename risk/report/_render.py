@@ -128,6 +128,35 @@ def _check_html(name: str, text: str, *, draft: bool, ifu: Any) -> int:
     return len(found)
 
 
+def _write_pdfs(out: Path, section_ids: Sequence[str]) -> None:
+    """Lay out the combined document once (WeasyPrint); split it into one PDF per section.
+
+    Each section's PDF holds the section's pages followed by the sources appendix. Splitting the
+    laid-out PDF (pypdf) instead of laying out every section again keeps page content identical
+    between ``submission.pdf`` and the section files, and avoids repeating font subsetting.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from weasyprint import HTML
+
+    doc = HTML(filename=str(out / "submission.html"), base_url=str(out)).render()
+    doc.write_pdf(out / "submission.pdf")
+    owner: list[str | None] = []
+    for page in doc.pages:
+        ids = [a for a in page.anchors if a in section_ids or a == "sources"]
+        owner.append(ids[0] if ids else (owner[-1] if owner else None))
+    appendix = [i for i, o in enumerate(owner) if o == "sources"]
+    reader = PdfReader(out / "submission.pdf")
+    for sid in section_ids:
+        pages = [i for i, o in enumerate(owner) if o == sid]
+        if not pages:
+            raise SamdError(f"section {sid!r} produced no page in the PDF layout")
+        writer = PdfWriter()
+        for i in pages + appendix:
+            writer.add_page(reader.pages[i])
+        with open(out / f"{sid}.pdf", "wb") as fh:
+            writer.write(fh)
+
+
 def render_submission(
     *,
     config_path: str | Path,
@@ -225,10 +254,9 @@ def render_submission(
         n_ifu += _check_html(f"{sid}.html", text, draft=draft, ifu=ctx["ifu"])
         (out / f"{sid}.html").write_text(text, "utf-8")
         section_files.setdefault(sid, []).append(f"{sid}.html")
-        if pdf:
-            from weasyprint import HTML
-
-            HTML(string=text, base_url=str(out)).write_pdf(out / f"{sid}.pdf")
+    if pdf:
+        _write_pdfs(out, [sid for sid, _ in SECTIONS])
+        for sid in [*(s for s, _ in SECTIONS), "submission"]:
             section_files[sid].append(f"{sid}.pdf")
     if n_ifu == 0 and not isinstance(ctx["ifu"], Missing):
         raise SamdError("the indications-for-use text does not appear in any document")

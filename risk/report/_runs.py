@@ -1,4 +1,4 @@
-"""Read the runs a submission cites: the only place where `risk` talks to MLflow.
+"""Read the runs a submission cites, through the MLflow adapter `validation.tracking`.
 
 A run made by ``samd validate`` has tag ``samd.kind=validation`` and artifact ``result.json``; a
 run made by ``samd mrmc`` has tag ``samd.kind=mrmc`` and artifact ``mrmc_result.json``. The
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,16 +46,6 @@ def _sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _walk(client: Any, run_id: str, path: str | None = None) -> list[str]:
-    out: list[str] = []
-    for info in client.list_artifacts(run_id, path):
-        if info.is_dir:
-            out.extend(_walk(client, run_id, info.path))
-        else:
-            out.append(info.path)
-    return out
-
-
 def load_runs(
     run_ids: Sequence[str],
     *,
@@ -76,24 +65,23 @@ def load_runs(
     IntegrityError
         When a result artifact names a different MLflow run id than the run it is stored in.
     """
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri)
+    from validation.tracking import download_artifact, read_run
+
     runs: list[RunRecord] = []
     missing: list[str] = []
     for run_id in run_ids:
         try:
-            run = client.get_run(run_id)
+            info = read_run(run_id, tracking_uri=tracking_uri)
         except MlflowException:
             missing.append(f"run {run_id}: not found in tracking store {tracking_uri}")
             continue
-        kind = run.data.tags.get("samd.kind")
+        kind = info["kind"]
         if kind not in RESULT_ARTIFACTS:
             missing.append(f"run {run_id}: tag `samd.kind` must be one of {sorted(RESULT_ARTIFACTS)}; got {kind!r}")
             continue
-        files = _walk(client, run_id)
+        files = list(info["artifacts"])
         name = RESULT_ARTIFACTS[kind]
         cands = sorted((f for f in files if f.rsplit("/", 1)[-1] == name), key=lambda f: (f.count("/"), f))
         if not cands:
@@ -101,7 +89,7 @@ def load_runs(
             continue
         dest = Path(workdir) / run_id
         dest.mkdir(parents=True, exist_ok=True)
-        local = client.download_artifacts(run_id, cands[0], str(dest))
+        local = download_artifact(run_id, cands[0], dest, tracking_uri=tracking_uri)
         with open(local, "rb") as fh:
             result = json.loads(fh.read().decode("utf-8"))
         stated = result.get("mlflow_run_id")
@@ -111,15 +99,15 @@ def load_runs(
                 "a result may only be cited from the run that produced it"
             )
         plots = tuple(
-            (f, client.download_artifacts(run_id, f, str(dest))) for f in sorted(files) if f.lower().endswith(".png")
+            (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files) if f.lower().endswith(".png")
         )
         runs.append(
             RunRecord(
                 run_id=run_id,
                 kind=kind,
-                experiment_id=run.info.experiment_id,
-                params=dict(run.data.params),
-                tags=dict(run.data.tags),
+                experiment_id=str(info["experiment_id"]),
+                params=dict(info["params"]),
+                tags=dict(info["tags"]),
                 result=result,
                 result_artifact=cands[0],
                 result_sha256=_sha256(local),
