@@ -162,7 +162,7 @@ def render_submission(
     config_path: str | Path,
     run_ids: Sequence[str],
     out_dir: str | Path,
-    tracking_uri: str,
+    tracking_uri: str | None = None,
     audit_log: str | Path | None = None,
     junit: Sequence[str | Path] = (),
     draft: bool = False,
@@ -180,7 +180,8 @@ def render_submission(
     out_dir
         Output folder (created).
     tracking_uri
-        MLflow tracking URI holding the runs.
+        MLflow tracking URI holding the runs (default as in ``samd validate``:
+        ``MLFLOW_TRACKING_URI``, else ``sqlite:///<cwd>/mlflow.db``).
     audit_log
         The audit trail: verified before use; the hashes of the records that cover each run's
         result are cited; each rendered file and the index are appended to it.
@@ -217,6 +218,9 @@ def render_submission(
         else:
             records, head = [], "0" * 64
     tests = parse_junit(junit) if junit else None
+    from validation.tracking import resolve_tracking_uri
+
+    tracking_uri = resolve_tracking_uri(tracking_uri)
 
     with tempfile.TemporaryDirectory(prefix="samd-report-") as tmp:
         runs, run_missing = load_runs(run_ids, tracking_uri=tracking_uri, workdir=tmp)
