@@ -25,7 +25,8 @@ FINDING_CODES: dict[str, str] = {
     "VERIFICATION-FAILED": "a verification's test did not pass or its endpoint missed its criterion",
     "REQUIREMENT-UNVERIFIED": "a requirement has no verifying test (marker) and no `verified_by` entry",
     "REQUIREMENT-FAILED": "a test or endpoint that verifies a requirement did not pass",
-    "ORPHAN-VERIFIES": "a test declares it verifies an id that is neither a requirement nor a control",
+    "ORPHAN-VERIFIES": ("a test declares it verifies an unknown id in a checked namespace (e.g. SRS-REF-009 when "
+                        "SRS-REF-* requirements are loaded; RC-* when a risk file is given)"),
 }
 
 
@@ -192,8 +193,10 @@ def check_traceability(
                           else "missing" if "missing" in statuses else "verified")
                 ctrl_rows.append(TraceRow(c.id, c.description, tuple(evidence), status))
 
+    namespaces = {i.rsplit("-", 1)[0] for i in req_ids}
     for ident in sorted(by_id):
-        if ident not in req_ids and ident not in ctrl_ids:
+        in_scope = ident.rsplit("-", 1)[0] in namespaces or (risk_file is not None and ident.startswith("RC-"))
+        if in_scope and ident not in req_ids and ident not in ctrl_ids:
             for t in by_id[ident]:
                 findings.append(Finding("ORPHAN-VERIFIES", ident,
                                         f"test {t.nodeid} declares it verifies {ident!r}, which is neither a "

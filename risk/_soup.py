@@ -139,7 +139,7 @@ def soup_list(
             continue
         info = pmap.get(p.name, {})
         direct = any(v.startswith("-r ") for v in p.via) or p.name in pmap
-        via = [v for v in p.via if not v.startswith("-r ")]
+        via = [v for v in p.via if not v.startswith("-r ") and (roots is None or _norm(v.split(" ")[0]) in keep)]
         purpose = info.get("purpose") or (
             "dependency of " + ", ".join(via) if via else "direct dependency (purpose not recorded)"
         )

@@ -206,3 +206,25 @@ def test_unknown_run_is_a_missing_input(store: dict[str, Any], example_config: P
         render_submission(config_path=example_config, run_ids=[*store["run_ids"], "0123456789abcdef"],
                           out_dir=tmp_path / "o", tracking_uri=store["uri"], audit_log=store["audit"],
                           junit=[], pdf=False)
+
+
+@pytest.mark.verifies("SRS-REPORT-011")
+def test_report_cli_exit_codes(store: dict[str, Any], example_config: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from samd.cli import main
+
+    base = ["report", "--config", str(example_config), "--tracking-uri", store["uri"], "--no-pdf"]
+    r = CliRunner().invoke(main, [*base, "--run", store["validation"], "--out", str(tmp_path / "a")])
+    assert r.exit_code == 1
+    assert "reader study: no --run of kind `mrmc`" in r.output and "--draft" in r.output
+    r = CliRunner().invoke(main, [*base, "--run", store["validation"], "--out", str(tmp_path / "b"), "--draft"])
+    assert r.exit_code == 0, r.output
+    assert "submission_index.json" in r.output and "DRAFT" in r.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("device: {trade_name: x}\nunknown_key: 1\n", "utf-8")
+    r = CliRunner().invoke(main, ["report", "--config", str(bad), "--run", "x", "--out", str(tmp_path / "c"),
+                                  "--tracking-uri", store["uri"]])
+    assert r.exit_code == 2
+    assert "`/`: Additional properties are not allowed ('unknown_key'" in r.output
+    assert "`/device`: 'common_name' is a required property" in r.output
