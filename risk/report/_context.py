@@ -167,7 +167,12 @@ def build_context(
          "protocol_sha256": r.result.get("protocol_sha256"), "manifest_sha256": r.result.get("manifest_sha256"),
          "endpoints": endpoint_rows(r), "subgroups": subgroup_rows(r),
          "plots": [{"artifact": a, "local": p, "name": Path(a).name} for a, p in r.plots],
-         "samd_version": r.tags.get("samd.version", r.params.get("samd_version"))}
+         "samd_version": r.tags.get("samd.version", r.params.get("samd_version")),
+         "interaction_tests": [
+             {k: t.get(k) for k in ("variable", "endpoint", "statistic", "pvalue", "pvalue_adjusted")}
+             for t in r.result.get("interaction_tests", []) if isinstance(t, Mapping)],
+         "multiplicity": r.result.get("multiplicity"), "n_cases": r.result.get("n_cases"),
+         "warnings": list(r.result.get("warnings", []))}
         for r in validation
     ]
     endpoints = {ep["id"]: ep for v in ctx["validations"] for ep in v["endpoints"]}

@@ -11,15 +11,17 @@ from risk.report._runs import RunRecord
 
 __all__ = ["IDENTITY_KEYS", "device_identity", "endpoint_rows", "mrmc_summary", "parse_changelog", "subgroup_rows"]
 
-#: identity field -> keys looked up, in order, in result["bundle"], then params, then tags.
+#: identity field -> keys looked up, in order, in result["device"] (written by ``samd validate`` in
+#: bundle mode) or result["bundle"], then in the run's params, then its tags.
 IDENTITY_KEYS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "bundle.name", "bundle_name", "samd.bundle.name", "model.name"),
-    "version": ("version", "bundle.version", "bundle_version", "samd.bundle.version", "model.version"),
-    "core_fingerprint": ("core_fingerprint", "bundle.core_fingerprint", "core_fingerprint",
-                         "samd_core.fingerprint", "code_fingerprint", "bundle.code_fingerprint"),
-    "bundle_sha256": ("manifest_sha256", "sha256", "bundle_sha256", "bundle.manifest_sha256", "bundle.sha256",
-                      "bundle_manifest_sha256", "model_sha256"),
+    "name": ("name", "bundle.name", "samd.bundle.name"),
+    "version": ("version", "bundle.version", "samd.bundle.version"),
+    "core_fingerprint": ("core_fingerprint", "code_fingerprint", "bundle.core_fingerprint",
+                         "samd.core_fingerprint", "core_fingerprint"),
+    "bundle_sha256": ("bundle_manifest_sha256", "manifest_sha256", "bundle.manifest_sha256",
+                      "samd.bundle_manifest_sha256", "model_sha256"),
 }
+_BARE = frozenset({"name", "version", "manifest_sha256", "code_fingerprint"})
 _FILE_KEY = re.compile(r"^(?:samd\.)?bundle\.files?\.(.+?)(?:\.sha256)?$")
 
 
@@ -37,7 +39,11 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
 
     Returns the identity and the list of fields that could not be found.
     """
-    bundle = run.result.get("bundle") if isinstance(run.result.get("bundle"), Mapping) else {}
+    bundle: Mapping[str, Any] = {}
+    for key in ("device", "bundle"):
+        if isinstance(run.result.get(key), Mapping):
+            bundle = run.result[key]
+            break
     sources: list[Mapping[str, Any]] = [bundle, run.result, run.params, run.tags]
     ident: dict[str, Any] = {}
     missing = []
@@ -45,8 +51,8 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
         val = None
         for src in sources:
             for k in keys:
-                if src is not bundle and k in ("name", "version", "sha256", "manifest_sha256"):
-                    continue  # bare keys only inside result["bundle"]
+                if src is not bundle and k in _BARE:
+                    continue  # bare keys only inside result["device"]/["bundle"]
                 if isinstance(src.get(k), (str, int, float)) and str(src.get(k)):
                     val = str(src[k])
                     break
@@ -118,12 +124,12 @@ def subgroup_rows(run: RunRecord) -> list[dict[str, Any]]:
                                      **_flatten_estimate(est), "flags": est.get("flags", [])})
         return rows
     for item in sg:
-        attr = item.get("attribute", item.get("subgroup", item.get("variable")))
+        attr = item.get("variable", item.get("attribute"))
         level = item.get("level", item.get("value_label", item.get("group")))
         eps = item.get("endpoints")
         base_flags = list(item.get("flags", []) or [])
-        if item.get("small") or item.get("below_min_size") or item.get("warning"):
-            base_flags.append(str(item.get("warning") or "below minimum size"))
+        if item.get("below_min_size"):
+            base_flags.append("below the protocol's minimum subgroup size")
         if isinstance(eps, Sequence) and not isinstance(eps, str):
             for ep in eps:
                 est = _flatten_estimate(ep)
@@ -144,48 +150,43 @@ def subgroup_rows(run: RunRecord) -> list[dict[str, Any]]:
 
 
 def mrmc_summary(run: RunRecord) -> dict[str, Any]:
-    """Reader-study figures from ``mrmc_result.json`` (unrounded)."""
+    """Reader-study figures from ``mrmc_result.json`` (schema ``samd.mrmc_result/1``), unrounded."""
     r = run.result
-    out: dict[str, Any] = {
-        "run_id": run.run_id,
-        "method": r.get("method", r.get("analysis")),
-        "figure_of_merit": r.get("figure_of_merit", r.get("fom")),
-        "n_readers": r.get("n_readers"),
-        "n_cases": r.get("n_cases"),
-        "n_positive": r.get("n_positive", r.get("n_diseased")),
-        "n_negative": r.get("n_negative", r.get("n_nondiseased")),
-        "confidence_level": _as_float(r.get("confidence_level")),
-        "verdict": r.get("verdict"),
-        "hypothesis": r.get("hypothesis", r.get("alternative")),
-        "margin": _as_float(r.get("margin")),
-    }
-    modalities = r.get("modalities") or r.get("fom_by_modality") or {}
-    mods: list[dict[str, Any]] = []
-    if isinstance(modalities, Mapping):
-        for name, est in modalities.items():
-            mods.append({"name": name, **(_flatten_estimate(est) if isinstance(est, Mapping)
-                                           else {"value": _as_float(est), "ci_low": None, "ci_high": None,
-                                                 "n": None, "method": None, "confidence_level": None})})
-    else:
-        for est in modalities:
-            mods.append({"name": est.get("name", est.get("modality")), **_flatten_estimate(est)})
-    out["modalities"] = mods
-    diff = r.get("difference", r.get("effect", r.get("test")))
-    if isinstance(diff, Mapping):
-        est = diff.get("estimate") if isinstance(diff.get("estimate"), Mapping) else diff
-        out["difference"] = {**_flatten_estimate(est), "statistic": _as_float(diff.get("statistic")),
-                             "pvalue": _as_float(diff.get("pvalue")), "df": _as_float(diff.get("df")),
-                             "alternative": diff.get("alternative")}
-    else:
-        out["difference"] = None
-    readers = r.get("readers") or r.get("per_reader") or []
-    out["readers"] = [
-        {"reader": rd.get("reader", rd.get("id")),
-         **{k: _as_float(v) for k, v in rd.items() if k not in ("reader", "id") and _as_float(v) is not None}}
-        for rd in readers if isinstance(rd, Mapping)
+    comps = [
+        {"label": f"{c['minuend']} − {c['subtrahend']}", "sign_convention": c.get("sign_convention"),
+         **_flatten_estimate(c["estimate"]), "se": _as_float(c.get("se")), "statistic": _as_float(c.get("statistic")),
+         "df": _as_float(c.get("df")), "pvalue": _as_float(c.get("pvalue"))}
+        for c in r.get("comparisons", [])
     ]
-    out["reader_columns"] = sorted({k for rd in out["readers"] for k in rd if k != "reader"})
-    return out
+    modalities = [str(m) for m in r.get("modalities", [])]
+    readers = [str(x) for x in r.get("readers", [])]
+    reader_auc = r.get("reader_auc", [])
+    return {
+        "run_id": run.run_id,
+        "method": r.get("method"),
+        "generalization": r.get("generalization"),
+        "covariance": r.get("covariance"),
+        "figure_of_merit": r.get("fom"),
+        "n_readers": len(readers),
+        "n_cases": r.get("n_cases"),
+        "n_positive": r.get("n_diseased"),
+        "n_negative": r.get("n_nondiseased"),
+        "confidence_level": _as_float(r.get("confidence_level")),
+        "modalities": [{"name": m["modality"], **_flatten_estimate(m["estimate"])} for m in r.get("modality_auc", [])],
+        "difference": comps[0] if comps else None,
+        "sign_convention": r.get("sign_convention"),
+        "comparisons": comps,
+        "global_test": {"test": r.get("test"), "statistic": _as_float(r.get("statistic")),
+                        "df_num": _as_float(r.get("df_num")), "df_den": _as_float(r.get("df_den")),
+                        "pvalue": _as_float(r.get("pvalue"))},
+        "reader_columns": modalities,
+        "readers": [
+            {"reader": rd, **{m: _as_float(reader_auc[i][j]) for i, m in enumerate(modalities)
+                              if i < len(reader_auc) and j < len(reader_auc[i])}}
+            for j, rd in enumerate(readers)
+        ],
+        "notes": list(r.get("notes", [])),
+    }
 
 
 _VERSION = re.compile(r"^##\s+\[([^\]]+)\](?:\s*-\s*(\S+))?")

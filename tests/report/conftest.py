@@ -17,51 +17,75 @@ BUNDLE_SHA = "b1" * 32
 WEIGHTS_SHA = "a7" * 32
 
 
+def _est(value: float, lo: float, hi: float, method: str, n: int) -> dict[str, Any]:
+    return {"value": value, "ci_low": lo, "ci_high": hi, "confidence_level": 0.95, "method": method, "n": n}
+
+
 def validation_result(run_id: str) -> dict[str, Any]:
-    """A result.json in the harness format (docs/harness.md); values chosen to be recognizable."""
+    """A result.json in the format `samd validate` writes (validation/harness/_run.py)."""
     return {
-        "verdict": "pass",
+        "schema": "samd.validation_result/1",
+        "verdict": "fail",
         "mlflow_run_id": run_id,
-        "protocol_sha256": "p" * 0 + "1f" * 32,
+        "protocol_id": "sap-ref-001",
+        "protocol_sha256": "1f" * 32,
         "manifest_sha256": "2e" * 32,
-        "bundle_sha256": BUNDLE_SHA,
+        "model_sha256": BUNDLE_SHA,
+        "device": {"mode": "bundle", "bundle": "reference_bundle", "bundle_manifest_sha256": BUNDLE_SHA,
+                   "name": "lung-nodule-unet3d", "version": "1.0.0", "core_fingerprint": CORE_FP,
+                   "cases_computed": 320, "cases_reused": 0},
+        "n_cases": 320,
         "endpoints": [
-            {"id": "case_sensitivity", "metric": "sensitivity", "value": 0.8734567, "ci_low": 0.8123456,
-             "ci_high": 0.9210987, "method": "wilson", "confidence_level": 0.95, "n": 150,
-             "criterion": {"bound": "ci_low", "op": ">=", "threshold": 0.8}, "passed": True},
-            {"id": "case_specificity", "metric": "specificity", "value": 0.9012345, "ci_low": 0.8511111,
-             "ci_high": 0.9355555, "method": "wilson", "confidence_level": 0.95, "n": 170,
-             "criterion": {"bound": "ci_low", "op": ">=", "threshold": 0.85}, "passed": True},
-            {"id": "case_auc", "metric": "AUC", "value": 0.9456789, "ci_low": 0.9123456, "ci_high": 0.9789012,
-             "method": "delong", "confidence_level": 0.95, "n": 320,
-             "criterion": {"bound": "ci_low", "op": ">=", "threshold": 0.95}, "passed": False},
+            {"id": "case_sensitivity", "metric": "sensitivity", **_est(0.8734567, 0.8123456, 0.9210987, "wilson", 150),
+             "ci": {"method": "wilson"}, "criterion": "ci_low >= 0.8", "acceptance": {"ci_low_at_least": 0.8},
+             "passed": True, "notes": []},
+            {"id": "case_specificity", "metric": "specificity",
+             **_est(0.9012345, 0.8511111, 0.9355555, "wilson", 170),
+             "ci": {"method": "wilson"}, "criterion": "ci_low >= 0.85", "acceptance": {"ci_low_at_least": 0.85},
+             "passed": True, "notes": []},
+            {"id": "case_auc", "metric": "roc_auc", **_est(0.9456789, 0.9123456, 0.9789012, "delong", 320),
+             "ci": {"method": "delong"}, "criterion": "ci_low >= 0.95", "acceptance": {"ci_low_at_least": 0.95},
+             "passed": False, "notes": []},
         ],
         "subgroups": [
-            {"attribute": "vendor", "level": "VendorA", "n": 111,
-             "endpoints": [{"id": "case_sensitivity", "value": 0.8611111, "ci_low": 0.7622222,
-                            "ci_high": 0.9233333, "n": 57}]},
-            {"attribute": "slice_thickness", "level": "5 mm", "n": 23, "warning": "below minimum size 30",
-             "endpoints": [{"id": "case_sensitivity", "value": 0.7777777, "ci_low": 0.4555555,
-                            "ci_high": 0.9366666, "n": 9}]},
+            {"variable": "vendor", "level": "VendorA", "n": 111, "below_min_size": False,
+             "endpoints": {"case_sensitivity": {**_est(0.8611111, 0.7622222, 0.9233333, "wilson", 57), "notes": []}}},
+            {"variable": "slice_thickness", "level": "5 mm", "n": 23, "below_min_size": True,
+             "endpoints": {"case_sensitivity": {**_est(0.7777777, 0.4555555, 0.9366666, "wilson", 9), "notes": []}}},
         ],
+        "interaction_tests": [{"variable": "vendor", "endpoint": "case_sensitivity", "levels": ["VendorA", "VendorB"],
+                               "statistic": 1.2345678, "pvalue": 0.2665432, "pvalue_adjusted": 0.5330864}],
+        "bootstrap": {"replicates": 200, "seed": 0},
+        "multiplicity": "holm",
+        "warnings": ["subgroup slice_thickness=5 mm: n=23 is below the minimum size 30"],
     }
 
 
 def mrmc_result(run_id: str) -> dict[str, Any]:
+    """An mrmc_result.json in the format `samd mrmc` writes (schema samd.mrmc_result/1)."""
+    diff = _est(0.0531210, 0.0212121, 0.0850505, "or-hillis", 120)
     return {
+        "schema": "samd.mrmc_result/1",
         "mlflow_run_id": run_id,
-        "method": "Obuchowski-Rockette (Hillis df)",
-        "figure_of_merit": "AUC (trapezoidal)",
-        "n_readers": 5,
-        "n_cases": 120,
-        "n_positive": 60,
-        "n_negative": 60,
-        "confidence_level": 0.95,
-        "modalities": {"unaided": {"value": 0.8123111, "ci_low": 0.7611111, "ci_high": 0.8633333},
-                       "aided": {"value": 0.8654321, "ci_low": 0.8222222, "ci_high": 0.9088888}},
-        "difference": {"value": 0.0531210, "ci_low": 0.0212121, "ci_high": 0.0850505, "statistic": 3.4567,
-                       "df": 15.25, "pvalue": 0.0034321, "alternative": "two-sided"},
-        "readers": [{"reader": "R1", "unaided": 0.80, "aided": 0.86}, {"reader": "R2", "unaided": 0.82, "aided": 0.87}],
+        "method": "OR", "generalization": "random readers, random cases", "covariance": "jackknife",
+        "fom": "wilcoxon_auc", "convention": "RJafroc", "confidence_level": 0.95,
+        "modalities": ["unaided", "aided"], "readers": ["R1", "R2", "R3", "R4", "R5"],
+        "n_cases": 120, "n_nondiseased": 60, "n_diseased": 60,
+        "modality_auc": [
+            {"modality": "unaided", "estimate": _est(0.8123111, 0.7611111, 0.8633333, "or-hillis", 120), "se": 0.02,
+             "df": 12.0},
+            {"modality": "aided", "estimate": _est(0.8654321, 0.8222222, 0.9088888, "or-hillis", 120), "se": 0.02,
+             "df": 12.0},
+        ],
+        "reader_auc": [[0.80, 0.82, 0.81, 0.83, 0.79], [0.86, 0.87, 0.85, 0.88, 0.86]],
+        "difference": diff,
+        "sign_convention": "modality aided minus modality unaided",
+        "comparisons": [{"minuend": "aided", "subtrahend": "unaided",
+                         "sign_convention": "modality aided minus modality unaided", "estimate": diff,
+                         "se": 0.0151, "statistic": 3.4567, "df": 15.25, "pvalue": 0.0034321}],
+        "reader_differences": [],
+        "test": "F", "statistic": 11.9487, "df_num": 1.0, "df_den": 15.25, "pvalue": 0.0034321,
+        "denominator": 0.0001, "variance_components": {}, "mean_squares": {}, "notes": [],
     }
 
 
@@ -89,15 +113,14 @@ def make_runs(root: Path, *, with_mrmc: bool = True) -> dict[str, Any]:
     tmp = root / "staging"
     tmp.mkdir()
     with tracked_run(experiment="samd-validation", run_name="sap", kind="validation", tracking_uri=uri) as run:
-        run.log_params({"bundle.name": "lung-nodule-unet3d", "bundle.version": "1.0.0",
-                        "bundle.core_fingerprint": CORE_FP, "bundle.manifest_sha256": BUNDLE_SHA,
+        run.log_params({"protocol_id": "sap-ref-001", "model_sha256": BUNDLE_SHA,
                         "bundle.file.weights.safetensors": WEIGHTS_SHA})
         (tmp / "result.json").write_text(json.dumps(validation_result(run.run_id)), "utf-8")
         run.log_artifact(tmp / "result.json")
         for name in ("roc.png", "forest.png"):
             _png(tmp / name, name)
             run.log_artifact(tmp / name, "plots")
-        audit_run_end(log, run)
+        audit_run_end(log, run, extra={"verdict": "fail"})
         val_id = run.run_id
     ids = [val_id]
     if with_mrmc:

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from risk.errors import IntegrityError, MissingInputsError, SamdError
 from risk.report import SECTIONS, render_submission
 from risk.report._render import _check_html
-from tests.report.conftest import EXAMPLE_TESTS, write_junit
+from tests.report.conftest import BUNDLE_SHA, CORE_FP, EXAMPLE_TESTS, WEIGHTS_SHA, write_junit
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 
@@ -59,13 +59,17 @@ def test_pdf_has_numbers_in_sections(rendered: dict[str, Any]) -> None:
     assert "0.946" in standalone and "0.912 to 0.979" in standalone
     assert "wilson" in standalone and "delong" in standalone and "95%" in standalone
     assert standalone.count("PASS") == 2 and standalone.count("FAIL") == 1  # case_auc missed its criterion
-    assert "threshold: 0.95" in standalone
-    # subgroup rows with their n and the small-subgroup note
-    assert re.search(r"5 mm case_sensitivity 0\.778 0\.456 to 0\.937 9 below minimum size 30", standalone)
+    assert "ci_low >= 0.95" in standalone
+    # subgroup rows with their n and the small-subgroup note; the interaction test
+    assert re.search(r"5 mm case_sensitivity 0\.778 0\.456 to 0\.937 9 below the protocol's minimum", standalone)
     assert re.search(r"VendorA case_sensitivity 0\.861 0\.762 to 0\.923 57", standalone)
+    assert re.search(r"vendor case_sensitivity 1\.235 0\.2665 0\.5331", standalone)
+    assert "lung-nodule-unet3d 1.0.0" in standalone
     reader = _flat(_section_text(pages, "Clinical Performance", "Risk Management Summary"))
     assert "0.053" in reader and "0.021 to 0.085" in reader and "0.0034" in reader
     assert "0.812" in reader and "0.865" in reader  # unaided / aided
+    assert "modality aided minus modality unaided" in reader
+    assert re.search(r"R4 0\.830 0\.880", reader)  # per-reader FOMs (reader_auc[i][j])
     se = _flat(_section_text(pages, "Substantial Equivalence", "Software Documentation"))
     assert "sensitivity 0.873 (95% CI 0.812 to 0.921, wilson, n = 150)" in se
     assert "K000000" in se and "table 2" in se  # predicate cell with citation
@@ -136,6 +140,10 @@ def test_index_sources_and_audit_records(rendered: dict[str, Any], store: dict[s
     for run_id in store["run_ids"]:
         assert run_id in html and run_end[run_id] in html
     assert {s["audit_hash"] for s in index["sources"]} == {run_end[r] for r in store["run_ids"]}
+    # the locked core's identity comes from the validation run (result.json device block, params)
+    desc = (out / "device_description.html").read_text("utf-8")
+    for h in (CORE_FP, BUNDLE_SHA, WEIGHTS_SHA):
+        assert h in desc
 
 
 @pytest.mark.verifies("SRS-REPORT-003")
