@@ -10,8 +10,10 @@ __all__ = ["command"]
 
 
 @click.command("report")
-@click.option("--run", "runs", multiple=True, required=True, metavar="RUN_ID",
+@click.option("--run", "runs", multiple=True, metavar="RUN_ID",
               help="MLflow run id of a `samd validate` or `samd mrmc` run (repeatable).")
+@click.option("--latest", is_flag=True,
+              help="Also use the newest validation run and the newest mrmc run of the tracking store.")
 @click.option("--config", "config", required=True, type=click.Path(exists=True, dir_okay=False),
               help="submission.yaml (see docs/report.md).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
@@ -22,14 +24,25 @@ __all__ = ["command"]
               help="JUnit XML of the software test run (pytest --junitxml), for the traceability matrix.")
 @click.option("--draft", is_flag=True, help="Render visible [MISSING: ...] placeholders instead of refusing.")
 @click.option("--no-pdf", is_flag=True, help="Write HTML only.")
-def command(runs: tuple[str, ...], config: str, out: str, tracking_uri: str | None, audit_log: str | None,
+def command(runs: tuple[str, ...], latest: bool, config: str, out: str, tracking_uri: str | None, audit_log: str | None,
             junit: tuple[str, ...], draft: bool, no_pdf: bool) -> None:
     """Render the 510(k)-style documents; exit 0 written, 1 inputs missing, 2 error."""
     from risk.errors import MissingInputsError, SamdError
     from risk.report import render_submission
 
+    run_ids = list(runs)
+    if latest:
+        from validation.tracking import find_runs
+
+        for kind in ("validation", "mrmc"):
+            found = [r["run_id"] for r in find_runs(kind=kind, tracking_uri=tracking_uri) if r["status"] == "FINISHED"]
+            if found and found[0] not in run_ids:
+                run_ids.append(found[0])
+    if not run_ids:
+        click.echo("error: give at least one --run RUN_ID (or --latest)", err=True)
+        sys.exit(2)
     try:
-        res = render_submission(config_path=config, run_ids=runs, out_dir=out, tracking_uri=tracking_uri,
+        res = render_submission(config_path=config, run_ids=run_ids, out_dir=out, tracking_uri=tracking_uri,
                                 audit_log=audit_log, junit=junit, draft=draft, pdf=not no_pdf)
     except MissingInputsError as exc:
         click.echo(str(exc), err=True)

@@ -229,6 +229,10 @@ def test_report_cli_exit_codes(store: dict[str, Any], example_config: Path, tmp_
     r = CliRunner().invoke(main, [*base, "--run", store["validation"], "--out", str(tmp_path / "b"), "--draft"])
     assert r.exit_code == 0, r.output
     assert "submission_index.json" in r.output and "DRAFT" in r.output
+    r = CliRunner().invoke(main, [*base, "--latest", "--out", str(tmp_path / "l"), "--draft"])
+    assert r.exit_code == 0, r.output
+    index = json.loads((tmp_path / "l" / "submission_index.json").read_text("utf-8"))
+    assert [s["run_id"] for s in index["sources"]] == store["run_ids"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("device: {trade_name: x}\nunknown_key: 1\n", "utf-8")
     r = CliRunner().invoke(main, ["report", "--config", str(bad), "--run", "x", "--out", str(tmp_path / "c"),
