@@ -252,10 +252,10 @@ def render_submission(
     base = env.get_template("document.html.j2")
     docs = [(sid, title, [(sid, fragments[sid])]) for sid, title in SECTIONS]
     docs.append(("submission", "Submission documents", [(sid, fragments[sid]) for sid, _ in SECTIONS]))
-    n_ifu = 0
-    for sid, title, parts in docs:
-        text = base.render(ctx, title=title, parts=parts, combined=sid == "submission")
-        n_ifu += _check_html(f"{sid}.html", text, draft=draft, ifu=ctx["ifu"])
+    texts = {sid: base.render(ctx, title=title, parts=parts, combined=sid == "submission")
+             for sid, title, parts in docs}
+    n_ifu = sum(_check_html(f"{sid}.html", text, draft=draft, ifu=ctx["ifu"]) for sid, text in texts.items())
+    for sid, text in texts.items():  # written only after every document passed the checks
         (out / f"{sid}.html").write_text(text, "utf-8")
         section_files.setdefault(sid, []).append(f"{sid}.html")
     if pdf:
@@ -273,12 +273,15 @@ def render_submission(
             purposes=(config_path.parent / sw["soup_purposes"]).resolve() if sw.get("soup_purposes") else None,
             roots=CORE_RUNTIME_ROOTS,
         )
-        ident = ctx["identity"]
-        name = ident["name"] if not isinstance(ident, Missing) and isinstance(ident["name"], str) else "device"
-        version = ident["version"] if not isinstance(ident, Missing) and isinstance(ident["version"], str) else "0"
-        hashes = [] if isinstance(ident, Missing) else [h for h in [ident["bundle_sha256"]] if isinstance(h, str)]
-        props = [] if isinstance(ident, Missing) else [
-            ("samd:core_fingerprint", ident["core_fingerprint"])] if isinstance(ident["core_fingerprint"], str) else []
+        ident = ctx["identity"] if not isinstance(ctx["identity"], Missing) else {}
+
+        def known(key: str) -> str | None:
+            v = ident.get(key)
+            return v if isinstance(v, str) else None
+
+        name, version = known("name") or "device", known("version") or "unknown"
+        hashes = [h for h in [known("bundle_sha256")] if h]
+        props = [("samd:core_fingerprint", fp)] if (fp := known("core_fingerprint")) else []
         (out / "sbom.cdx.json").write_text(
             sbom_json(core, device_name=name, device_version=version, model_hashes=hashes, properties=props,
                       timestamp=now),
@@ -307,8 +310,14 @@ def render_submission(
             files[n] = sha
             entries.append({"file": n, "sha256": sha, "run_ids": run_of.get(sid, all_runs)})
         index["sections"][sid] = entries
-    for p in sorted(fig_dir.glob("*.png")) if fig_dir.exists() else []:
-        files[f"figures/{p.name}"] = _sha256_file(p)
+    figures = []
+    for v in ctx["validations"]:
+        for p in v["plots"]:
+            files[p["href"]] = p["sha256"]
+            figures.append({"file": p["href"], "sha256": p["sha256"], "run_ids": [v["run_id"]],
+                            "artifact": p["artifact"]})
+    if figures:
+        index["sections"]["figures"] = figures
     index_path = out / "submission_index.json"
     index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", "utf-8")
     if audit_log is not None:

@@ -119,7 +119,8 @@ def test_index_sources_and_audit_records(rendered: dict[str, Any], store: dict[s
 
     out: Path = rendered["out"]
     index = json.loads((out / "submission_index.json").read_text("utf-8"))
-    assert set(index["sections"]) == {s for s, _ in SECTIONS} | {"submission", "sbom"}
+    assert set(index["sections"]) == {s for s, _ in SECTIONS} | {"submission", "sbom", "figures"}
+    assert {f["artifact"] for f in index["sections"]["figures"]} == {"plots/roc.png", "plots/forest.png"}
     for sid, entries in index["sections"].items():
         for e in entries:
             assert sha256_file(out / e["file"]) == e["sha256"]
