@@ -139,6 +139,8 @@ def test_mrmc_power_equals_rjafroc_van_dyke() -> None:
     assert power(vc, effect=eff, n_readers=10, n_cases=165, pilot_cases=114) == pytest.approx(0.80541995, abs=1e-8)
     assert power(vc, effect=eff, n_readers=10, n_cases=131, pilot_cases=114, generalization="FRRC") == pytest.approx(0.80091813, abs=1e-8)
     assert power(vc, effect=eff, n_readers=6, n_cases=111, pilot_cases=114) == pytest.approx(0.5526116, abs=5e-8)
+    # (J = 10, K = 53, RRFC) = 0.80496663
+    assert power(vc, effect=eff, n_readers=10, n_cases=53, pilot_cases=114, generalization="RRFC") == pytest.approx(0.80496663, abs=1e-8)
     ss = sample_size(vc, effect=eff, target_power=0.8, pilot_cases=114, readers=[6])
     assert ss.designs[0][1] == 251 and round(ss.designs[0][2], 3) == 0.801
 
