@@ -26,10 +26,13 @@ def command() -> None:
 @click.option("--risk-file", default=None, type=click.Path(exists=True, dir_okay=False), help="Risk file YAML.")
 @click.option("--result", "results", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="result.json of a `samd validate` run, for endpoint verifications (repeatable).")
+@click.option("--run", "runs", multiple=True, metavar="RUN_ID",
+              help="MLflow run id of a `samd validate` run whose result.json gives endpoint results (repeatable).")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI for --run.")
 @click.option("--json", "json_out", default=None, type=click.Path(dir_okay=False),
               help="Also write the findings and matrices as JSON.")
 def check(junit: tuple[str, ...], srs: tuple[str, ...], risk_file: str | None, results: tuple[str, ...],
-          json_out: str | None) -> None:
+          runs: tuple[str, ...], tracking_uri: str | None, json_out: str | None) -> None:
     """Check traceability; exit 0 no findings, 1 findings, 2 error."""
     import risk
     from risk.errors import SamdError
@@ -38,12 +41,19 @@ def check(junit: tuple[str, ...], srs: tuple[str, ...], risk_file: str | None, r
         reqs = risk.load_requirements(srs or ["risk/srs"])
         tests = risk.parse_junit(junit)
         rf = risk.load_risk_file(risk_file) if risk_file else None
+        docs = [json.loads(Path(r).read_text("utf-8")) for r in results]
+        if runs:
+            from validation.tracking import load_json_artifact
+
+            docs += [load_json_artifact(run_id, "result.json", tracking_uri=tracking_uri) for run_id in runs]
         endpoints: dict[str, bool] = {}
-        for r in results:
-            for ep in json.loads(Path(r).read_text("utf-8")).get("endpoints", []):
-                endpoints[str(ep["id"])] = bool(ep.get("passed"))
+        for doc in docs:
+            for ep in doc.get("endpoints", []):
+                endpoints[str(ep["id"])] = endpoints.get(str(ep["id"]), True) and ep.get("passed") is True
         rep = risk.check_traceability(reqs, tests, risk_file=rf, endpoints=endpoints)
-    except (SamdError, OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to read inputs is exit 2 with its message
+        if not isinstance(exc, (SamdError, OSError, ValueError, KeyError)) and "Mlflow" not in type(exc).__name__:
+            raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     n_ok = sum(r.status == "verified" for r in rep.requirement_rows)

@@ -241,3 +241,35 @@ def test_report_cli_exit_codes(store: dict[str, Any], example_config: Path, tmp_
     assert r.exit_code == 2
     assert "`/`: Additional properties are not allowed ('unknown_key'" in r.output
     assert "`/device`: 'common_name' is a required property" in r.output
+
+
+@pytest.mark.verifies("SRS-REPORT-012")
+def test_same_inputs_give_identical_documents(store: dict[str, Any], example_config: Path, tmp_path: Path) -> None:
+    import hashlib
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    digests = []
+    for name in ("a", "b"):
+        res = render_submission(config_path=example_config, run_ids=store["run_ids"], out_dir=tmp_path / name,
+                                tracking_uri=store["uri"], audit_log=None, junit=[], draft=True, pdf=False, now=now)
+        digests.append({k: v for k, v in res.files.items()})
+        assert hashlib.sha256((tmp_path / name / "submission.html").read_bytes()).hexdigest() == res.files[
+            "submission.html"]
+    assert digests[0] == digests[1]
+
+
+@pytest.mark.verifies("SRS-REPORT-011", "SRS-REPORT-008")
+def test_risk_check_reads_endpoints_from_a_run(store: dict[str, Any], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from samd.cli import main
+    from tests.report.conftest import EXAMPLE
+
+    junit = write_junit(tmp_path / "j.xml", EXAMPLE_TESTS)
+    args = ["risk", "check", "--junit", str(junit), "--srs", str(EXAMPLE / "srs"),
+            "--risk-file", str(EXAMPLE / "risk_file.yaml"), "--tracking-uri", store["uri"]]
+    r = CliRunner().invoke(main, [*args, "--run", store["validation"]])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, args)  # without the run the endpoint verifications are missing
+    assert r.exit_code == 1 and "VERIFICATION-MISSING RC-001: endpoint case_sensitivity" in r.output

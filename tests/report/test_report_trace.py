@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import risk
 from risk.errors import RiskFileError
@@ -235,3 +237,23 @@ def test_risk_check_cli_exit_codes(tmp_path: Path) -> None:
     assert "VERIFICATION-MISSING SRS-REF-003" in r.output and "FAIL: 1 finding(s)" in r.output
     r = runner.invoke(main, ["risk", "check", "--srs", str(EXAMPLE / "srs"), "--junit", str(tmp_path / "t.json")])
     assert r.exit_code == 2 and "error:" in r.output
+
+
+@pytest.mark.verifies("SRS-REPORT-008")
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["passed", "failed", "skipped", "error"])),
+                max_size=12),
+       st.integers(1, 6))
+def test_requirement_status_invariants(outcomes: list[tuple[int, str]], n_req: int) -> None:
+    reqs = tuple(risk.Requirement(f"SRS-P-{i:03d}", f"t{i}", "x", "8", "p.yaml") for i in range(n_req))
+    tests = {f"tests/p.py::test_{k}": risk.TestOutcome(f"tests/p.py::test_{k}", status, (f"SRS-P-{i:03d}",), "j")
+             for k, (i, status) in enumerate(outcomes)}
+    rep = risk.check_traceability(reqs, tests)
+    for row in rep.requirement_rows:
+        mine = [t for t in tests.values() if row.item in t.verifies]
+        expected = ("unverified" if not mine else "verified" if all(t.passed for t in mine) else "failed")
+        assert row.status == expected
+    orphans = {i for i, _ in outcomes if i >= n_req}
+    assert rep.summary.get("ORPHAN-VERIFIES", 0) == sum(1 for i, _ in outcomes if i >= n_req)
+    assert {f.subject for f in rep.findings if f.code == "ORPHAN-VERIFIES"} == {f"SRS-P-{i:03d}" for i in orphans}
+    assert rep.ok == (all(r.status == "verified" for r in rep.requirement_rows) and not orphans)
