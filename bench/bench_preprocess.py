@@ -108,6 +108,15 @@ def main() -> None:
         lines.append(
             f"| {name} | {peer} | {a:.3f} | {b:.3f} | {ratio:.2f}x | {ca / cb:.2f}x | <= {goal}x ({mark}, wall) | {note} |"
         )
+    lines += [
+        "",
+        "Notes. The peer for resampling gets a ready `SimpleITK.Image`; samd's time includes the",
+        "numpy -> ITK -> numpy conversions (done slab by slab, see docs/preprocess.md). The",
+        "normalisation writes float32 (twice the bytes of the int16 copy it is compared with), so",
+        "about 1.5x is the memory-traffic floor. On this shared 2-core machine repeated runs move",
+        "the wall-clock ratios by tens of percent (the int16 normalisation ratio has ranged",
+        "3.4x-6.2x wall, 3.4x-4.1x CPU in development runs); the CPU-time ratio is the steadier one.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
