@@ -78,6 +78,8 @@ def series_geometry(frames: list[FrameHeader], folder: Path) -> SeriesGeometry:
                             ("PixelSpacing", h.pixel_spacing)):
             if value is None:
                 raise MixedGeometryError(f"{folder}: {h.where} has no usable {name}; cannot place it in 3-D")
+            if not all(math.isfinite(v) for v in value) or (name == "PixelSpacing" and min(value) <= 0):
+                raise MixedGeometryError(f"{folder}: {h.where} has an invalid {name}: {list(value)}")
     _check_same(frames, folder, "Rows x Columns", lambda h: f"{h.rows}x{h.columns}")
     _check_same(frames, folder, "orientations (ImageOrientationPatient)",
                 lambda h: tuple(round(v, 3) for v in h.iop))

@@ -12,10 +12,12 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from samd_core.errors import SamdError
 from samd_core.io._dicom_enhanced import enhanced_frames
 from samd_core.io._errors import DicomReadError
+from samd_core.io._raw import raw_float, raw_floats, raw_text
 
-__all__ = ["IMAGE_SOP_CLASSES", "FrameHeader", "read_dataset", "read_headers", "sop_class_name"]
+__all__ = ["FrameHeader", "IMAGE_SOP_CLASSES", "PixelLocation", "read_dataset", "read_headers", "sop_class_name"]
 
 #: SOP classes read as image slices. Anything else (SR, SEG, RTSTRUCT, RT plan/dose, KO, PR,
 #: encapsulated documents, ...) is a non-image object for `read_dicom_series`.
@@ -36,6 +38,15 @@ IMAGE_SOP_CLASSES: frozenset[str] = frozenset(
         "1.2.840.10008.5.1.4.1.1.7.3",  # Multi-frame Grayscale Word SC
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PixelLocation:
+    """Where a native (uncompressed, little-endian) PixelData value lies in its file."""
+
+    offset: int  # byte offset of the value
+    length: int  # bytes available there (less than declared when the file is truncated)
+    vr: str
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -61,6 +72,7 @@ class FrameHeader:
     slope: float
     intercept: float
     dataset: Dataset
+    pixel_loc: PixelLocation | None = None  # native pixel bytes left in the file (not parsed)
 
     @property
     def is_image(self) -> bool:
@@ -73,35 +85,70 @@ class FrameHeader:
         return self.path.name if self.frame is None else f"{self.path.name} frame {self.frame + 1}"
 
 
-def _floats(value: Any, n: int) -> tuple[float, ...] | None:
-    if value is None or value == "":
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
+
+
+def _native_location(ds: Dataset, path: Path, pos: int, size: int) -> PixelLocation | None:
+    """Location of a defined-length PixelData element starting at ``pos``; None when not simple.
+
+    Little-endian explicit or implicit VR only; encapsulated (compressed) or big-endian data
+    return None so the caller parses the whole file.
+    """
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    if ts is None or not ts.is_little_endian:
         return None
-    try:
-        out = tuple(float(v) for v in _as_list(value))
-    except (TypeError, ValueError):
+    with open(path, "rb") as fh:
+        fh.seek(pos)
+        head = fh.read(12)
+    if head[:4] != _PIXEL_DATA_TAG:
         return None
-    return out if len(out) == n else None
+    if ts.is_implicit_VR:
+        vr, length, start = "OW", int.from_bytes(head[4:8], "little"), pos + 8
+    else:
+        vr = head[4:6].decode("latin-1")
+        if vr not in ("OB", "OW"):
+            return None
+        length, start = int.from_bytes(head[8:12], "little"), pos + 12
+    if length == 0xFFFFFFFF:
+        return None
+    return PixelLocation(start, max(0, min(length, size - start)), vr)
 
 
-def _number(value: Any, default: float) -> float:
-    if value is None or value == "":
-        return default
-    return float(value)
+def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
+    """Parse a file's header once with pydicom; native pixel bytes are located, not read.
 
-
-def read_dataset(path: Path) -> Dataset:
-    """Parse a whole file once (pixel bytes included); files without preamble are tried too."""
+    Returns the dataset and, for native little-endian pixel data, where its bytes lie (the
+    pixel decoder reads them straight into the output array). Other files are parsed fully
+    (PixelData in the dataset, location None). Files without preamble/meta header are tried
+    with ``force=True`` and must carry a SOPClassUID.
+    """
     try:
-        try:
-            return dcmread(path)
-        except InvalidDicomError:
-            ds = dcmread(path, force=True)
-            if "SOPClassUID" not in ds:
-                raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
-            return ds
+        size = path.stat().st_size
+        force = False
+        with open(path, "rb") as fh:
+            try:
+                ds = dcmread(fh, stop_before_pixels=True)
+            except InvalidDicomError:
+                force = True
+                fh.seek(0)
+                ds = dcmread(fh, stop_before_pixels=True, force=True)
+                if "SOPClassUID" not in ds:
+                    raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
+            pos = fh.tell()
+        if "SOPClassUID" not in ds:
+            raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
+        if pos >= size:
+            return ds, None
+        loc = _native_location(ds, path, pos, size)
+        if loc is None:
+            ds = dcmread(path, force=force)
+        return ds, loc
     except DicomReadError:
         raise
-    except Exception as exc:  # pydicom raises many types on corrupt bytes; report them as ours
+    except BaseException as exc:  # pydicom raises many types on corrupt bytes; report them as ours
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise DicomReadError(f"{path}: unreadable DICOM file ({type(exc).__name__}: {exc})") from exc
 
 
@@ -114,52 +161,61 @@ def read_headers(path: str | os.PathLike[str]) -> list[FrameHeader]:
         When the file cannot be parsed or a needed attribute has a malformed value.
     """
     p = Path(path)
-    ds = read_dataset(p)
+    ds, loc = read_dataset(p)
     try:
-        return _headers(p, ds)
-    except DicomReadError:
+        return _headers(p, ds, loc)
+    except SamdError:
         raise
     except Exception as exc:
         raise DicomReadError(f"{p}: malformed DICOM attributes ({type(exc).__name__}: {exc})") from exc
 
 
-def _headers(p: Path, ds: Dataset) -> list[FrameHeader]:
-    sop_class = str(ds.get("SOPClassUID", ""))
+_SOP_CLASS = 0x00080016
+_SERIES_UID = 0x0020000E
+_SERIES_NUMBER = 0x00200011
+_SERIES_DESCRIPTION = 0x0008103E
+_MODALITY = 0x00080060
+_IMAGE_TYPE = 0x00080008
+_NUMBER_OF_FRAMES = 0x00280008
+_IPP = 0x00200032
+_IOP = 0x00200037
+_PIXEL_SPACING = 0x00280030
+_SLOPE = 0x00281053
+_INTERCEPT = 0x00281052
+
+
+def _headers(p: Path, ds: Dataset, loc: PixelLocation | None) -> list[FrameHeader]:
+    sop_class = raw_text(ds, _SOP_CLASS) or ""
+    has_pixels = loc is not None or "PixelData" in ds or "FloatPixelData" in ds
     common: dict[str, Any] = {
         "path": p,
         "sop_class": sop_class,
-        "series_uid": str(ds.get("SeriesInstanceUID", "")),
-        "series_number": str(ds.get("SeriesNumber", "")),
-        "series_description": str(ds.get("SeriesDescription", "")),
-        "modality": str(ds.get("Modality", "")),
-        "image_type": tuple(str(v).upper() for v in _as_list(ds.get("ImageType", []))),
-        "rows": int(ds.get("Rows", 0) or 0) if "PixelData" in ds or "FloatPixelData" in ds else 0,
-        "columns": int(ds.get("Columns", 0) or 0) if "PixelData" in ds or "FloatPixelData" in ds else 0,
+        "series_uid": raw_text(ds, _SERIES_UID) or "",
+        "series_number": raw_text(ds, _SERIES_NUMBER) or "",
+        "series_description": raw_text(ds, _SERIES_DESCRIPTION) or "",
+        "modality": raw_text(ds, _MODALITY) or "",
+        "image_type": tuple(v.strip().upper() for v in (raw_text(ds, _IMAGE_TYPE) or "").split("\\")),
+        "rows": int(ds.get("Rows", 0) or 0) if has_pixels else 0,
+        "columns": int(ds.get("Columns", 0) or 0) if has_pixels else 0,
         "dataset": ds,
+        "pixel_loc": loc,
     }
+    if sop_class not in IMAGE_SOP_CLASSES:  # non-image object: identity only, no geometry parsed
+        geo0 = {"iop": None, "ipp": None, "pixel_spacing": None, "slope": 1.0, "intercept": 0.0}
+        return [FrameHeader(frame=None, **common, **geo0)]
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         return [FrameHeader(frame=i, **common, **geo) for i, geo in enumerate(enhanced_frames(ds, p))]
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    ipp = _floats(ds.get("ImagePositionPatient"), 3)
+    n_frames = int(raw_text(ds, _NUMBER_OF_FRAMES) or 1)
     geo = {
-        "iop": _floats(ds.get("ImageOrientationPatient"), 6),
-        "ipp": ipp if n_frames == 1 else None,  # legacy multi-frame: no per-frame position
-        "pixel_spacing": _floats(ds.get("PixelSpacing"), 2),
-        "slope": _number(ds.get("RescaleSlope"), 1.0),
-        "intercept": _number(ds.get("RescaleIntercept"), 0.0),
+        "iop": raw_floats(ds, _IOP, 6),
+        "ipp": raw_floats(ds, _IPP, 3) if n_frames == 1 else None,  # legacy multi-frame: no per-frame position
+        "pixel_spacing": raw_floats(ds, _PIXEL_SPACING, 2),
+        "slope": raw_float(ds, _SLOPE, 1.0),
+        "intercept": raw_float(ds, _INTERCEPT, 0.0),
     }
     if n_frames == 1:
         return [FrameHeader(frame=None, **common, **geo)]
     return [FrameHeader(frame=i, **common, **geo) for i in range(n_frames)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    if isinstance(value, str):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        return [value]
 
 
 def sop_class_name(uid: str) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
+from samd_core.io._dicom_header import PixelLocation
 from samd_core.io._errors import DicomReadError
 
-__all__ = ["decode_file", "to_values"]
+__all__ = ["QUANTITATIVE_MODALITIES", "decode_file", "invert_monochrome1", "read_into", "to_values"]
 
 #: Modalities whose rescaled values are physical units: MONOCHROME1 only changes display there.
 QUANTITATIVE_MODALITIES = frozenset({"CT", "PT", "NM"})
@@ -35,8 +36,28 @@ def _native_fast(ds: Dataset, n_frames: int) -> np.ndarray | None:
     return np.frombuffer(buf, dtype=dtype, count=count).reshape(n_frames, int(ds.Rows), int(ds.Columns))
 
 
-def decode_file(ds: Dataset, path: Path) -> np.ndarray:
+def read_into(path: Path, loc: PixelLocation, target: np.ndarray) -> None:
+    """Read native pixel bytes at ``loc`` straight into ``target`` (C-contiguous), no extra copy.
+
+    Raises
+    ------
+    DicomReadError
+        When the file holds fewer bytes than ``target`` needs (truncated file).
+    """
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(loc.offset)
+        got = fh.readinto(memoryview(target).cast("B")) if loc.length >= target.nbytes else loc.length
+    if got < target.nbytes:
+        raise DicomReadError(
+            f"{path}: PixelData holds {loc.length} bytes but {target.shape[-2]}x{target.shape[-1]}x1 "
+            f"{target.itemsize * 8}-bit pixels need {target.nbytes} (truncated file)"
+        )
+
+
+def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None) -> np.ndarray:
     """Stored values of every frame, shape ``(frames, rows, columns)``.
+
+    ``loc`` locates native pixel bytes that the header parse left in the file.
 
     Raises
     ------
@@ -44,6 +65,10 @@ def decode_file(ds: Dataset, path: Path) -> np.ndarray:
         Colour data, truncated or undecodable pixel data (the message names the file).
     """
     try:
+        if loc is not None and "PixelData" not in ds:
+            with open(path, "rb") as fh:
+                fh.seek(loc.offset)
+                ds.add_new(0x7FE00010, loc.vr, fh.read(loc.length))
         if int(ds.get("SamplesPerPixel", 1)) != 1:
             raise DicomReadError(f"SamplesPerPixel is {ds.SamplesPerPixel}; only grey-scale images form volumes")
         n_frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -57,7 +82,9 @@ def decode_file(ds: Dataset, path: Path) -> np.ndarray:
         return arr
     except DicomReadError as exc:
         raise DicomReadError(f"{path}: {exc}") from None
-    except Exception as exc:  # decoders raise many types on corrupt data
+    except BaseException as exc:  # decoders raise many types; Rust (pyo3) panics are BaseExceptions
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise DicomReadError(f"{path}: cannot decode pixel data ({type(exc).__name__}: {exc})") from exc
 
 
@@ -69,14 +96,17 @@ def invert_monochrome1(stored: np.ndarray, ds: Dataset) -> np.ndarray:
     return (2**bits - 1) - stored.astype(np.int32)
 
 
-def to_values(
-    stored: np.ndarray, slope: float, intercept: float, out: np.ndarray, *, invert: bool, ds: Dataset
-) -> None:
-    """Write ``stored * slope + intercept`` into ``out`` (int32 or float32), inverting MONOCHROME1 first."""
-    src = invert_monochrome1(stored, ds) if invert else stored
-    if out.dtype == np.int32 and slope == 1:
-        np.add(src, np.int32(intercept), out=out, casting="unsafe")
-    elif out.dtype == np.int32:
-        np.add(src.astype(np.int64) * int(slope), int(intercept), out=out, casting="unsafe")
+def to_values(stored: np.ndarray, slope: float, intercept: float, out: np.ndarray) -> None:
+    """Write ``stored * slope + intercept`` into ``out`` (whose dtype is known to hold the result)."""
+    if out.dtype == np.int16 and slope == 1 and stored.dtype.itemsize == 2 and stored.dtype.kind in "iu":
+        # 16-bit modular arithmetic is exact here: the caller chose int16 because every result
+        # fits, and (s + c) mod 2**16 read as int16 is then the true value.
+        wrapped = (int(intercept) + 2**15) % 2**16 - 2**15
+        np.add(stored.view(np.int16), np.int16(wrapped), out=out)
+    elif out.dtype.kind in "iu" and slope == 1:
+        scalar = np.int32(intercept) if abs(intercept) < 2**31 else np.int64(intercept)
+        np.add(stored, scalar, out=out, casting="unsafe")
+    elif out.dtype.kind in "iu":
+        np.add(stored.astype(np.int64) * int(slope), int(intercept), out=out, casting="unsafe")
     else:
-        out[...] = src.astype(np.float64) * slope + intercept
+        out[...] = stored.astype(np.float64) * slope + intercept

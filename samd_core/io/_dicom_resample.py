@@ -38,7 +38,6 @@ def deshear(
         padded[:rows, :cols] = stack[k]
         # Output pixel j comes from source pixel j - shift; the padding lies beyond the source.
         out[k] = ndimage.shift(padded, shift, order=1, mode="constant", cval=fill, prefilter=False)
-        # Pixels that sampled the padding area inside the output (right/bottom) are fill too.
     return out, (float(lo[0]), float(lo[1]))
 
 

@@ -18,6 +18,13 @@ def is_excluded_image(h: FrameHeader) -> bool:
     return "LOCALIZER" in t or ("DERIVED" in t and any("PROJECTION" in v for v in t))
 
 
+def _series_number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("inf")
+
+
 def _describe(uid: str, frames: list[FrameHeader]) -> str:
     h = frames[0]
     n_files = len({f.path for f in frames})
@@ -57,7 +64,8 @@ def select_series(
         by_series[h.series_uid].append(h)
     if not by_series:
         raise DicomError(f"{folder}: no DICOM image files found")
-    listing = "; ".join(_describe(uid, frames) for uid, frames in sorted(by_series.items()))
+    ordered = sorted(by_series.items(), key=lambda kv: (_series_number(kv[1][0].series_number), kv[0]))
+    listing = "; ".join(_describe(uid, frames) for uid, frames in ordered)
     if series_uid is None:
         if len(by_series) > 1:
             raise MultipleSeriesError(

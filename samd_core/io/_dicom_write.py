@@ -126,6 +126,11 @@ def _validate(volume: Volume, modality: str, transfer_syntax: str, patient: Mapp
         raise InvalidParameterError(
             "transfer_syntax", _FN, f"one of {sorted(TRANSFER_SYNTAXES)}", transfer_syntax, TRANSFER_SYNTAXES
         )
+    if transfer_syntax == "jpeg2000" and min(volume.shape[1:]) < 32:
+        # openjpeg's encoder uses 6 resolution levels: each side needs >= 2**5 pixels.
+        raise InvalidParameterError(
+            "volume", _FN, "at least 32 rows and 32 columns for transfer_syntax 'jpeg2000'", volume.shape
+        )
     bad = sorted(set(patient) - PATIENT_FIELDS)
     if bad:
         raise InvalidParameterError("patient", _FN, f"keys among {sorted(PATIENT_FIELDS)}", bad[0], PATIENT_FIELDS)
@@ -241,7 +246,8 @@ def write_dicom_series(
     series_description : str
         SeriesDescription.
     transfer_syntax : {"explicit", "implicit", "rle", "jpeg2000"}
-        Explicit / implicit VR little endian, RLE Lossless or JPEG 2000 Lossless (pylibjpeg).
+        Explicit / implicit VR little endian, RLE Lossless or JPEG 2000 Lossless (pylibjpeg;
+        openjpeg's encoder needs at least 32 rows and 32 columns).
     rescale : "auto" or (slope, intercept) or a sequence of one pair per slice
         Stored value = round((value - intercept) / slope). ``"auto"`` uses slope 1 and intercept
         -1024 for integer CT data in [-1024, 64511], slope 1 / intercept 0 for other 16-bit
@@ -323,7 +329,12 @@ def write_dicom_series(
         ds.file_meta = meta
         syntax = TRANSFER_SYNTAXES[transfer_syntax]
         if syntax in (RLELossless, JPEG2000Lossless):
-            ds.compress(syntax, encoding_plugin="pylibjpeg" if syntax == JPEG2000Lossless else "")
+            # keep our derived SOP Instance UID (compress() would otherwise generate a random one)
+            ds.compress(
+                syntax,
+                encoding_plugin="pylibjpeg" if syntax == JPEG2000Lossless else "",
+                generate_instance_uid=False,
+            )
         else:
             meta.TransferSyntaxUID = syntax
         path = out / file_name.format(index=k)
