@@ -22,7 +22,7 @@ import numpy as np
 from samd_core.preprocess._patches import crop_pad_array
 from samd_core.preprocess._spec import Grid, Step, v_choice, v_margin, v_number, v_optional_number, v_shape, v_spacing
 
-__all__ = ["CropForeground", "CropPad", "Reorient", "Resample", "resample_array"]
+__all__ = ["CHUNK_BYTES", "CropForeground", "CropPad", "Reorient", "Resample", "resample_array"]
 
 _LETTERS = {"L": (0, 1.0), "R": (0, -1.0), "P": (1, 1.0), "A": (1, -1.0), "S": (2, 1.0), "I": (2, -1.0)}
 _ORIENTATIONS = tuple(
@@ -117,6 +117,35 @@ def _target_grid(grid: Grid, spacing: tuple[float, ...]) -> tuple[Grid, np.ndarr
     return Grid(moved.shape, tuple(float(x) for x in t), moved.origin, moved.direction), offset_mm
 
 
+#: Input slab size (bytes) above which linear / nearest resampling of a 3-D array runs slab by
+#: slab along axis 0. Slabs keep SimpleITK's buffers small enough to be reused by the allocator
+#: (no page-fault storm on 100+ MB images) and the output is written into one numpy array.
+CHUNK_BYTES = 24 << 20
+
+
+def _sitk_resample(
+    arr: np.ndarray,
+    in_spacing: tuple[float, ...],
+    out_shape: tuple[int, ...],
+    out_spacing: tuple[float, ...],
+    offset_mm: np.ndarray,
+    interp: int,
+    pixel: int | None,
+) -> Any:
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing([float(x) for x in reversed(in_spacing)])
+    f = sitk.ResampleImageFilter()
+    f.SetSize([int(x) for x in reversed(out_shape)])
+    f.SetOutputSpacing([float(x) for x in reversed(out_spacing)])
+    f.SetOutputOrigin([float(x) for x in reversed(offset_mm)])
+    f.SetInterpolator(interp)
+    f.SetUseNearestNeighborExtrapolator(True)
+    f.SetOutputPixelType(pixel if pixel is not None else img.GetPixelID())
+    return f.Execute(img)
+
+
 def resample_array(
     arr: np.ndarray,
     in_spacing: tuple[float, ...],
@@ -131,6 +160,11 @@ def resample_array(
     The grids share their direction, so the resampling is done in a local frame (identity
     direction, voxel 0 of the input at 0 mm); ``offset_mm`` is where output voxel 0 lies in
     that frame, per array axis. Points beyond the input use the nearest input voxel.
+
+    Linear and nearest-neighbour resampling of large 3-D arrays runs in slabs along axis 0
+    (each slab with a one-voxel halo, so every output voxel sees the same neighbours as in one
+    pass; only the last bit of an interpolation weight can differ). B-spline resampling always
+    runs in one pass (its prefilter is global).
     """
     import SimpleITK as sitk
 
@@ -140,16 +174,32 @@ def resample_array(
         "nearest": sitk.sitkNearestNeighbor,
     }[interpolation]
     pixel = {np.dtype(np.float32): sitk.sitkFloat32, np.dtype(np.float64): sitk.sitkFloat64}.get(np.dtype(out_dtype))
-    img = sitk.GetImageFromArray(np.ascontiguousarray(arr))
-    img.SetSpacing([float(x) for x in reversed(in_spacing)])
-    f = sitk.ResampleImageFilter()
-    f.SetSize([int(x) for x in reversed(out_shape)])
-    f.SetOutputSpacing([float(x) for x in reversed(out_spacing)])
-    f.SetOutputOrigin([float(x) for x in reversed(np.asarray(offset_mm, dtype=float))])
-    f.SetInterpolator(interp)
-    f.SetUseNearestNeighborExtrapolator(True)
-    f.SetOutputPixelType(pixel if pixel is not None else img.GetPixelID())
-    return sitk.GetArrayFromImage(f.Execute(img))
+    if arr.dtype == np.bool_:  # ITK has no boolean pixel type
+        as_u8 = resample_array(arr.view(np.uint8), in_spacing, out_shape, out_spacing, offset_mm, interpolation,
+                               np.uint8 if np.dtype(out_dtype) == np.bool_ else out_dtype)
+        return as_u8.astype(np.bool_) if np.dtype(out_dtype) == np.bool_ else as_u8
+    src = np.ascontiguousarray(arr)
+    offset = np.asarray(offset_mm, dtype=float)
+    if src.ndim != 3 or interpolation == "bspline" or src.nbytes <= CHUNK_BYTES:
+        return sitk.GetArrayFromImage(_sitk_resample(src, in_spacing, out_shape, out_spacing, offset, interp, pixel))
+    out = np.empty(out_shape, dtype=np.dtype(out_dtype))
+    n0, s0, t0 = src.shape[0], in_spacing[0], out_spacing[0]
+    slab_in = max(1, CHUNK_BYTES // max(1, src[0].nbytes))
+    per_chunk = max(1, int(slab_in * s0 / t0) - 3)
+    for k0 in range(0, out_shape[0], per_chunk):
+        k1 = min(out_shape[0], k0 + per_chunk)
+        lo = (offset[0] + k0 * t0) / s0  # continuous input index of the first/last output slice
+        hi = (offset[0] + (k1 - 1) * t0) / s0
+        z0 = min(max(0, int(np.floor(lo)) - 1), n0 - 1)
+        z1 = max(min(n0, int(np.ceil(hi)) + 2), z0 + 1)
+        sub_offset = offset.copy()
+        sub_offset[0] = offset[0] + k0 * t0 - z0 * s0
+        res = _sitk_resample(
+            src[z0:z1], in_spacing, (k1 - k0, *out_shape[1:]), out_spacing, sub_offset, interp, pixel
+        )
+        out[k0:k1] = sitk.GetArrayViewFromImage(res)
+        del res
+    return out
 
 
 def _labelwise(

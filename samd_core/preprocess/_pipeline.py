@@ -256,7 +256,8 @@ class Pipeline:
             if step.geometric:
                 arr = step.inverse(arr, srec, kind)
         if kind == "probabilities":
-            return np.ascontiguousarray(arr, dtype=np.float32)
+            out = np.ascontiguousarray(arr, dtype=np.float32)
+            return out.copy() if np.shares_memory(out, np.asarray(prediction)) else out
         in_grid = Grid.from_dict(rec["input"])
         return Volume(arr, in_grid.spacing, in_grid.origin, in_grid.direction, provenance=(*prov, f"inverse:{self._hash}"))
 
