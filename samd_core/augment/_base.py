@@ -81,6 +81,13 @@ def float_image(image: np.ndarray) -> np.ndarray:
     return image if image.dtype.kind == "f" else image.astype(np.float32)
 
 
+def _fresh(out: np.ndarray | None, given: Any) -> np.ndarray | None:
+    """``out``, copied when it shares memory with the caller's array (nothing was applied)."""
+    if out is not None and given is not None and np.shares_memory(out, np.asarray(given)):
+        return out.copy()
+    return out
+
+
 class RandomTransform:
     """Base class: subclasses set ``name``, store plain-data options, implement `draw` and `apply`."""
 
@@ -203,7 +210,7 @@ class Compose:
             if applied:
                 img, lbl = t.apply(img, lbl, params)  # type: ignore[arg-type]
             steps.append({"name": t.name, "applied": applied, "params": params})
-        return img, lbl, {"transforms": steps}
+        return _fresh(img, image), _fresh(lbl, label), {"transforms": steps}
 
     def replay(
         self, image: np.ndarray, label: np.ndarray | None, record: dict[str, Any]
@@ -218,7 +225,7 @@ class Compose:
                 raise InvalidParameterError(f"record.transforms[{i}].name", "Compose.replay", repr(t.name), step.get("name"))
             if step.get("applied"):
                 img, lbl = t.apply(img, lbl, step["params"])
-        return img, lbl
+        return _fresh(img, image), _fresh(lbl, label)
 
     def __repr__(self) -> str:
         return f"Compose({list(self.transforms)!r}, probabilities={list(self.probabilities)!r})"

@@ -57,23 +57,25 @@ def _mode(value: Any, fn: str) -> str:
 class RandomFlip(RandomTransform):
     """Flip each of ``axes`` independently with probability ``p_per_axis``.
 
+    ``axes=None`` (default) means every spatial axis of the image (2 or 3).
     Params recorded: ``{"axes": [flipped spatial axes]}``.
     """
 
     name = "flip"
 
-    def __init__(self, axes: Sequence[int] = (0, 1, 2), *, p_per_axis: float = 0.5) -> None:
-        self.axes = _axes(axes, "axes", "RandomFlip")
+    def __init__(self, axes: Sequence[int] | None = None, *, p_per_axis: float = 0.5) -> None:
+        self.axes = None if axes is None else _axes(axes, "axes", "RandomFlip")
         self.p_per_axis = probability(p_per_axis, "p_per_axis", "RandomFlip")
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"axes": list(self.axes), "p_per_axis": self.p_per_axis}
+        return {"axes": None if self.axes is None else list(self.axes), "p_per_axis": self.p_per_axis}
 
     def draw(self, rng: np.random.Generator, image_shape: tuple[int, ...]) -> dict[str, Any]:
-        _check_axes_fit(self.axes, len(image_shape) - 1, "RandomFlip")
-        u = rng.random(len(self.axes))
-        return {"axes": [a for a, x in zip(self.axes, u, strict=True) if x < self.p_per_axis]}
+        axes = tuple(range(len(image_shape) - 1)) if self.axes is None else self.axes
+        _check_axes_fit(axes, len(image_shape) - 1, "RandomFlip")
+        u = rng.random(len(axes))
+        return {"axes": [a for a, x in zip(axes, u, strict=True) if x < self.p_per_axis]}
 
     def apply(self, image: np.ndarray, label: np.ndarray | None, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
         nd = image.ndim - 1
@@ -90,13 +92,17 @@ class RandomFlip(RandomTransform):
 class RandomRot90(RandomTransform):
     """Rotate by ``k`` × 90° (k uniform in {0, 1, 2, 3}) in one plane drawn from ``planes``.
 
-    Params recorded: ``{"k": int, "plane": [a, b]}`` (rotation from axis a towards axis b, as
-    `numpy.rot90`). Non-square planes change the shape.
+    ``planes=None`` (default) means the in-plane axes: ``(1, 2)`` for 3-D images, ``(0, 1)``
+    for 2-D. Params recorded: ``{"k": int, "plane": [a, b]}`` (rotation from axis a towards
+    axis b, as `numpy.rot90`). Non-square planes change the shape.
     """
 
     name = "rot90"
 
-    def __init__(self, planes: Sequence[Sequence[int]] = ((1, 2),)) -> None:
+    def __init__(self, planes: Sequence[Sequence[int]] | None = None) -> None:
+        self.planes: tuple[tuple[int, ...], ...] | None = None
+        if planes is None:
+            return
         ps = []
         for i, p in enumerate(planes):
             pair = int_tuple(p, 2, f"planes[{i}]", "RandomRot90", minimum=0)
@@ -109,10 +115,11 @@ class RandomRot90(RandomTransform):
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"planes": [list(p) for p in self.planes]}
+        return {"planes": None if self.planes is None else [list(p) for p in self.planes]}
 
     def draw(self, rng: np.random.Generator, image_shape: tuple[int, ...]) -> dict[str, Any]:
-        plane = self.planes[int(rng.integers(len(self.planes)))]
+        planes = self.planes if self.planes is not None else (((1, 2),) if len(image_shape) == 4 else ((0, 1),))
+        plane = planes[int(rng.integers(len(planes)))]
         _check_axes_fit(plane, len(image_shape) - 1, "RandomRot90")
         return {"k": int(rng.integers(4)), "plane": list(plane)}
 
@@ -120,11 +127,11 @@ class RandomRot90(RandomTransform):
         k, (a, b) = int(params["k"]), params["plane"]
         nd = image.ndim - 1
         _check_axes_fit((a, b), nd, "RandomRot90.apply")
-        img = np.ascontiguousarray(np.rot90(image, k, axes=(a + 1, b + 1)))
+        img = np.rot90(image, k, axes=(a + 1, b + 1)).copy()  # copy: k = 0 would return a view
         if label is None:
             return img, None
         off = label.ndim - nd
-        return img, np.ascontiguousarray(np.rot90(label, k, axes=(a + off, b + off)))
+        return img, np.rot90(label, k, axes=(a + off, b + off)).copy()
 
 
 def _rotation(angles_rad: Sequence[float], nd: int) -> np.ndarray:

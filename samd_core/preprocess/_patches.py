@@ -15,6 +15,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -123,10 +124,29 @@ class PatchSampler:
             "pad_value": self.pad_value,
         }
 
+    @staticmethod
+    def foreground_locations(label: np.ndarray) -> dict[int, np.ndarray]:
+        """Flat (C-order) indices of the voxels of each foreground class, for `sample`.
+
+        Computing these once per case and passing them as ``locations=`` avoids scanning the
+        whole label map for every patch; the patches drawn are identical either way.
+        """
+        flat = np.asarray(label).reshape(-1)
+        nz = np.flatnonzero(flat)
+        vals = flat[nz]
+        return {int(c): nz[vals == c] for c in np.unique(vals)}
+
     def sample(
-        self, image: np.ndarray, label: np.ndarray | None = None, rng: np.random.Generator | int = 0
+        self,
+        image: np.ndarray,
+        label: np.ndarray | None = None,
+        rng: np.random.Generator | int = 0,
+        *,
+        locations: Mapping[int, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         """Draw one patch.
+
+        ``locations`` (optional) is `foreground_locations` of ``label``, precomputed.
 
         Returns
         -------
@@ -142,12 +162,16 @@ class PatchSampler:
         centre: tuple[int, ...] | None = None
         fg_class: int | None = None
         if want_fg and lbl is not None:
-            classes = np.unique(lbl)
-            classes = classes[classes != 0]
-            if classes.size:
-                fg_class = int(classes[gen.integers(classes.size)])
-                locs = np.flatnonzero(lbl == fg_class)
+            locs_by_class = self.foreground_locations(lbl) if locations is None else locations
+            classes = sorted(int(c) for c, v in locs_by_class.items() if int(c) != 0 and len(v))
+            if classes:
+                fg_class = classes[int(gen.integers(len(classes)))]
+                locs = np.asarray(locs_by_class[fg_class])
                 flat = int(locs[gen.integers(locs.size)])
+                if not 0 <= flat < lbl.size or lbl.reshape(-1)[flat] != fg_class:
+                    raise InvalidParameterError(
+                        "locations", "PatchSampler.sample", "foreground_locations(label) of this label", f"index {flat}"
+                    )
                 centre = tuple(int(c) for c in np.unravel_index(flat, spatial))
         if centre is None:
             centre = self._uniform_centre(spatial, gen)
@@ -174,7 +198,7 @@ class PatchSampler:
                 "record", "PatchSampler.extract", f"a record of this sampler (mode {self.mode!r}, "
                 f"patch_size {list(self.patch_size)})", {k: record.get(k) for k in ("mode", "patch_size")},
             )
-        centre = int_tuple(record.get("centre"), 3, "record.centre", "PatchSampler.extract", minimum=0)
+        centre = int_tuple(record.get("centre"), 3, "record.centre", "PatchSampler.extract", minimum=-(2**62))
         return self._extract(img, lbl, centre)
 
     # ------------------------------------------------------------------ kernels
