@@ -179,3 +179,13 @@ def test_models_training_learns_spheres_in_noise() -> None:
         pred = prob[0].argmax(0).numpy()
         dices.append(2 * np.sum((pred == 1) & (lbl == 1)) / (np.sum(pred == 1) + np.sum(lbl == 1)))
     assert float(np.mean(dices)) >= 0.75, dices
+
+
+def test_models_training_2d_network_on_axial_slices() -> None:
+    tr, va = _data()
+    net2d = UNetConfig(spatial_dims=2, in_channels=1, out_channels=2, channels=(4, 8))
+    cfg = TrainingConfig(patch_size=(16, 16), batch_size=2, max_epochs=1, iterations_per_epoch=2, seed=1,
+                         augmentation=[{"name": "flip", "p": 1.0, "options": {}}])
+    res = Trainer(net2d, cfg).fit(tr, va)
+    assert res.network.config.spatial_dims == 2 and 0.0 <= res.history[0]["val_dice"] <= 1.0
+    assert Trainer(net2d, cfg).fit(tr, va).weights_sha256 == res.weights_sha256
