@@ -74,7 +74,7 @@ def slicewise_inference(
             items = []
             for b, k in chunk:
                 idx = [min(max(k + o, 0), s - 1) for o in range(-context, context + 1)]
-                items.append(vol[b, :, idx].reshape(c * len(idx), *vol.shape[3:]))
+                items.append(vol[b, :, idx].transpose(0, 1).reshape(c * len(idx), *vol.shape[3:]))
             batch = torch.stack(items)
             if roi_size is None:
                 pred = predictor(batch)

@@ -34,7 +34,7 @@ def importance_map(roi_size: Sequence[int], mode: str, sigma_scale: Sequence[flo
     """Blending weights of one window, float32, shape ``roi_size``.
 
     ``"constant"``: all ones. ``"gaussian"``: separable Gaussian centred on the window centre with
-    sigma ``sigma_scale * roi`` per axis, peak 1, clamped below at ``max(min, 1e-3)`` so that no
+    sigma ``sigma_scale * roi`` per axis, value 1 at the exact centre (below 1 at voxel centres of even sizes), clamped below at ``max(min, 1e-3)`` so that no
     voxel gets zero weight (nnU-Net, Isensee et al. 2021; same formula as MONAI 1.x).
     """
     if mode == "constant":

@@ -30,7 +30,12 @@ class ResNet(nn.Module):
         super().__init__()
         if type(config) is not ResNetConfig:
             raise InvalidParameterError("config", "ResNet", "a ResNetConfig", type(config).__name__)
-        self._config = c = config
+        self._config = config
+        with torch.random.fork_rng(devices=[]):  # layer constructors draw from the global RNG
+            self._build(config)
+        init_weights(self, as_generator(rng, "rng", "ResNet"))
+
+    def _build(self, c: ResNetConfig) -> None:
         d = c.spatial_dims
         ones = (1,) * d
         self.stem = nn.Sequential(
@@ -52,7 +57,6 @@ class ResNet(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1) if d == 2 else nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(c.dropout) if c.dropout > 0 else nn.Identity()
         self.fc = nn.Linear(in_ch, c.num_classes)
-        init_weights(self, as_generator(rng, "rng", "ResNet"))
 
     @property
     def config(self) -> ResNetConfig:

@@ -44,7 +44,11 @@ class UNet(nn.Module):
                 "config", type(self).__name__, f"a {self.config_class.__name__}", type(config).__name__
             )
         self._config = config
-        c = config
+        with torch.random.fork_rng(devices=[]):  # layer constructors draw from the global RNG
+            self._build(config)
+        init_weights(self, as_generator(rng, "rng", type(self).__name__))
+
+    def _build(self, c: UNetConfig) -> None:
         d = c.spatial_dims
         n = len(c.channels)
         pool = nn.MaxPool2d if d == 2 else nn.MaxPool3d
@@ -86,7 +90,6 @@ class UNet(nn.Module):
             self.head: nn.Module = tconv(c.channels[0], c.out_channels, s0, stride=s0)
         else:
             self.head = conv_cls(d)(c.channels[0], c.out_channels, 1)
-        init_weights(self, as_generator(rng, "rng", type(self).__name__))
 
     _attention = False
 

@@ -128,7 +128,7 @@ def load_weights(
                 loaded.append(k)
     missing = tuple(sorted(k for k in wanted if k not in file_state))
     unexpected = tuple(sorted(k for k in file_state if k not in target))
-    report = LoadReport(tuple(sorted(loaded)), missing, unexpected, tuple(mismatched), skipped)
+    report = LoadReport(tuple(sorted(loaded)), missing, unexpected, tuple(sorted(mismatched)), skipped)
     if strict and (missing or unexpected or mismatched):
         raise WeightsError(f"weights in {p!r} do not fit the network: {report.summary()}")
     with torch.no_grad():
