@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import time
 
-import numpy as np
 import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -73,7 +72,6 @@ def main() -> None:
     out = ROOT / "docs" / "benchmarks.d" / "bundle.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    del np
 
 
 if __name__ == "__main__":
