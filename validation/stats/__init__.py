@@ -1,5 +1,57 @@
 """Validation statistics: pure functions, arrays in, frozen result objects out."""
 
+from validation.stats._agreement import BlandAltmanResult, bland_altman, cohen_kappa, fleiss_kappa, icc
+from validation.stats._auc import roc_auc
+from validation.stats._bootstrap import bootstrap_ci
+from validation.stats._delong import delong_test, delong_test_unpaired
+from validation.stats._diagnostic import DiagnosticAccuracy, diagnostic_accuracy, diagnostic_accuracy_from_labels
+from validation.stats._difference import (
+    non_inferiority_test,
+    non_inferiority_test_paired,
+    performance_goal_test,
+    proportion_difference_ci,
+)
+from validation.stats._multiplicity import AdjustedPValues, adjust_pvalues
+from validation.stats._paired import mcnemar_test, paired_proportion_difference_ci
+from validation.stats._proportion import proportion_ci
 from validation.stats._results import Estimate, HypothesisTestResult
+from validation.stats._roc_curve import (
+    RocCurve,
+    operating_point,
+    partial_auc,
+    roc_curve,
+    sensitivity_at_specificity,
+    specificity_at_sensitivity,
+)
 
-__all__ = ["Estimate", "HypothesisTestResult"]
+__all__ = [
+    "AdjustedPValues",
+    "BlandAltmanResult",
+    "DiagnosticAccuracy",
+    "Estimate",
+    "HypothesisTestResult",
+    "RocCurve",
+    "adjust_pvalues",
+    "bland_altman",
+    "bootstrap_ci",
+    "cohen_kappa",
+    "delong_test",
+    "delong_test_unpaired",
+    "diagnostic_accuracy",
+    "diagnostic_accuracy_from_labels",
+    "fleiss_kappa",
+    "icc",
+    "mcnemar_test",
+    "non_inferiority_test",
+    "non_inferiority_test_paired",
+    "operating_point",
+    "paired_proportion_difference_ci",
+    "partial_auc",
+    "performance_goal_test",
+    "proportion_ci",
+    "proportion_difference_ci",
+    "roc_auc",
+    "roc_curve",
+    "sensitivity_at_specificity",
+    "specificity_at_sensitivity",
+]

@@ -1,0 +1,118 @@
+"""`samd audit`: verify, recover, export and checkpoint audit trails."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import click
+
+__all__ = ["command"]
+
+
+@click.group("audit")
+def command() -> None:
+    """Audit trail tools (tamper evidence, MLflow run integrity, human-readable export)."""
+
+
+@command.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--public-key", "public_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Registered signer public key (PEM); repeatable. Signatures are checked when given.")
+@click.option("--mlflow", "check_mlflow", is_flag=True,
+              help="Also check every MLflow run named in the trail against its recorded values and hashes.")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default: the one each record names).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def verify(file: str, public_keys: tuple[str, ...], check_mlflow: bool, tracking_uri: str | None,
+           as_json: bool) -> None:
+    """Verify FILE. Exit 0: intact (and, with --mlflow, every run matches); 1: broken or a run
+    no longer matches (the first bad seq / the runs are named); 2: cannot verify."""
+    import json
+    from pathlib import Path
+
+    from validation.audit import iter_records, verify_audit_log
+
+    if not Path(file).is_file():
+        click.echo(f"error: audit log {file} does not exist", err=True)
+        sys.exit(2)
+    extra_cps: list[dict] = []
+    if check_mlflow:
+        from validation.tracking import mlflow_checkpoints
+
+        first = next(iter(iter_records(file)), None)
+        if first is not None:
+            extra_cps = mlflow_checkpoints(first["hash"], tracking_uri=tracking_uri)
+    res = verify_audit_log(file, public_keys=list(public_keys) or None, checkpoints=extra_cps)
+    out: dict = {"audit": res.to_dict(), "mlflow_checkpoints": len(extra_cps)}
+    bad_runs = []
+    if check_mlflow and res.ok:
+        from validation.tracking import verify_tracked_runs
+
+        checks = verify_tracked_runs(iter_records(file), tracking_uri=tracking_uri)
+        out["mlflow"] = [c.to_dict() for c in checks]
+        bad_runs = [c for c in checks if not c.ok]
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+    else:
+        click.echo(("OK " if res.ok else "FAILED ") + res.message)
+        if not res.ok:
+            click.echo(f"first bad seq: {res.first_bad_seq}")
+        for w in res.warnings:
+            click.echo(f"warning: {w}")
+        if check_mlflow and res.ok:
+            n = len(out.get("mlflow", []))
+            click.echo(f"MLflow: {n - len(bad_runs)}/{n} runs match their audit records; "
+                       f"{len(extra_cps)} checkpoint(s) from MLflow params checked")
+            for c in bad_runs:
+                click.echo(f"  run {c.run_id} (audit seq {c.audit_seq}) no longer matches:")
+                for p in c.problems:
+                    click.echo(f"    {p}")
+    sys.exit(0 if res.ok and not bad_runs else 1)
+
+
+@command.command("recover")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--reason", required=True, help="Why the torn record exists (e.g. power loss during run X).")
+@click.option("--actor", default=None)
+def recover(file: str, reason: str, actor: str | None) -> None:
+    """Acknowledge a torn last record (the bytes stay; a `recover` record holds their hash)."""
+    from validation.audit import AuditLog
+
+    rec = AuditLog(file, actor=actor).recover(reason=reason)
+    click.echo(f"recover record appended at seq {rec['seq']}")
+
+
+@command.command("checkpoint")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--signing-key", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--actor", default=None)
+def checkpoint(file: str, signing_key: str, actor: str | None) -> None:
+    """Append a signed checkpoint of the chain head (copied to FILE.checkpoints)."""
+    import json
+
+    from validation.audit import AuditLog
+
+    cp = AuditLog(file, actor=actor, signing_key=signing_key).checkpoint()
+    click.echo(json.dumps(cp))
+
+
+@command.command("export")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--csv", "csv_out", required=True, type=click.Path(dir_okay=False))
+def export(file: str, csv_out: str) -> None:
+    """Human-readable CSV of the trail: seq, UTC time, actor, action, object, reason, meaning, hash."""
+    import json
+
+    from validation.audit import iter_records
+
+    cols = ["seq", "ts_utc", "user_id", "auth_method", "action", "object", "object_sha256",
+            "reason", "signature_meaning", "key_id", "signed", "hash"]
+    with open(csv_out, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for r in iter_records(file):
+            w.writerow([r["seq"], r["ts_utc"], r["actor"]["user_id"], r["actor"]["auth_method"], r["action"],
+                        json.dumps(r["object"], sort_keys=True), r.get("object_sha256") or "",
+                        r.get("reason") or "", r.get("signature_meaning") or "", r.get("key_id") or "",
+                        "yes" if r.get("sig") else "no", r["hash"]])
+    click.echo(f"wrote {csv_out}")

@@ -1,0 +1,129 @@
+"""Building the per-case table: truth, device output, per-case segmentation values."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from validation.errors import ProtocolError
+from validation.harness._endpoints import CaseData
+from validation.harness._manifest import Manifest
+from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS, Protocol
+
+__all__ = ["build_case_data", "read_predictions", "load_mask"]
+
+
+def _listing(xs: list[Any]) -> str:
+    return f"{xs[:10]}" + (f" and {len(xs) - 10} more" if len(xs) > 10 else "")
+
+
+def read_predictions(path: Path, manifest: Manifest) -> tuple[pd.DataFrame, list[str]]:
+    """Predictions table aligned to the manifest's case order; extra rows are reported."""
+    if not path.is_file():
+        raise ProtocolError(f"`device.predictions` file {path} does not exist")
+    preds = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "case_id" not in preds.columns:
+        raise ProtocolError(f"predictions {path.name} have no `case_id` column; columns: {list(preds.columns)}")
+    dup = sorted(set(preds["case_id"][preds["case_id"].duplicated()]))
+    if dup:
+        raise ProtocolError(f"predictions {path.name}: duplicate `case_id` values {_listing(dup)}")
+    ids = manifest.table["case_id"]
+    have = set(preds["case_id"])
+    missing = [c for c in ids if c not in have]
+    if missing:
+        raise ProtocolError(f"predictions {path.name}: no prediction for {len(missing)} manifest case(s) {_listing(missing)}")
+    extra = sorted(have - set(ids))
+    warnings = [f"{len(extra)} prediction row(s) not in the manifest were ignored"] if extra else []
+    return preds.set_index("case_id").loc[ids.to_numpy()].reset_index(), warnings
+
+
+def load_mask(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
+    """A binary mask and its spacing (mm, array order) from .npz (``mask``, ``spacing``) or
+    any SimpleITK-readable file."""
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            return z["mask"].astype(bool), tuple(float(v) for v in z["spacing"])
+    import SimpleITK as sitk
+
+    img = sitk.ReadImage(str(path))
+    arr = sitk.GetArrayFromImage(img) != 0
+    return arr, tuple(float(v) for v in reversed(img.GetSpacing()))
+
+
+def _seg_values(ep_keys: dict[str, dict[str, Any]], pred_paths: list[Path], ref_paths: list[Path]) -> dict[str, np.ndarray]:
+    from validation import metrics as M
+
+    out = {k: np.empty(len(pred_paths)) for k in ep_keys}
+    for i, (pp, rp) in enumerate(zip(pred_paths, ref_paths, strict=True)):
+        pred, sp = load_mask(pp)
+        ref, sr = load_mask(rp)
+        if pred.shape != ref.shape or not np.allclose(sp, sr):
+            raise ProtocolError(f"prediction and reference masks differ in shape or spacing: {pp.name} vs {rp.name}")
+        for k, ep in ep_keys.items():
+            m = ep["metric"]
+            if m == "dice":
+                r = M.dice(pred, ref)  # type: ignore[attr-defined]
+            elif m == "hd95":
+                r = M.hausdorff_distance(pred, ref, spacing=sp, percentile=95)  # type: ignore[attr-defined]
+            else:
+                r = M.normalized_surface_dice(pred, ref, spacing=sp, tolerance_mm=ep["tolerance_mm"])  # type: ignore[attr-defined]
+            out[k][i] = float(getattr(r, "value", r))
+    return out
+
+
+def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame,
+                    mask_base: Path) -> tuple[CaseData, pd.DataFrame]:
+    """Per-case arrays for the endpoints and the case-level table (no images, no PHI)."""
+    d = protocol.data
+    dev, truth = d["device"], d["truth"]
+    metrics = {ep["metric"] for ep in d["endpoints"]}
+    table = pd.DataFrame({"case_id": manifest.table["case_id"].to_numpy()})
+    y = score = pred = None
+    if "column" in truth:
+        col = truth["column"]
+        if col not in manifest.table.columns:
+            raise ProtocolError(f"`truth.column` {col!r} is not a manifest column; columns: {list(manifest.table.columns)}")
+        raw = manifest.table[col].astype(str).str.strip()
+        empty = manifest.table["case_id"][raw == ""].tolist()
+        if empty:
+            raise ProtocolError(f"`truth.column` {col!r} is empty for case(s) {_listing(empty)}")
+        pos = truth["positive"]
+        accepted = {"true", "1", "yes"} if pos is True else ({"false", "0", "no"} if pos is False else {str(pos)})
+        y = (raw.str.lower() if isinstance(pos, bool) else raw).isin(accepted).to_numpy().astype(np.int8)
+        table["truth"] = y
+    if "score" in dev:
+        col = dev["score"]["column"]
+        if col not in device.columns:
+            raise ProtocolError(f"`device.score.column` {col!r} is not a predictions column; columns: {list(device.columns)}")
+        s = pd.to_numeric(device[col], errors="coerce").to_numpy(dtype=float)
+        bad = device["case_id"][~np.isfinite(s)].tolist()
+        if bad:
+            raise ProtocolError(f"score column {col!r} is missing or not a finite number for case(s) {_listing(bad)}")
+        table["score"] = s
+        higher = bool(dev["score"]["higher_is_positive"])
+        score = s if higher else -s
+        if "threshold" in dev:
+            t = float(dev["threshold"])
+            pred = ((s >= t) if higher else (s <= t)).astype(np.int8)
+            table["predicted_positive"] = pred
+    seg: dict[str, np.ndarray] = {}
+    seg_eps = {(ep["metric"] if ep["metric"] != "nsd" else f"nsd@{ep['tolerance_mm']}"): ep
+               for ep in d["endpoints"] if ep["metric"] in SEGMENTATION_METRICS}
+    if seg_eps:
+        ref_col = truth["mask_column"]
+        pred_col = dev.get("mask_column", "mask_path")
+        refs = [manifest.resolve(p) for p in manifest.table[ref_col]]
+        preds = [p if p.is_absolute() else (mask_base / p) for p in map(Path, device[pred_col])]
+        seg = _seg_values(seg_eps, preds, refs)
+        for k, v in seg.items():
+            table[k] = v
+    if y is not None and (metrics & (BINARY_METRICS | {"roc_auc"})) and len(set(y.tolist())) < 2:
+        raise ProtocolError(f"truth column has a single class ({int(y[0]) if y.size else 'none'}) in "
+                            "the whole test set; sensitivity/specificity/AUC need both classes")
+    return CaseData(case_ids=table["case_id"].to_numpy(), y=y, score=score, pred=pred, seg=seg), table
+
+

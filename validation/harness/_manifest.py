@@ -1,0 +1,96 @@
+"""Test-set manifest: reading, and checking the SHA-256 of every listed file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from validation.audit._canonical import sha256_file
+from validation.errors import IntegrityError, ProtocolError
+
+__all__ = ["Manifest", "check_manifest_files", "read_manifest"]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest table (one row per case; ``case_id`` as string) with its file hash."""
+
+    path: Path
+    sha256: str
+    table: pd.DataFrame
+
+    def file_columns(self) -> list[tuple[str, str]]:
+        """Pairs ``(path column, sha256 column)``: ``path``/``sha256`` and ``X``/``X_sha256``
+        (or ``X_path``/``X_sha256``)."""
+        cols = set(self.table.columns)
+        pairs = []
+        for c in sorted(cols):
+            if c == "sha256" and "path" in cols:
+                pairs.append(("path", c))
+            elif c.endswith("_sha256"):
+                stem = c[: -len("_sha256")]
+                for cand in (f"{stem}_path", stem):
+                    if cand in cols:
+                        pairs.append((cand, c))
+                        break
+        return pairs
+
+    def resolve(self, rel: str) -> Path:
+        """A path from the manifest, resolved against the manifest's folder."""
+        p = Path(rel)
+        return p if p.is_absolute() else (self.path.parent / p).resolve()
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read a manifest CSV (every column as text); check ``case_id`` is present and unique."""
+    if not path.is_file():
+        raise ProtocolError(f"`manifest` file {path} does not exist")
+    from validation.audit._canonical import sha256_file as _sha
+
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "case_id" not in table.columns:
+        raise ProtocolError(f"manifest {path.name} has no `case_id` column; columns: {list(table.columns)}")
+    ids = table["case_id"]
+    empty = ids.index[ids.str.strip() == ""].tolist()
+    if empty:
+        raise ProtocolError(f"manifest {path.name}: empty `case_id` in rows {[i + 2 for i in empty][:10]}")
+    dup = sorted(set(ids[ids.duplicated()]))
+    if dup:
+        raise ProtocolError(f"manifest {path.name}: duplicate `case_id` values {dup[:10]}")
+    return Manifest(path=path.resolve(), sha256=_sha(path), table=table)
+
+
+def check_manifest_files(manifest: Manifest) -> int:
+    """Recompute the SHA-256 of every file the manifest lists; raise on any mismatch.
+
+    Returns the number of files checked.
+
+    Raises
+    ------
+    IntegrityError
+        Listing every file that is missing or whose SHA-256 differs (case id, column, path,
+        expected and found hash).
+    """
+    problems: list[str] = []
+    n = 0
+    for pcol, hcol in manifest.file_columns():
+        for case, rel, expected in zip(manifest.table["case_id"], manifest.table[pcol],
+                                       manifest.table[hcol], strict=True):
+            if not rel and not expected:
+                continue
+            n += 1
+            f = manifest.resolve(rel)
+            if not f.is_file():
+                problems.append(f"case {case} `{pcol}` {rel}: file missing")
+                continue
+            found = sha256_file(f)
+            if found != expected.strip().lower():
+                problems.append(f"case {case} `{pcol}` {rel}: sha256 {found} != manifest {expected}")
+    if problems:
+        raise IntegrityError(
+            f"manifest {manifest.path.name}: {len(problems)} file(s) do not match; the run is "
+            "stopped before any result is computed:\n  " + "\n  ".join(problems)
+        )
+    return n

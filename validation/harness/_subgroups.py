@@ -1,0 +1,117 @@
+"""Subgroup levels, per-level endpoint estimates, interaction (heterogeneity) tests."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from validation.harness import _kernels as K
+from validation.harness._endpoints import CaseData, _counts, _kn, estimate_endpoint
+from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS
+from validation.errors import ProtocolError
+
+__all__ = ["subgroup_levels", "subgroup_results"]
+
+
+def subgroup_levels(table: pd.DataFrame, var: dict[str, Any]) -> pd.Series:
+    """Level label of each case for one subgroup variable (bins: half-open ``[a, b)``)."""
+    col = var["column"]
+    if col not in table.columns:
+        raise ProtocolError(f"`subgroups` column {col!r} is not in the manifest; columns: {list(table.columns)}")
+    raw = table[col].astype(str)
+    if "bins" not in var:
+        return raw.where(raw.str.strip() != "", "(missing)")
+    bins = var["bins"]
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = raw[(num.isna()) & (raw.str.strip() != "")]
+    if len(bad):
+        raise ProtocolError(f"subgroup column {col!r} has non-numeric values {sorted(set(bad))[:5]} but bins are given")
+    labels = var.get("labels") or [f"[{a:g}, {b:g})" for a, b in zip(bins, bins[1:], strict=False)]
+    cut = pd.cut(num, bins=bins, right=False, labels=labels)
+    out = cut.astype(object).where(cut.notna(), "(out of bins)")
+    out[num.isna()] = "(missing)"
+    return out.astype(str)
+
+
+def subgroup_results(table: pd.DataFrame, data: CaseData, endpoints: list[dict[str, Any]],
+                     sub: dict[str, Any], *, replicates: int, seed: int, multiplicity: str
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Per variable/level/endpoint estimates, interaction tests and warnings."""
+    min_size = int(sub.get("min_size", 1))
+    groups: list[dict[str, Any]] = []
+    tests: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for vi, var in enumerate(sub["variables"]):
+        levels = subgroup_levels(table, var).to_numpy()
+        names = sorted(set(levels), key=lambda s: (s.startswith("("), s))
+        if var.get("labels"):
+            order = {lab: i for i, lab in enumerate(var["labels"])}
+            names = sorted(names, key=lambda s: order.get(s, len(order)))
+        for li, lev in enumerate(names):
+            idx = np.flatnonzero(levels == lev)
+            small = idx.size < min_size
+            if small:
+                warnings.append(f"subgroup {var['column']}={lev}: n={idx.size} is below the minimum size {min_size}")
+            row: dict[str, Any] = {"variable": var["column"], "level": lev, "n": int(idx.size),
+                                   "below_min_size": small, "endpoints": {}}
+            for ei, ep in enumerate(endpoints):
+                rng = np.random.default_rng([seed, ei, vi + 1, li])
+                r = estimate_endpoint(ep, data, idx, replicates=replicates, rng=rng)
+                row["endpoints"][ep["id"]] = {**r["estimate"].to_dict(), **r["extra"], "notes": r["notes"]}
+            groups.append(row)
+        for ep in endpoints:
+            tests.append(_interaction(var["column"], ep, data, levels, names, groups))
+    p = np.array([t["pvalue"] for t in tests], float)
+    adj = K.adjust_pvalues(p, multiplicity)
+    for t, a in zip(tests, adj, strict=True):
+        t["pvalue_adjusted"] = float(a)
+        t["multiplicity"] = multiplicity
+    return groups, tests, warnings
+
+
+def _interaction(col: str, ep: dict[str, Any], data: CaseData, levels: np.ndarray,
+                 names: list[str], groups: list[dict[str, Any]]) -> dict[str, Any]:
+    metric = ep["metric"]
+    base = {"variable": col, "endpoint": ep["id"], "levels": names}
+    if len(names) < 2:
+        return {**base, "test": "none (one level)", "statistic": math.nan, "pvalue": math.nan, "df": 0}
+    if metric in BINARY_METRICS:
+        table = []
+        for lev in names:
+            idx = np.flatnonzero(levels == lev)
+            k, n = _kn(metric, *_counts(data.y[idx], data.pred[idx]))  # type: ignore[index]
+            if n > 0:
+                table.append([k, n - k])
+        t = np.array(table)
+        if t.shape[0] < 2 or np.any(t.sum(axis=0) == 0):
+            return {**base, "test": "chi-square homogeneity", "statistic": math.nan, "pvalue": math.nan, "df": 0}
+        chi2, pv, df, _ = sps.chi2_contingency(t, correction=False)
+        return {**base, "test": "chi-square homogeneity (Pearson, no correction)",
+                "statistic": float(chi2), "pvalue": float(pv), "df": int(df)}
+    if metric in SEGMENTATION_METRICS:
+        key = metric if metric != "nsd" else f"nsd@{ep['tolerance_mm']}"
+        samples = [data.seg[key][levels == lev] for lev in names]
+        samples = [s[np.isfinite(s)] for s in samples if np.isfinite(s).sum() > 0]
+        try:
+            if len(samples) < 2:
+                raise ValueError("fewer than 2 levels with values")
+            h, pv = sps.kruskal(*samples)
+        except ValueError:
+            return {**base, "test": "Kruskal-Wallis", "statistic": math.nan, "pvalue": math.nan, "df": 0}
+        return {**base, "test": "Kruskal-Wallis", "statistic": float(h), "pvalue": float(pv),
+                "df": len(samples) - 1}
+    # roc_auc: Cochran's Q with DeLong variances (independent subgroups)
+    est, var = [], []
+    for lev in names:
+        idx = np.flatnonzero(levels == lev)
+        y, s = data.y[idx], data.score[idx]  # type: ignore[index]
+        if np.sum(y == 1) >= 2 and np.sum(y == 0) >= 2:
+            a, v = K.auc_delong_variance(y, s)
+            est.append(a)
+            var.append(v)
+    q, pv, df = K.cochran_q(np.array(est), np.array(var))
+    return {**base, "test": "Cochran Q (DeLong variances)", "statistic": q, "pvalue": pv, "df": df}

@@ -1,0 +1,116 @@
+"""Multiplicity adjustment of p-values: Bonferroni, Holm, Benjamini–Hochberg."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from validation.errors import InvalidParameterError
+from validation.stats._checks import Described, check_option
+from validation.stats._results import decode_float, encode_float
+
+__all__ = ["ADJUST_METHODS", "AdjustedPValues", "AdjustMethod", "adjust_pvalues"]
+
+AdjustMethod = Literal["bonferroni", "holm", "benjamini-hochberg"]
+ADJUST_METHODS: tuple[str, ...] = ("bonferroni", "holm", "benjamini-hochberg")
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustedPValues:
+    """Raw and adjusted p-values, in the caller's order.
+
+    ``reject(level)`` gives the decisions at a family-wise error rate (Bonferroni, Holm) or
+    false discovery rate (Benjamini–Hochberg) ``level``: ``adjusted <= level``.
+    """
+
+    method: str
+    pvalues: tuple[float, ...]
+    adjusted: tuple[float, ...]
+
+    def reject(self, level: float) -> tuple[bool, ...]:
+        if isinstance(level, bool) or not isinstance(level, (int, float)) or not (0.0 < float(level) < 1.0):
+            raise InvalidParameterError("level", "AdjustedPValues.reject", "a float in (0, 1)", level)
+        return tuple(bool(a <= level) for a in self.adjusted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "pvalues": [encode_float(p) for p in self.pvalues],
+            "adjusted": [encode_float(p) for p in self.adjusted],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AdjustedPValues:
+        return cls(
+            method=str(d["method"]),
+            pvalues=tuple(decode_float(p) for p in d["pvalues"]),  # type: ignore[misc]
+            adjusted=tuple(decode_float(p) for p in d["adjusted"]),  # type: ignore[misc]
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> AdjustedPValues:
+        return cls.from_dict(json.loads(text))
+
+
+def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
+    """Adjust a family of p-values for multiple testing.
+
+    Parameters
+    ----------
+    pvalues : array_like
+        Non-empty 1-d array of p-values in [0, 1] (no NaN).
+    method : {"bonferroni", "holm", "benjamini-hochberg"}
+        Bonferroni: ``min(1, m p)``. Holm (1979) step-down. Benjamini & Hochberg (1995)
+        step-up (FDR). Identical to R ``p.adjust`` (methods "bonferroni", "holm", "BH") and
+        statsmodels ``multipletests`` ("bonferroni", "holm", "fdr_bh").
+
+    Returns
+    -------
+    AdjustedPValues
+
+    References
+    ----------
+    Holm S. A simple sequentially rejective multiple test procedure. Scand J Stat
+    1979;6:65-70.
+    Benjamini Y, Hochberg Y. Controlling the false discovery rate. J R Stat Soc B
+    1995;57:289-300.
+    """
+    fn = "adjust_pvalues"
+    method = check_option(method, "method", fn, ADJUST_METHODS)  # type: ignore[assignment]
+    try:
+        p = np.array(pvalues, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError("pvalues", fn, "a 1-d array of p-values in [0, 1]", pvalues) from exc
+    if p.ndim != 1 or p.size == 0:
+        raise InvalidParameterError(
+            "pvalues", fn, "a non-empty 1-d array of p-values in [0, 1]", Described(f"shape {p.shape}")
+        )
+    bad = ~((p >= 0.0) & (p <= 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidParameterError("pvalues", fn, "p-values in [0, 1]", Described(f"{float(p[i])!r} at index {i}"))
+    adj = _adjust(p, method)
+    return AdjustedPValues(method, tuple(float(x) for x in p), tuple(float(x) for x in adj))
+
+
+def _adjust(p: np.ndarray, method: str) -> np.ndarray:
+    m = p.size
+    if method == "bonferroni":
+        return np.minimum(1.0, m * p)
+    if method == "holm":
+        order = np.argsort(p, kind="stable")
+        steps = (m - np.arange(m)) * p[order]
+        adj_sorted = np.minimum(1.0, np.maximum.accumulate(steps))
+    else:
+        order = np.argsort(p, kind="stable")[::-1]
+        i = np.arange(m, 0, -1)
+        adj_sorted = np.minimum(1.0, np.minimum.accumulate(m / i * p[order]))
+    out = np.empty(m)
+    out[order] = adj_sorted
+    return out

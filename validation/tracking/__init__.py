@@ -1,0 +1,43 @@
+"""The single MLflow adapter of samd (explicit run ids, local sqlite default, telemetry off).
+
+See ``docs/harness.md`` ("Tracking") for conventions: tag ``samd.kind``, the
+``result.json``-style structured artifact, and integrity records in the audit trail.
+"""
+
+from validation.tracking._audit_link import audit_run_end
+from validation.tracking._env import environment_info, key_package_versions
+from validation.tracking._read import (
+    RUN_END_ACTION,
+    RunCheck,
+    download_artifact,
+    find_runs,
+    load_json_artifact,
+    mlflow_checkpoints,
+    read_run,
+    verify_tracked_run,
+    verify_tracked_runs,
+)
+from validation.tracking._run import KINDS, TrackedRun, metric_key, tracked_run
+from validation.tracking._uri import artifact_root_for, disable_telemetry, resolve_tracking_uri
+
+__all__ = [
+    "KINDS",
+    "RUN_END_ACTION",
+    "RunCheck",
+    "TrackedRun",
+    "artifact_root_for",
+    "audit_run_end",
+    "disable_telemetry",
+    "download_artifact",
+    "environment_info",
+    "find_runs",
+    "key_package_versions",
+    "load_json_artifact",
+    "metric_key",
+    "mlflow_checkpoints",
+    "read_run",
+    "resolve_tracking_uri",
+    "tracked_run",
+    "verify_tracked_run",
+    "verify_tracked_runs",
+]
