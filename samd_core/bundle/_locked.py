@@ -211,14 +211,18 @@ class LockedModel:
         meta = {"source": f"{self.name} {self.version}"}
         pvol = volume.with_array(prob, meta=meta)
         lvol = volume.with_array(label, meta=meta)
-        score = float(prob.max()) if prob.size else 0.0
+        lesions = extract_lesions(pvol, label, min_volume_mm3=s.min_lesion_volume_mm3)
+        if s.case_score_rule == "max_probability":
+            score = float(prob.max()) if prob.size else 0.0
+        else:  # largest_lesion_volume_mm3
+            score = max((les.volume_mm3 for les in lesions), default=0.0)
         return Prediction(
             probability=pvol,
             label=lvol,
             score=score,
             case_threshold=s.case_threshold,
             positive=score >= s.case_threshold,
-            lesions=extract_lesions(pvol, label, min_volume_mm3=s.min_lesion_volume_mm3),
+            lesions=lesions,
             model_name=self.name,
             model_version=self.version,
         )

@@ -62,7 +62,9 @@ class Prediction:
     label : Volume
         uint8 label map (1 = lesion, ``probability >= voxel_threshold``) on the input grid.
     score : float
-        Case-level score (the bundle's ``case_score_rule``), in [0, 1].
+        Case-level score by the bundle's ``case_score_rule``: the largest voxel probability
+        (``max_probability``, in [0, 1]) or the largest lesion's volume in mm^3
+        (``largest_lesion_volume_mm3``, >= 0). Higher means more likely a nodule.
     case_threshold : float
         The bundle's locked operating point for the case score.
     positive : bool

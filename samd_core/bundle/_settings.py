@@ -12,8 +12,10 @@ from samd_core.errors import InvalidParameterError
 
 __all__ = ["CASE_SCORE_RULES", "InferenceSettings"]
 
-#: Case-level score rules: ``max_probability`` = the largest voxel probability on the input grid.
-CASE_SCORE_RULES = ("max_probability",)
+#: Case-level score rules: ``max_probability`` = the largest voxel probability on the input grid
+#: (in [0, 1]); ``largest_lesion_volume_mm3`` = volume of the largest reported lesion (mm^3, 0
+#: when there is none).
+CASE_SCORE_RULES = ("largest_lesion_volume_mm3", "max_probability")
 _FN = "InferenceSettings.from_dict"
 _KEYS = {
     "roi_size",
@@ -43,7 +45,8 @@ class InferenceSettings:
     voxel_threshold : float
         Probability at or above which a voxel is labelled lesion.
     case_threshold : float
-        Case score at or above which a case is called positive (chosen on development data).
+        Case score at or above which a case is called positive (chosen on development data);
+        a probability for ``max_probability``, mm^3 for ``largest_lesion_volume_mm3``.
     output_classes : tuple of str
         Label names; index 0 is background. The network emits one sigmoid channel per
         non-background class.
@@ -59,7 +62,7 @@ class InferenceSettings:
     case_threshold: float
     output_classes: tuple[str, ...]
     activation: Literal["sigmoid"]
-    case_score_rule: Literal["max_probability"]
+    case_score_rule: Literal["largest_lesion_volume_mm3", "max_probability"]
     min_lesion_volume_mm3: float
     blend_mode: Literal["gaussian", "constant"]
 
@@ -75,10 +78,9 @@ class InferenceSettings:
         overlap = float(data["overlap"])
         if not 0.0 <= overlap < 1.0:
             raise InvalidParameterError("overlap", _FN, "in [0, 1)", overlap)
-        for key in ("voxel_threshold", "case_threshold"):
-            v = float(data[key])
-            if not (np.isfinite(v) and 0.0 <= v <= 1.0):
-                raise InvalidParameterError(key, _FN, "a probability in [0, 1]", data[key])
+        v = float(data["voxel_threshold"])
+        if not (np.isfinite(v) and 0.0 <= v <= 1.0):
+            raise InvalidParameterError("voxel_threshold", _FN, "a probability in [0, 1]", data["voxel_threshold"])
         classes = tuple(str(c) for c in data["output_classes"])
         if len(classes) != 2:
             raise InvalidParameterError("output_classes", _FN, "[background, lesion] (2 names)", data["output_classes"])
@@ -88,6 +90,11 @@ class InferenceSettings:
             raise InvalidParameterError(
                 "case_score_rule", _FN, f"one of {list(CASE_SCORE_RULES)}", data["case_score_rule"], options=CASE_SCORE_RULES
             )
+        ct = float(data["case_threshold"])
+        if data["case_score_rule"] == "max_probability" and not (np.isfinite(ct) and 0.0 <= ct <= 1.0):
+            raise InvalidParameterError("case_threshold", _FN, "a probability in [0, 1] for max_probability", ct)
+        if not (np.isfinite(ct) and ct >= 0.0):
+            raise InvalidParameterError("case_threshold", _FN, "a finite value >= 0 (mm^3)", ct)
         mv = float(data["min_lesion_volume_mm3"])
         if not (np.isfinite(mv) and mv >= 0):
             raise InvalidParameterError("min_lesion_volume_mm3", _FN, "a finite value >= 0 mm^3", mv)
@@ -102,7 +109,7 @@ class InferenceSettings:
             float(data["case_threshold"]),
             classes,
             "sigmoid",
-            "max_probability",
+            data["case_score_rule"],
             mv,
             data["blend_mode"],
         )

@@ -10,6 +10,7 @@ import torch
 
 from samd_core.errors import GeometryError, InvalidParameterError
 from samd_core.inference._sliding import sliding_window_inference
+from samd_core.preprocess import Pipeline
 from samd_core.volume import Volume
 
 __all__ = ["predict_volume"]
@@ -20,6 +21,7 @@ def predict_volume(
     predictor: Callable[[torch.Tensor], torch.Tensor],
     *,
     roi_size: Sequence[int],
+    pipeline: Pipeline | None = None,
     forward: Callable[[Volume], Volume] | None = None,
     inverse: Callable[[Volume, Volume], Volume] | None = None,
     overlap: float = 0.25,
@@ -39,6 +41,11 @@ def predict_volume(
         inside, e.g. ``lambda x: net(x).softmax(1)``).
     roi_size, overlap, batch_size, mode, flip_axes, progress
         As in `sliding_window_inference`.
+    pipeline : samd_core.preprocess.Pipeline, optional
+        Preprocessing applied with ``pipeline.forward(volume)``; the probabilities are put
+        back on the original grid with ``pipeline.inverse(probs, record, kind="probabilities")``
+        (linear per channel, background outside the preprocessed field of view). Excludes
+        ``forward``/``inverse``.
     forward : callable, optional
         Preprocessing ``Volume -> Volume`` (e.g. a preprocessing pipeline's forward pass:
         resampling and intensity normalisation). Default: identity.
@@ -58,13 +65,20 @@ def predict_volume(
     fn = "predict_volume"
     if not isinstance(volume, Volume):
         raise InvalidParameterError("volume", fn, "a samd_core.Volume", type(volume).__name__)
-    pre = forward(volume) if forward is not None else volume
+    if pipeline is not None:
+        if forward is not None or inverse is not None:
+            raise InvalidParameterError("pipeline", fn, "None when forward/inverse are given", type(pipeline).__name__)
+        pre, record = pipeline.forward(volume)
+    else:
+        pre = forward(volume) if forward is not None else volume
     x = torch.from_numpy(np.array(pre.array, dtype=np.float32, copy=True))[None, None]
     probs = sliding_window_inference(
         x, predictor, roi_size=roi_size, overlap=overlap, batch_size=batch_size, mode=mode,
         flip_axes=flip_axes, progress=progress,
     )[0].numpy()
-    if inverse is not None:
+    if pipeline is not None:
+        probs = np.asarray(pipeline.inverse(probs, record, kind="probabilities"), dtype=np.float32)
+    elif inverse is not None:
         chans = [np.asarray(inverse(pre.with_array(p), volume).array, dtype=np.float32) for p in probs]
         probs = np.stack(chans)
     elif not pre.same_grid(volume):

@@ -19,17 +19,17 @@ from samd_core.io._image import IMAGE_SUFFIXES, read_image, write_image
 from samd_core.io._uids import derive_uid
 
 __all__ = [
-    "IMAGE_SOP_CLASSES",
-    "IMAGE_SUFFIXES",
-    "PATIENT_FIELDS",
-    "TRANSFER_SYNTAXES",
     "DicomReadError",
     "GantryTiltError",
+    "IMAGE_SOP_CLASSES",
+    "IMAGE_SUFFIXES",
     "ImageReadError",
     "MixedGeometryError",
     "MultipleSeriesError",
     "NonImageObjectError",
+    "PATIENT_FIELDS",
     "SliceSpacingError",
+    "TRANSFER_SYNTAXES",
     "derive_uid",
     "read_dicom_series",
     "read_image",

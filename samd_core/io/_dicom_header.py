@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from samd_core.io._dicom_enhanced import enhanced_frames
 from samd_core.io._errors import DicomReadError
 from samd_core.io._raw import raw_float, raw_floats, raw_text
 
-__all__ = ["IMAGE_SOP_CLASSES", "FrameHeader", "read_dataset", "read_headers", "sop_class_name"]
+__all__ = ["FrameHeader", "IMAGE_SOP_CLASSES", "PixelLocation", "read_dataset", "read_headers", "sop_class_name"]
 
 #: SOP classes read as image slices. Anything else (SR, SEG, RTSTRUCT, RT plan/dose, KO, PR,
 #: encapsulated documents, ...) is a non-image object for `read_dicom_series`.
@@ -39,6 +38,15 @@ IMAGE_SOP_CLASSES: frozenset[str] = frozenset(
         "1.2.840.10008.5.1.4.1.1.7.3",  # Multi-frame Grayscale Word SC
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PixelLocation:
+    """Where a native (uncompressed, little-endian) PixelData value lies in its file."""
+
+    offset: int  # byte offset of the value
+    length: int  # bytes available there (less than declared when the file is truncated)
+    vr: str
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,6 +72,7 @@ class FrameHeader:
     slope: float
     intercept: float
     dataset: Dataset
+    pixel_loc: PixelLocation | None = None  # native pixel bytes left in the file (not parsed)
 
     @property
     def is_image(self) -> bool:
@@ -79,52 +88,62 @@ class FrameHeader:
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
 
 
-def _attach_native_pixels(ds: Dataset, data: bytes, pos: int) -> bool:
-    """Give ``ds`` its PixelData from ``data[pos:]`` without a second parse; False when not simple.
+def _native_location(ds: Dataset, path: Path, pos: int, size: int) -> PixelLocation | None:
+    """Location of a defined-length PixelData element starting at ``pos``; None when not simple.
 
-    Handles a defined-length (native) PixelData element in little-endian explicit or implicit VR;
-    encapsulated (compressed) or big-endian data return False so the caller parses fully.
+    Little-endian explicit or implicit VR only; encapsulated (compressed) or big-endian data
+    return None so the caller parses the whole file.
     """
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
-    if ts is None or not ts.is_little_endian or data[pos : pos + 4] != _PIXEL_DATA_TAG:
-        return False
+    if ts is None or not ts.is_little_endian:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(pos)
+        head = fh.read(12)
+    if head[:4] != _PIXEL_DATA_TAG:
+        return None
     if ts.is_implicit_VR:
-        vr, length, start = "OW", int.from_bytes(data[pos + 4 : pos + 8], "little"), pos + 8
+        vr, length, start = "OW", int.from_bytes(head[4:8], "little"), pos + 8
     else:
-        vr = data[pos + 4 : pos + 6].decode("latin-1")
+        vr = head[4:6].decode("latin-1")
         if vr not in ("OB", "OW"):
-            return False
-        length, start = int.from_bytes(data[pos + 8 : pos + 12], "little"), pos + 12
+            return None
+        length, start = int.from_bytes(head[8:12], "little"), pos + 12
     if length == 0xFFFFFFFF:
-        return False
-    ds.add_new(0x7FE00010, vr, data[start : start + length])  # shorter when truncated: decode reports it
-    return True
+        return None
+    return PixelLocation(start, max(0, min(length, size - start)), vr)
 
 
-def read_dataset(path: Path) -> Dataset:
-    """Parse a file once: header with pydicom, native pixel bytes sliced directly from memory.
+def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
+    """Parse a file's header once with pydicom; native pixel bytes are located, not read.
 
-    Files without preamble/meta header are tried with ``force=True`` and must carry a SOPClassUID.
+    Returns the dataset and, for native little-endian pixel data, where its bytes lie (the
+    pixel decoder reads them straight into the output array). Other files are parsed fully
+    (PixelData in the dataset, location None). Files without preamble/meta header are tried
+    with ``force=True`` and must carry a SOPClassUID.
     """
     try:
-        with open(path, "rb") as fh:  # one read; parsing from memory avoids many small reads
-            data = fh.read()
+        size = path.stat().st_size
         force = False
-        bio = io.BytesIO(data)
-        try:
-            ds = dcmread(bio, stop_before_pixels=True)
-        except InvalidDicomError:
-            force = True
-            bio = io.BytesIO(data)
-            ds = dcmread(bio, stop_before_pixels=True, force=True)
-            if "SOPClassUID" not in ds:
-                raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
+        with open(path, "rb") as fh:
+            try:
+                ds = dcmread(fh, stop_before_pixels=True)
+            except InvalidDicomError:
+                force = True
+                fh.seek(0)
+                ds = dcmread(fh, stop_before_pixels=True, force=True)
+                if "SOPClassUID" not in ds:
+                    raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
+            pos = fh.tell()
         if "SOPClassUID" not in ds:
             raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
-        if bio.tell() < len(data) and not _attach_native_pixels(ds, data, bio.tell()):
-            ds = dcmread(io.BytesIO(data), force=force)
-        return ds
+        if pos >= size:
+            return ds, None
+        loc = _native_location(ds, path, pos, size)
+        if loc is None:
+            ds = dcmread(path, force=force)
+        return ds, loc
     except DicomReadError:
         raise
     except BaseException as exc:  # pydicom raises many types on corrupt bytes; report them as ours
@@ -142,9 +161,9 @@ def read_headers(path: str | os.PathLike[str]) -> list[FrameHeader]:
         When the file cannot be parsed or a needed attribute has a malformed value.
     """
     p = Path(path)
-    ds = read_dataset(p)
+    ds, loc = read_dataset(p)
     try:
-        return _headers(p, ds)
+        return _headers(p, ds, loc)
     except SamdError:
         raise
     except Exception as exc:
@@ -165,9 +184,9 @@ _SLOPE = 0x00281053
 _INTERCEPT = 0x00281052
 
 
-def _headers(p: Path, ds: Dataset) -> list[FrameHeader]:
+def _headers(p: Path, ds: Dataset, loc: PixelLocation | None) -> list[FrameHeader]:
     sop_class = raw_text(ds, _SOP_CLASS) or ""
-    has_pixels = "PixelData" in ds or "FloatPixelData" in ds
+    has_pixels = loc is not None or "PixelData" in ds or "FloatPixelData" in ds
     common: dict[str, Any] = {
         "path": p,
         "sop_class": sop_class,
@@ -179,6 +198,7 @@ def _headers(p: Path, ds: Dataset) -> list[FrameHeader]:
         "rows": int(ds.get("Rows", 0) or 0) if has_pixels else 0,
         "columns": int(ds.get("Columns", 0) or 0) if has_pixels else 0,
         "dataset": ds,
+        "pixel_loc": loc,
     }
     if sop_class not in IMAGE_SOP_CLASSES:  # non-image object: identity only, no geometry parsed
         geo0 = {"iop": None, "ipp": None, "pixel_spacing": None, "slope": 1.0, "intercept": 0.0}

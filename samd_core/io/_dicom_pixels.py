@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
+from samd_core.io._dicom_header import PixelLocation
 from samd_core.io._errors import DicomReadError
 
-__all__ = ["QUANTITATIVE_MODALITIES", "decode_file", "invert_monochrome1", "to_values"]
+__all__ = ["QUANTITATIVE_MODALITIES", "decode_file", "invert_monochrome1", "read_into", "to_values"]
 
 #: Modalities whose rescaled values are physical units: MONOCHROME1 only changes display there.
 QUANTITATIVE_MODALITIES = frozenset({"CT", "PT", "NM"})
@@ -35,8 +36,28 @@ def _native_fast(ds: Dataset, n_frames: int) -> np.ndarray | None:
     return np.frombuffer(buf, dtype=dtype, count=count).reshape(n_frames, int(ds.Rows), int(ds.Columns))
 
 
-def decode_file(ds: Dataset, path: Path) -> np.ndarray:
+def read_into(path: Path, loc: PixelLocation, target: np.ndarray) -> None:
+    """Read native pixel bytes at ``loc`` straight into ``target`` (C-contiguous), no extra copy.
+
+    Raises
+    ------
+    DicomReadError
+        When the file holds fewer bytes than ``target`` needs (truncated file).
+    """
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(loc.offset)
+        got = fh.readinto(memoryview(target).cast("B")) if loc.length >= target.nbytes else loc.length
+    if got < target.nbytes:
+        raise DicomReadError(
+            f"{path}: PixelData holds {loc.length} bytes but {target.shape[-2]}x{target.shape[-1]}x1 "
+            f"{target.itemsize * 8}-bit pixels need {target.nbytes} (truncated file)"
+        )
+
+
+def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None) -> np.ndarray:
     """Stored values of every frame, shape ``(frames, rows, columns)``.
+
+    ``loc`` locates native pixel bytes that the header parse left in the file.
 
     Raises
     ------
@@ -44,6 +65,10 @@ def decode_file(ds: Dataset, path: Path) -> np.ndarray:
         Colour data, truncated or undecodable pixel data (the message names the file).
     """
     try:
+        if loc is not None and "PixelData" not in ds:
+            with open(path, "rb") as fh:
+                fh.seek(loc.offset)
+                ds.add_new(0x7FE00010, loc.vr, fh.read(loc.length))
         if int(ds.get("SamplesPerPixel", 1)) != 1:
             raise DicomReadError(f"SamplesPerPixel is {ds.SamplesPerPixel}; only grey-scale images form volumes")
         n_frames = int(ds.get("NumberOfFrames", 1) or 1)

@@ -12,7 +12,13 @@ import numpy as np
 from samd_core.errors import DicomError, InvalidParameterError
 from samd_core.io._dicom_geometry import SeriesGeometry, series_geometry
 from samd_core.io._dicom_header import FrameHeader, read_headers
-from samd_core.io._dicom_pixels import QUANTITATIVE_MODALITIES, decode_file, invert_monochrome1, to_values
+from samd_core.io._dicom_pixels import (
+    QUANTITATIVE_MODALITIES,
+    decode_file,
+    invert_monochrome1,
+    read_into,
+    to_values,
+)
 from samd_core.io._dicom_resample import deshear, fill_gaps
 from samd_core.io._dicom_select import select_series
 from samd_core.io._errors import GantryTiltError, SliceSpacingError
@@ -53,8 +59,11 @@ def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.nda
     by_file: dict[Path, list[int]] = {}
     for k, h in enumerate(frames):
         by_file.setdefault(h.path, []).append(k)
+    if not invert and all(_direct(h) for h in frames):
+        return _read_direct(frames, pool), invert
     paths = list(by_file)
-    decoded = dict(zip(paths, pool.map(lambda p: decode_file(frames[by_file[p][0]].dataset, p), paths)))
+    first = {p: frames[ks[0]] for p, ks in by_file.items()}
+    decoded = dict(zip(paths, pool.map(lambda p: decode_file(first[p].dataset, p, first[p].pixel_loc), paths)))
     stored = [decoded[h.path][h.frame or 0] for h in frames]
     if invert:
         stored = [invert_monochrome1(s, h.dataset) for s, h in zip(stored, frames)]
@@ -72,6 +81,51 @@ def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.nda
 
     list(pool.map(fill, range(len(frames))))
     return out, invert
+
+
+def _direct(h: FrameHeader) -> bool:
+    """True when the frame's stored bits can be read straight into an int16 output array."""
+    ds = h.dataset
+    return (
+        h.pixel_loc is not None
+        and h.frame is None
+        and h.slope == 1
+        and float(h.intercept).is_integer()
+        and int(ds.get("BitsAllocated", 0)) == 16
+        and int(ds.get("BitsStored", 0)) == 16
+        and int(ds.get("SamplesPerPixel", 1)) == 1
+    )
+
+
+def _read_direct(frames: list[FrameHeader], pool: ThreadPoolExecutor) -> np.ndarray:
+    """Fast path for native 16-bit slices with slope 1: one read per file into the output.
+
+    Each file's pixel bytes go straight into ``out[k]``; the stored range is measured there and,
+    when every value fits int16, the intercept is added in place (16-bit modular arithmetic is
+    exact when the true result fits). Otherwise the stored values are widened into int32.
+    """
+    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=np.int16)
+    kinds = [np.dtype("<i2") if int(h.dataset.get("PixelRepresentation", 0)) == 1 else np.dtype("<u2") for h in frames]
+
+    def load(k: int) -> tuple[int, int]:
+        h = frames[k]
+        read_into(h.path, h.pixel_loc, out[k])  # type: ignore[arg-type]
+        stored = out[k].view(kinds[k])
+        return int(stored.min()) + int(h.intercept), int(stored.max()) + int(h.intercept)
+
+    ranges = list(pool.map(load, range(len(frames))))
+    if min(r[0] for r in ranges) >= -(2**15) and max(r[1] for r in ranges) < 2**15:
+
+        def shift(k: int) -> None:
+            wrapped = (int(frames[k].intercept) + 2**15) % 2**16 - 2**15
+            np.add(out[k], np.int16(wrapped), out=out[k])
+
+        list(pool.map(shift, range(len(frames))))
+        return out
+    wide = np.empty(out.shape, dtype=np.int32)
+    for k, h in enumerate(frames):
+        to_values(out[k].view(kinds[k]), 1.0, h.intercept, wide[k])
+    return wide
 
 
 def _meta(h: FrameHeader, geo: SeriesGeometry, invert: bool, excluded: int) -> dict[str, Any]:

@@ -127,11 +127,14 @@ class Trainer:
             out.append((np.ascontiguousarray(img), np.ascontiguousarray(lbl.astype(np.int64))))
         return out
 
-    def _batch(self, cases: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def _batch(
+        self, cases: list[tuple[np.ndarray, np.ndarray]], locations: list[dict[int, np.ndarray]], rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         imgs, lbls = [], []
         for _ in range(self.config.batch_size):
-            img, lbl = cases[int(rng.integers(len(cases)))]
-            pi, pl, _ = self._sampler.sample(img, lbl, rng)
+            i = int(rng.integers(len(cases)))
+            img, lbl = cases[i]
+            pi, pl, _ = self._sampler.sample(img, lbl, rng, locations=locations[i])
             if self._augment is not None:
                 pi, pl, _ = self._augment(pi, pl, rng)
             imgs.append(np.ascontiguousarray(pi, dtype=np.float32))
@@ -195,6 +198,7 @@ class Trainer:
         if resume and checkpoint_dir is None:
             raise InvalidParameterError("checkpoint_dir", fn, "a directory when resume=True", None)
         tr = self._cases(train, "train")
+        locations = [PatchSampler.foreground_locations(lbl) for _, lbl in tr]  # once per case
         va = self._cases(validation, "validation")
         ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
         c = self.config
@@ -231,7 +235,7 @@ class Trainer:
                     g["lr"] = lr
                 total = 0.0
                 for _ in range(c.iterations_per_epoch):
-                    x, y = self._batch(tr, rng)
+                    x, y = self._batch(tr, locations, rng)
                     opt.zero_grad(set_to_none=True)
                     loss = loss_fn(net(x), y)
                     loss.backward()

@@ -248,3 +248,15 @@ def test_write_bundle_validates_before_writing(tmp_path: pathlib.Path) -> None:
     make_bundle(tmp_path / "z", reference=False)
     with pytest.raises(InvalidParameterError, match="new or empty"):
         make_bundle(tmp_path / "z", reference=False)
+
+
+@pytest.mark.verifies("SRS-BUNDLE-006")
+def test_largest_lesion_volume_rule(tmp_path: pathlib.Path) -> None:
+    from tests.bundle._factory import INFERENCE
+
+    b = make_bundle(tmp_path / "v", reference=False, inference={**INFERENCE, "case_score_rule": "largest_lesion_volume_mm3", "case_threshold": 50.0})
+    pred = load_locked(b).predict(small_volume(1))
+    assert pred.score == max((les.volume_mm3 for les in pred.lesions), default=0.0)
+    assert pred.positive == (pred.score >= 50.0)
+    with pytest.raises(InvalidParameterError, match="case_threshold"):
+        make_bundle(tmp_path / "w", reference=False, inference={**INFERENCE, "case_threshold": 2.0})

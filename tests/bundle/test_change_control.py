@@ -26,6 +26,11 @@ def test_core_change_control() -> None:
     assert not findings, "change control of samd_core:\n- " + "\n- ".join(findings)
 
 
+def _core_findings(repo: pathlib.Path) -> list[str]:
+    # shipped bundles are locked to the released fingerprint, so they are reported too
+    return [f for f in change_control_findings(repo) if "shipped bundle" not in f]
+
+
 @pytest.fixture
 def repo(tmp_path: pathlib.Path) -> pathlib.Path:
     dst = tmp_path / "repo"
@@ -39,13 +44,13 @@ def test_change_control_detects_each_missing_update(repo: pathlib.Path) -> None:
     assert change_control_findings(repo) == []
     with open(repo / "samd_core" / "errors.py", "a", encoding="utf-8") as fh:
         fh.write("\n# edit\n")
-    (f,) = change_control_findings(repo)
+    (f,) = _core_findings(repo)
     assert "samd_core changed since the released fingerprint" in f
     # record the new fingerprint but forget the version
     rec = json.loads((repo / "samd_core" / RELEASED_FILENAME).read_text())
     rec["releases"].append({"version": "9.9.9", "fingerprint": core_fingerprint(repo / "samd_core")})
     (repo / "samd_core" / RELEASED_FILENAME).write_text(json.dumps(rec))
-    (f,) = change_control_findings(repo)
+    (f,) = _core_findings(repo)
     assert "_version.py says" in f
     # bump the version (changes the fingerprint again) and re-record, but no changelog entry
     v = repo / "samd_core" / "_version.py"

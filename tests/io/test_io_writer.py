@@ -130,3 +130,23 @@ def test_io_series_uid_reads_images_beside_a_non_image_object(tmp_path: Path) ->
     uid = str(pydicom.dcmread(files[0]).SeriesInstanceUID)
     vol = read_dicom_series(tmp_path, series_uid=uid)
     np.testing.assert_array_equal(vol.array, _vol().array)
+
+
+@pytest.mark.verifies("SRS-IO-002")
+@pytest.mark.parametrize(
+    ("values", "rescale", "dtype"),
+    [
+        ((0, 65535), (1.0, 0.0), np.int32),  # unsigned 16-bit beyond int16
+        ((-1024, 3071), (1.0, -1024.0), np.int16),  # typical CT: uint16 stored, int16 out
+        ((-32768, 32767), (1.0, 0.0), np.int16),  # signed stored, full range
+        ((-2000, 40000), (1.0, -2000.0), np.int32),  # intercept pushes past int16
+    ],
+)
+def test_io_integer_output_dtype_and_values(values, rescale, dtype, tmp_path: Path) -> None:
+    lo, hi = values
+    arr = np.linspace(lo, hi, 2 * 4 * 5).round().astype(np.int64).reshape(2, 4, 5)
+    arr[0, 0, 0], arr[1, -1, -1] = lo, hi
+    write_dicom_series(Volume(arr, (1, 1, 1)), tmp_path, modality="MR", rescale=rescale)
+    back = read_dicom_series(tmp_path)
+    assert back.array.dtype == dtype
+    np.testing.assert_array_equal(back.array, arr)

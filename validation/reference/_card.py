@@ -31,9 +31,10 @@ lung nodules in **procedural chest-CT phantoms** and gives a case-level nodule s
 ## Model
 3-D U-Net (`samd_core.models`, config in `network.json`), one sigmoid channel (nodule).
 Input: CT in HU, resampled to 1.5 mm isotropic, clipped to [-1000, 400] HU and scaled
-(`preprocessing.json`). Sliding-window inference (`inference.json`). Case score: maximum voxel
-probability on the input grid. Locked case threshold: **{threshold:.6f}** (maximum Youden J on
-the development cohort; never chosen on test data).
+(`preprocessing.json`). Sliding-window inference (`inference.json`). Case score:
+`{recipe['inference']['case_score_rule']}` (the volume in mm^3 of the largest predicted
+lesion of at least {recipe['inference']['min_lesion_volume_mm3']} mm^3, 0 when there is none). Locked case threshold: **{threshold:.6f}** (maximum Youden J on the development
+cohort; never chosen on test data).
 
 ## Training data
 Synthetic phantoms from `validation.phantom` (generator `chest-phantom/1`): training cohort seed
@@ -45,7 +46,8 @@ Training: {t['steps']} steps of AdamW (lr {t['learning_rate']}, cosine schedule)
 centred on nodules, soft Dice + BCE; single-threaded, deterministic.
 
 ## Performance at lock
-Case-level detection (score vs. "has a nodule"), voxel Dice on positive cases:
+Case-level detection (score vs. "has a nodule"; sensitivity and specificity at the locked
+threshold), voxel Dice on positive cases:
 
 | cohort | cases | positives | AUC | sensitivity | specificity | mean Dice |
 |---|---|---|---|---|---|---|

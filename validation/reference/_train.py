@@ -117,7 +117,7 @@ def _train(data: list[tuple[np.ndarray, np.ndarray]], progress: Progress | None)
         opt.step()
         sched.step()
         if progress is not None and (step % 20 == 0 or step == t["steps"] - 1):
-            progress(f"step {step + 1}/{t['steps']} loss {float(loss):.4f}")
+            progress(f"step {step + 1}/{t['steps']} loss {float(loss.detach()):.4f}")
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
 
 
@@ -205,6 +205,9 @@ def train_reference(out: str | pathlib.Path, *, progress: Progress | None = None
                 progress("choosing the case threshold on the development cohort")
             dev = _evaluate(provisional, dev_cases)
             threshold = choose_threshold(np.array(dev["truth"]), np.array(dev["scores"]))
+            truth, called = np.array(dev["truth"]), np.array(dev["scores"]) >= threshold
+            dev["sensitivity"] = float(called[truth].mean())
+            dev["specificity"] = float((~called[~truth]).mean())
             inference = dict(RECIPE["inference"], case_threshold=threshold)
             write_bundle(tmp / "c", inference=inference, model_card="provisional\n", **common)
             locked = load_locked(tmp / "c")

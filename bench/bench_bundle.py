@@ -1,0 +1,78 @@
+"""Benchmark of the bundle: verification + load, prediction, phantom generation.
+
+Peers, in the same run: `sha256sum` (coreutils) over the bundle's files for the verification
+cost, and a bare forward pass of the same network through `monai.inferers.sliding_window_inference`
+for the prediction overhead. Writes docs/benchmarks.d/bundle.md. Machine: 2 shared cores (noisy).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+import time
+
+import torch
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BUNDLE = ROOT / "samd_core" / "bundles" / "nodule_v1"
+
+
+def best(fn, n: int = 3) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    from monai.inferers import sliding_window_inference
+
+    from samd_core import load_locked
+    from samd_core.bundle import ResampleClipScale
+    from validation.phantom import generate_cases
+
+    files = [str(p) for p in BUNDLE.rglob("*") if p.is_file()]
+    t_load = best(lambda: load_locked(BUNDLE))
+    t_sum = best(lambda: subprocess.run([shutil.which("sha256sum") or "sha256sum", *files], capture_output=True, check=True))
+    model = load_locked(BUNDLE)
+    case = next(generate_cases(1, seed=99, start_index=3))
+    t_pred = best(lambda: model.predict(case.ct))
+    pre = ResampleClipScale.from_spec(model.preprocessing_spec)
+    x, _ = pre.forward(case.ct)
+    net = model._network
+    s = model.settings
+
+    def bare() -> None:
+        with torch.inference_mode():
+            sliding_window_inference(torch.from_numpy(x)[None, None], s.roi_size, 1, lambda t: torch.sigmoid(net(t)),
+                                     overlap=s.overlap, mode=s.blend_mode)
+
+    t_bare = best(bare)
+    t_gen = best(lambda: next(generate_cases(1, seed=99, start_index=3)))
+    rows = [
+        ("load_locked (verify all hashes + fingerprint + build)", t_load, "sha256sum of the bundle files", t_sum),
+        ("LockedModel.predict, one phantom case (64x64x" + str(case.ct.shape[0]) + ")", t_pred,
+         "MONAI sliding_window_inference, same network, preprocessed array", t_bare),
+    ]
+    lines = [
+        "# Benchmarks: bundle",
+        "",
+        "Machine: 2 shared cores, noisy (several developers running tests); best of 3. No goal is set",
+        "by the issue for these; ratios show the overhead of the checks and the grid round trip.",
+        "",
+        "| operation | ours (s) | peer | peer (s) | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for name, ours, peer, tp in rows:
+        lines.append(f"| {name} | {ours:.3f} | {peer} | {tp:.3f} | {ours / tp:.2f} |")
+    lines += ["", f"Phantom case generation (in memory): {t_gen:.3f} s per case.", ""]
+    out = ROOT / "docs" / "benchmarks.d" / "bundle.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""``samd bundle``: check, sign and create keys for locked model bundles."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import click
+
+__all__ = ["command"]
+
+
+@click.group(name="bundle")
+def command() -> None:
+    """Locked model bundles: check, keygen, sign."""
+
+
+@command.command(name="check")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM public key; the signature is then required.")
+def check(path: str, public_key: str | None) -> None:
+    """Verify a bundle completely (exit 1 when refused) and print its identity."""
+    from samd_core import load_locked
+    from samd_core.errors import IntegrityError
+
+    try:
+        model = load_locked(path, public_key=public_key)
+    except IntegrityError as exc:
+        click.echo(f"REFUSED: {exc}", err=True)
+        raise SystemExit(1) from exc
+    info = dict(model.metadata)
+    info.update(manifest_sha256=model.manifest_sha256, signature_verified=model.signature_verified,
+                inference=model.settings.to_dict())
+    click.echo(json.dumps(info, indent=1, sort_keys=True))
+
+
+@command.command(name="keygen")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for private.pem and public.pem.")
+def keygen(out: str) -> None:
+    """Create an Ed25519 key pair (private.pem unencrypted: keep it offline)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    base = pathlib.Path(out)
+    base.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    priv = base / "private.pem"
+    priv.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    priv.chmod(0o600)
+    (base / "public.pem").write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    click.echo(f"wrote {priv} and {base / 'public.pem'}")
+
+
+@command.command(name="sign")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--private-key", type=click.Path(exists=True, dir_okay=False), required=True, help="PEM Ed25519 private key.")
+def sign(path: str, private_key: str) -> None:
+    """Verify the bundle's hashes, then sign its manifest (writes manifest.sig)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from samd_core import load_locked
+    from samd_core.bundle import sign_manifest
+    from samd_core.errors import IntegrityError
+
+    try:
+        load_locked(path)
+    except IntegrityError as exc:
+        click.echo(f"REFUSED: will not sign a bundle that does not verify: {exc}", err=True)
+        raise SystemExit(1) from exc
+    key = serialization.load_pem_private_key(pathlib.Path(private_key).read_bytes(), password=None)
+    sign_manifest(path, key)
+    click.echo(f"signed {pathlib.Path(path) / 'manifest.sig'}")

@@ -1,0 +1,37 @@
+"""``samd bundle`` check / keygen / sign (SRS-BUNDLE-004)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from click.testing import CliRunner
+
+from samd.commands.bundle import command
+from tests.bundle._factory import make_bundle
+
+
+@pytest.mark.verifies("SRS-BUNDLE-004")
+def test_keygen_sign_check(tmp_path: pathlib.Path) -> None:
+    b = make_bundle(tmp_path / "b", reference=False)
+    run = CliRunner().invoke
+    assert run(command, ["keygen", "--out", str(tmp_path / "k")]).exit_code == 0
+    res = run(command, ["check", str(b), "--public-key", str(tmp_path / "k" / "public.pem")])
+    assert res.exit_code == 1 and "signature" in res.output
+    res = run(command, ["sign", str(b), "--private-key", str(tmp_path / "k" / "private.pem")])
+    assert res.exit_code == 0, res.output
+    res = run(command, ["check", str(b), "--public-key", str(tmp_path / "k" / "public.pem")])
+    assert res.exit_code == 0 and '"signature_verified": true' in res.output
+    run(command, ["keygen", "--out", str(tmp_path / "k2")])
+    res = run(command, ["check", str(b), "--public-key", str(tmp_path / "k2" / "public.pem")])
+    assert res.exit_code == 1 and "REFUSED" in res.output
+
+
+@pytest.mark.verifies("SRS-BUNDLE-002")
+def test_sign_refuses_a_tampered_bundle(tmp_path: pathlib.Path) -> None:
+    b = make_bundle(tmp_path / "b", reference=False)
+    run = CliRunner().invoke
+    run(command, ["keygen", "--out", str(tmp_path / "k")])
+    (b / "model_card.md").write_text("edited\n")
+    res = run(command, ["sign", str(b), "--private-key", str(tmp_path / "k" / "private.pem")])
+    assert res.exit_code == 1 and "model_card.md" in res.output and not (b / "manifest.sig").exists()
