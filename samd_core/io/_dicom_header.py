@@ -96,7 +96,7 @@ def _native_location(ds: Dataset, path: Path, pos: int, size: int) -> PixelLocat
     """
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
-    if ts is None or not ts.is_little_endian:
+    if ts is None or not ts.is_little_endian or ts.is_deflated:
         return None
     with open(path, "rb") as fh:
         fh.seek(pos)
@@ -138,8 +138,9 @@ def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
             pos = fh.tell()
         if "SOPClassUID" not in ds:
             raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
-        if pos >= size:
-            return ds, None
+        ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+        if pos >= size and not (ts is not None and ts.is_deflated):
+            return ds, None  # no pixel data at all
         loc = _native_location(ds, path, pos, size)
         if loc is None:
             ds = dcmread(path, force=force)
