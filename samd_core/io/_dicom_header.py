@@ -17,7 +17,14 @@ from samd_core.io._dicom_enhanced import enhanced_frames
 from samd_core.io._errors import DicomReadError
 from samd_core.io._raw import raw_float, raw_floats, raw_text
 
-__all__ = ["FrameHeader", "IMAGE_SOP_CLASSES", "PixelLocation", "read_dataset", "read_headers", "sop_class_name"]
+__all__ = [
+    "FrameHeader",
+    "IMAGE_SOP_CLASSES",
+    "PixelLocation",
+    "read_dataset",
+    "read_headers",
+    "sop_class_name",
+]
 
 #: SOP classes read as image slices. Anything else (SR, SEG, RTSTRUCT, RT plan/dose, KO, PR,
 #: encapsulated documents, ...) is a non-image object for `read_dicom_series`.

@@ -254,11 +254,13 @@ def read_dicom_series(
                 + ". Pass accept_gaps=True to resample onto a uniform grid."
             )
         if geo.tilted and tilt == "refuse":
+            drift = float(np.hypot(*geo.offsets_mm[-1]))
+            length = float(geo.positions_mm[-1] - geo.positions_mm[0])
             raise GantryTiltError(
                 f"{folder}: series {frames[0].series_uid} is tilted by {geo.tilt_deg:.3f} degrees "
                 f"(measured from ImagePositionPatient/ImageOrientationPatient: slice origins drift "
-                f"{float(np.hypot(*geo.offsets_mm[-1])):.3f} mm in-plane over {geo.positions_mm[-1] - geo.positions_mm[0]:.3f} mm "
-                "along the normal). Pass tilt='deshear' to resample onto an orthogonal grid."
+                f"{drift:.3f} mm in-plane over {length:.3f} mm along the normal). "
+                "Pass tilt='deshear' to resample onto an orthogonal grid."
             )
         stack, invert = _decode_stack(geo, pool)
     return _assemble(stack, geo, _meta(geo.frames[0], geo, invert, excluded))
