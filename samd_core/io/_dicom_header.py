@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,19 +96,16 @@ class FrameHeader:
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
 
 
-def _native_location(ds: Dataset, path: Path, pos: int, size: int) -> PixelLocation | None:
-    """Location of a defined-length PixelData element starting at ``pos``; None when not simple.
+def _native_location(ds: Dataset, head: bytes, pos: int, size: int) -> PixelLocation | None:
+    """Location of a defined-length PixelData element whose first 12 bytes (at ``pos``) are ``head``.
 
-    Little-endian explicit or implicit VR only; encapsulated (compressed) or big-endian data
-    return None so the caller parses the whole file.
+    Little-endian explicit or implicit VR only; encapsulated (compressed), deflated or big-endian
+    data return None so the caller parses the whole file.
     """
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
-    if ts is None or not ts.is_little_endian or ts.is_deflated:
+    if ts is None or not ts.is_little_endian or ts.is_deflated or len(head) < 12:
         return None
-    with open(path, "rb") as fh:
-        fh.seek(pos)
-        head = fh.read(12)
     if head[:4] != _PIXEL_DATA_TAG:
         return None
     if ts.is_implicit_VR:
@@ -122,6 +120,31 @@ def _native_location(ds: Dataset, path: Path, pos: int, size: int) -> PixelLocat
     return PixelLocation(start, max(0, min(length, size - start)), vr)
 
 
+_HEAD_BYTES = 65536
+
+
+def _quick_header(path: Path, size: int) -> tuple[Dataset, PixelLocation] | None:
+    """Header and pixel location from the file's first 64 KiB, or None to take the general path.
+
+    Succeeds only when pydicom stopped at a native PixelData element lying inside those bytes,
+    i.e. every header element was read whole from real file bytes. Anything else (larger
+    header, no preamble, compressed or big-endian data, parse errors) returns None and the
+    general path parses the file and reports its errors.
+    """
+    with open(path, "rb") as fh:
+        chunk = fh.read(_HEAD_BYTES)
+    bio = io.BytesIO(chunk)
+    try:
+        ds = dcmread(bio, stop_before_pixels=True)
+    except Exception:  # decided again, with proper error reporting, by the general path
+        return None
+    pos = bio.tell()
+    if "SOPClassUID" not in ds or pos + 12 > len(chunk):
+        return None
+    loc = _native_location(ds, chunk[pos : pos + 12], pos, size)
+    return None if loc is None else (ds, loc)
+
+
 def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
     """Parse a file's header once with pydicom; native pixel bytes are located, not read.
 
@@ -132,6 +155,9 @@ def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
     """
     try:
         size = path.stat().st_size
+        quick = _quick_header(path, size)
+        if quick is not None:
+            return quick
         force = False
         with open(path, "rb") as fh:
             try:
@@ -143,12 +169,13 @@ def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
                 if "SOPClassUID" not in ds:
                     raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
             pos = fh.tell()
+            head = fh.read(12)
         if "SOPClassUID" not in ds:
             raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
         ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
         if pos >= size and not (ts is not None and ts.is_deflated):
             return ds, None  # no pixel data at all
-        loc = _native_location(ds, path, pos, size)
+        loc = _native_location(ds, head, pos, size)
         if loc is None:
             ds = dcmread(path, force=force)
         return ds, loc
