@@ -16,7 +16,7 @@ from pydicom.uid import UID
 from samd_core.errors import SamdError
 from samd_core.io._dicom_enhanced import enhanced_frames
 from samd_core.io._errors import DicomReadError
-from samd_core.io._raw import raw_float, raw_floats, raw_text
+from samd_core.io._raw import raw_float, raw_floats, raw_text, raw_us
 
 __all__ = [
     "FrameHeader",
@@ -217,6 +217,8 @@ _IOP = 0x00200037
 _PIXEL_SPACING = 0x00280030
 _SLOPE = 0x00281053
 _INTERCEPT = 0x00281052
+_ROWS = 0x00280010
+_COLUMNS = 0x00280011
 
 
 def _headers(p: Path, ds: Dataset, loc: PixelLocation | None) -> list[FrameHeader]:
@@ -230,8 +232,8 @@ def _headers(p: Path, ds: Dataset, loc: PixelLocation | None) -> list[FrameHeade
         "series_description": raw_text(ds, _SERIES_DESCRIPTION) or "",
         "modality": raw_text(ds, _MODALITY) or "",
         "image_type": tuple(v.strip().upper() for v in (raw_text(ds, _IMAGE_TYPE) or "").split("\\")),
-        "rows": int(ds.get("Rows", 0) or 0) if has_pixels else 0,
-        "columns": int(ds.get("Columns", 0) or 0) if has_pixels else 0,
+        "rows": raw_us(ds, _ROWS, 0) if has_pixels else 0,
+        "columns": raw_us(ds, _COLUMNS, 0) if has_pixels else 0,
         "dataset": ds,
         "pixel_loc": loc,
     }
