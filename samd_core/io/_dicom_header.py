@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,16 @@ from pydicom.uid import UID
 from samd_core.errors import SamdError
 from samd_core.io._dicom_enhanced import enhanced_frames
 from samd_core.io._errors import DicomReadError
-from samd_core.io._raw import raw_float, raw_floats, raw_text
+from samd_core.io._raw import raw_float, raw_floats, raw_text, raw_us
 
-__all__ = ["FrameHeader", "IMAGE_SOP_CLASSES", "PixelLocation", "read_dataset", "read_headers", "sop_class_name"]
+__all__ = [
+    "FrameHeader",
+    "IMAGE_SOP_CLASSES",
+    "PixelLocation",
+    "read_dataset",
+    "read_headers",
+    "sop_class_name",
+]
 
 #: SOP classes read as image slices. Anything else (SR, SEG, RTSTRUCT, RT plan/dose, KO, PR,
 #: encapsulated documents, ...) is a non-image object for `read_dicom_series`.
@@ -88,19 +96,16 @@ class FrameHeader:
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
 
 
-def _native_location(ds: Dataset, path: Path, pos: int, size: int) -> PixelLocation | None:
-    """Location of a defined-length PixelData element starting at ``pos``; None when not simple.
+def _native_location(ds: Dataset, head: bytes, pos: int, size: int) -> PixelLocation | None:
+    """Location of a defined-length PixelData element whose first 12 bytes (at ``pos``) are ``head``.
 
-    Little-endian explicit or implicit VR only; encapsulated (compressed) or big-endian data
-    return None so the caller parses the whole file.
+    Little-endian explicit or implicit VR only; encapsulated (compressed), deflated or big-endian
+    data return None so the caller parses the whole file.
     """
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
-    if ts is None or not ts.is_little_endian:
+    if ts is None or not ts.is_little_endian or ts.is_deflated or len(head) < 12:
         return None
-    with open(path, "rb") as fh:
-        fh.seek(pos)
-        head = fh.read(12)
     if head[:4] != _PIXEL_DATA_TAG:
         return None
     if ts.is_implicit_VR:
@@ -115,6 +120,31 @@ def _native_location(ds: Dataset, path: Path, pos: int, size: int) -> PixelLocat
     return PixelLocation(start, max(0, min(length, size - start)), vr)
 
 
+_HEAD_BYTES = 65536
+
+
+def _quick_header(path: Path, size: int) -> tuple[Dataset, PixelLocation] | None:
+    """Header and pixel location from the file's first 64 KiB, or None to take the general path.
+
+    Succeeds only when pydicom stopped at a native PixelData element lying inside those bytes,
+    i.e. every header element was read whole from real file bytes. Anything else (larger
+    header, no preamble, compressed or big-endian data, parse errors) returns None and the
+    general path parses the file and reports its errors.
+    """
+    with open(path, "rb") as fh:
+        chunk = fh.read(_HEAD_BYTES)
+    bio = io.BytesIO(chunk)
+    try:
+        ds = dcmread(bio, stop_before_pixels=True)
+    except Exception:  # decided again, with proper error reporting, by the general path
+        return None
+    pos = bio.tell()
+    if "SOPClassUID" not in ds or pos + 12 > len(chunk):
+        return None
+    loc = _native_location(ds, chunk[pos : pos + 12], pos, size)
+    return None if loc is None else (ds, loc)
+
+
 def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
     """Parse a file's header once with pydicom; native pixel bytes are located, not read.
 
@@ -125,6 +155,9 @@ def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
     """
     try:
         size = path.stat().st_size
+        quick = _quick_header(path, size)
+        if quick is not None:
+            return quick
         force = False
         with open(path, "rb") as fh:
             try:
@@ -136,11 +169,13 @@ def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
                 if "SOPClassUID" not in ds:
                     raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
             pos = fh.tell()
+            head = fh.read(12)
         if "SOPClassUID" not in ds:
             raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
-        if pos >= size:
-            return ds, None
-        loc = _native_location(ds, path, pos, size)
+        ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+        if pos >= size and not (ts is not None and ts.is_deflated):
+            return ds, None  # no pixel data at all
+        loc = _native_location(ds, head, pos, size)
         if loc is None:
             ds = dcmread(path, force=force)
         return ds, loc
@@ -182,6 +217,8 @@ _IOP = 0x00200037
 _PIXEL_SPACING = 0x00280030
 _SLOPE = 0x00281053
 _INTERCEPT = 0x00281052
+_ROWS = 0x00280010
+_COLUMNS = 0x00280011
 
 
 def _headers(p: Path, ds: Dataset, loc: PixelLocation | None) -> list[FrameHeader]:
@@ -195,8 +232,8 @@ def _headers(p: Path, ds: Dataset, loc: PixelLocation | None) -> list[FrameHeade
         "series_description": raw_text(ds, _SERIES_DESCRIPTION) or "",
         "modality": raw_text(ds, _MODALITY) or "",
         "image_type": tuple(v.strip().upper() for v in (raw_text(ds, _IMAGE_TYPE) or "").split("\\")),
-        "rows": int(ds.get("Rows", 0) or 0) if has_pixels else 0,
-        "columns": int(ds.get("Columns", 0) or 0) if has_pixels else 0,
+        "rows": raw_us(ds, _ROWS, 0) if has_pixels else 0,
+        "columns": raw_us(ds, _COLUMNS, 0) if has_pixels else 0,
         "dataset": ds,
         "pixel_loc": loc,
     }

@@ -77,6 +77,8 @@ def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None) -> np
             arr = np.asarray(ds.pixel_array)
             if arr.ndim == 2:
                 arr = arr[None]
+            if not arr.dtype.isnative:  # big-endian data: to native order before any view/arithmetic
+                arr = arr.astype(arr.dtype.newbyteorder("="))
         if arr.shape != (n_frames, int(ds.Rows), int(ds.Columns)):
             raise DicomReadError(f"decoded pixel shape {arr.shape} != ({n_frames}, {ds.Rows}, {ds.Columns})")
         return arr
@@ -98,7 +100,8 @@ def invert_monochrome1(stored: np.ndarray, ds: Dataset) -> np.ndarray:
 
 def to_values(stored: np.ndarray, slope: float, intercept: float, out: np.ndarray) -> None:
     """Write ``stored * slope + intercept`` into ``out`` (whose dtype is known to hold the result)."""
-    if out.dtype == np.int16 and slope == 1 and stored.dtype.itemsize == 2 and stored.dtype.kind in "iu":
+    native16 = stored.dtype.itemsize == 2 and stored.dtype.kind in "iu" and stored.dtype.isnative
+    if out.dtype == np.int16 and slope == 1 and native16:
         # 16-bit modular arithmetic is exact here: the caller chose int16 because every result
         # fits, and (s + c) mod 2**16 read as int16 is then the true value.
         wrapped = (int(intercept) + 2**15) % 2**16 - 2**15

@@ -68,6 +68,7 @@ def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.nda
     if invert:
         stored = [invert_monochrome1(s, h.dataset) for s, h in zip(stored, frames)]
     integral = all(float(h.slope).is_integer() and float(h.intercept).is_integer() for h in frames)
+    integral = integral and all(v.dtype.kind in "iu" for v in stored)  # float pixel data stays float
     dtype: type = np.float32
     if integral:
         ranges = list(pool.map(lambda s: (int(s.min()), int(s.max())) if s.size else (0, 0), stored))
@@ -86,15 +87,17 @@ def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.nda
 def _direct(h: FrameHeader) -> bool:
     """True when the frame's stored bits can be read straight into an int16 output array."""
     ds = h.dataset
-    return (
-        h.pixel_loc is not None
-        and h.frame is None
-        and h.slope == 1
-        and float(h.intercept).is_integer()
-        and int(ds.get("BitsAllocated", 0)) == 16
-        and int(ds.get("BitsStored", 0)) == 16
-        and int(ds.get("SamplesPerPixel", 1)) == 1
-    )
+    if h.pixel_loc is None or h.frame is not None or h.slope != 1 or not float(h.intercept).is_integer():
+        return False
+    try:
+        return (
+            int(ds.get("BitsAllocated", 0)) == 16
+            and int(ds.get("BitsStored", 0)) == 16
+            and int(ds.get("SamplesPerPixel", 1)) == 1
+            and int(ds.get("PixelRepresentation", 0)) in (0, 1)
+        )
+    except (TypeError, ValueError):  # malformed values: the generic decoder reports them
+        return False
 
 
 def _read_direct(frames: list[FrameHeader], pool: ThreadPoolExecutor) -> np.ndarray:
@@ -251,11 +254,13 @@ def read_dicom_series(
                 + ". Pass accept_gaps=True to resample onto a uniform grid."
             )
         if geo.tilted and tilt == "refuse":
+            drift = float(np.hypot(*geo.offsets_mm[-1]))
+            length = float(geo.positions_mm[-1] - geo.positions_mm[0])
             raise GantryTiltError(
                 f"{folder}: series {frames[0].series_uid} is tilted by {geo.tilt_deg:.3f} degrees "
                 f"(measured from ImagePositionPatient/ImageOrientationPatient: slice origins drift "
-                f"{float(np.hypot(*geo.offsets_mm[-1])):.3f} mm in-plane over {geo.positions_mm[-1] - geo.positions_mm[0]:.3f} mm "
-                "along the normal). Pass tilt='deshear' to resample onto an orthogonal grid."
+                f"{drift:.3f} mm in-plane over {length:.3f} mm along the normal). "
+                "Pass tilt='deshear' to resample onto an orthogonal grid."
             )
         stack, invert = _decode_stack(geo, pool)
     return _assemble(stack, geo, _meta(geo.frames[0], geo, invert, excluded))

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-__all__ = ["raw_float", "raw_floats", "raw_text"]
+__all__ = ["raw_float", "raw_floats", "raw_text", "raw_us"]
 
 
 def raw_text(ds: Dataset, tag: int) -> str | None:
@@ -49,3 +49,16 @@ def raw_float(ds: Dataset, tag: int, default: float) -> float:
     """First decimal value of ``tag`` (``default`` when absent); ValueError when malformed."""
     text = raw_text(ds, tag)
     return default if text is None else float(text.split("\\")[0])
+
+
+def raw_us(ds: Dataset, tag: int, default: int) -> int:
+    """An unsigned short (US) value of ``tag`` decoded from its raw bytes (``default`` when absent)."""
+    elem = ds.get_item(tag)
+    if elem is None:
+        return default
+    value: Any = elem.value
+    if isinstance(value, (bytes, bytearray)):
+        if len(value) < 2:
+            return default
+        return int.from_bytes(value[:2], "little" if getattr(elem, "is_little_endian", True) else "big")
+    return default if value in (None, "") else int(value)

@@ -49,3 +49,24 @@ def test_io_writer_options_pass_dciodvfy(modality: str, transfer_syntax: str, tm
                                patient=FAKE_PATIENT, gantry_tilt_deg=7.0 if modality == "CT" else 0.0)
     assert dciodvfy_errors(files) == []
     assert _dcentvfy(files) == ""
+
+
+@pytest.mark.external_tools
+@pytest.mark.verifies("SRS-IO-014")
+def test_io_random_geometry_series_pass_dciodvfy() -> None:
+    """The random oblique geometries of the round-trip property test also give conformant files."""
+    import tempfile
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tests.io.test_io_properties import volumes
+
+    @settings(max_examples=12, deadline=None)
+    @given(vol=volumes(), ts=st.sampled_from(["explicit", "implicit", "rle"]), tilt=st.sampled_from([0.0, 9.5]))
+    def check(vol: Volume, ts: str, tilt: float) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            files = write_dicom_series(vol, d, transfer_syntax=ts, gantry_tilt_deg=tilt, patient=FAKE_PATIENT)
+            assert dciodvfy_errors(files) == []
+
+    check()

@@ -178,3 +178,18 @@ def test_io_enhanced_ct_frames_sorted_by_plane_position(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ours.array, vol.array)
     assert ours.same_grid(vol, atol=1e-6)
     assert ours.meta["sop_class_uid"] == "1.2.840.10008.5.1.4.1.1.2.1"
+
+
+@pytest.mark.verifies("SRS-IO-013")
+def test_io_real_series_identity_never_reaches_meta() -> None:
+    import pydicom
+
+    folder = Path(get_testdata_file("dicomdirtests/98892001/CT5N/2062", download=False)).parent
+    ds = pydicom.dcmread(folder / "2062", stop_before_pixels=True)
+    identity = [str(ds.get(k, "")) for k in ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber")]
+    identity = [v for v in identity if v]
+    assert identity  # the real file does carry identity attributes
+    meta = dict(read_dicom_series(folder).meta)
+    assert not set(identity) & {str(v) for v in meta.values()}
+    text = repr(meta)
+    assert not any(v in text for v in identity if len(v) > 3)  # names and IDs, not 1-digit numbers
