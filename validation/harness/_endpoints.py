@@ -71,12 +71,7 @@ def estimate_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, *,
             est = K.auc_delong(y, s, cl)
             extra["delong_variance"] = K.auc_delong_variance(y, s)[1]
         else:
-            theta = K.auc_delong_variance(y, s)[0]
-            reps = K.auc_bootstrap(y, s, replicates, rng)
-            lo, hi = (K.percentile_interval(reps, cl) if ci == "bootstrap_percentile"
-                      else K.bca_interval(reps, theta, K.auc_jackknife(y, s), None, cl))
-            est = Estimate(theta, lo, hi, cl, ci.replace("_", "-"), npos + nneg)
-            extra["bootstrap_se"] = float(np.std(reps, ddof=1))
+            est = K.auc_bootstrap_ci(y, s, ci, replicates, rng, cl)
     elif metric in BINARY_METRICS:
         tp, fp, fn, tn = _counts(data.y[idx], data.pred[idx])  # type: ignore[index]
         extra = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}

@@ -75,11 +75,9 @@ def run_validation(
     audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
     d = protocol.data
     if any(ep["metric"] == "lesion_sensitivity_at_fp" for ep in d["endpoints"]):
-        from validation import metrics as M
-
-        if not hasattr(M, "lesion_sensitivity_at_fp"):
-            raise ProtocolError("endpoint metric 'lesion_sensitivity_at_fp' needs "
-                                "validation.metrics.lesion_sensitivity_at_fp, not available in this installation")
+        raise ProtocolError("endpoint metric 'lesion_sensitivity_at_fp' is in the protocol schema but the "
+                            "harness does not yet read lesion and detection tables; compute it with "
+                            "validation.metrics.lesion_sensitivity_at_fp")
     # 1. lock (before anything is computed)
     lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason)
     # 2. manifest and file hashes

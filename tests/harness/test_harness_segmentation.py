@@ -1,0 +1,95 @@
+"""Segmentation endpoints through the harness: per-case values from `validation.metrics`,
+mean with a case-bootstrap CI, acceptance, subgroups (Kruskal-Wallis)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from validation import metrics as M
+from validation.errors import ProtocolError
+from validation.harness import run_validation
+
+PROTOCOL = """\
+id: SAP-SEG-001
+device:
+  predictions: predictions.csv
+  mask_column: mask
+manifest: manifest.csv
+truth: {mask_column: ref}
+endpoints:
+  - {id: dice, metric: dice, ci: bootstrap_percentile, acceptance: {ci_low_at_least: 0.5}}
+  - {id: hd95, metric: hd95, ci: bootstrap_bca, acceptance: {value_at_most: 5.0}}
+  - {id: nsd2, metric: nsd, tolerance_mm: 2.0, ci: bootstrap_percentile, acceptance: {value_at_least: 0.5}}
+subgroups:
+  min_size: 3
+  variables: [{column: scanner}]
+bootstrap: {replicates: 400, seed: 5}
+multiplicity: bonferroni
+"""
+
+
+def _study(root: Path, n: int = 12) -> list[tuple[np.ndarray, np.ndarray, tuple]]:
+    rng = np.random.default_rng(2)
+    (root / "m").mkdir(parents=True)
+    man, pred, pairs = ["case_id,ref,scanner"], ["case_id,mask"], []
+    spacing = (2.0, 0.8, 0.8)
+    zz, yy, xx = np.mgrid[:12, :24, :24]
+    for i in range(n):
+        c = np.array([6, 12, 12]) + rng.integers(-1, 2, 3)
+        r = 4 + rng.integers(0, 3)
+        ref = ((zz - c[0]) * 2.0) ** 2 + ((yy - c[1]) * 0.8) ** 2 + ((xx - c[2]) * 0.8) ** 2 <= (r * 1.6) ** 2
+        shift = rng.integers(0, 2, 3)
+        p = np.roll(ref, tuple(shift), axis=(0, 1, 2))
+        np.savez_compressed(root / "m" / f"r{i}.npz", mask=ref, spacing=np.array(spacing))
+        np.savez_compressed(root / "m" / f"p{i}.npz", mask=p, spacing=np.array(spacing))
+        man.append(f"S{i:02d},m/r{i}.npz,{'AB'[i % 2]}")
+        pred.append(f"S{i:02d},m/p{i}.npz")
+        pairs.append((p, ref, spacing))
+    (root / "manifest.csv").write_text("\n".join(man) + "\n")
+    (root / "predictions.csv").write_text("\n".join(pred) + "\n")
+    (root / "protocol.yaml").write_text(PROTOCOL)
+    return pairs
+
+
+@pytest.mark.slow
+@pytest.mark.verifies("SRS-HARNESS-021", "SRS-HARNESS-022")
+def test_harness_segmentation_endpoints(tmp_path: Path) -> None:
+    pairs = _study(tmp_path)
+    o = run_validation(tmp_path / "protocol.yaml", out_dir=tmp_path / "out", audit_log=tmp_path / "a.jsonl",
+                       tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", progress=False)
+    dice = np.array([M.dice(p, r) for p, r, _ in pairs])
+    hd95 = np.array([M.hausdorff_distance(p, r, spacing=s, percentile=95) for p, r, s in pairs])
+    nsd = np.array([M.normalized_surface_dice(p, r, spacing=s, tolerance_mm=2.0) for p, r, s in pairs])
+    ep = {e["id"]: e for e in o.result["endpoints"]}
+    assert ep["dice"]["value"] == pytest.approx(dice.mean(), abs=1e-15)
+    assert ep["hd95"]["value"] == pytest.approx(hd95.mean(), abs=1e-12)
+    assert ep["nsd2"]["value"] == pytest.approx(nsd.mean(), abs=1e-15)
+    for e in ep.values():
+        assert e["ci_low"] <= e["value"] <= e["ci_high"] and e["n"] == 12
+    assert ep["hd95"]["method"] == "bootstrap-bca" and ep["dice"]["method"] == "bootstrap-percentile"
+    assert ep["hd95"]["passed"] == bool(hd95.mean() <= 5.0)
+    t = next(t for t in o.result["interaction_tests"] if t["endpoint"] == "dice")
+    h, pv = sps.kruskal(dice[0::2], dice[1::2])  # scanner A = even cases, B = odd (scipy peer)
+    assert t["statistic"] == pytest.approx(h, abs=1e-12) and t["pvalue"] == pytest.approx(pv, abs=1e-12)
+    assert t["pvalue_adjusted"] == pytest.approx(min(1.0, 3 * pv), abs=1e-12)
+    cases = (tmp_path / "out" / "cases.csv").read_text().splitlines()
+    assert cases[0].startswith("case_id,dice,hd95,nsd@2.0") and len(cases) == 13
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["verdict"] == o.verdict
+
+
+def test_harness_segmentation_lesion_endpoint_not_yet_supported(tmp_path: Path) -> None:
+    _study(tmp_path, 2)
+    text = PROTOCOL.replace("truth: {mask_column: ref}", "truth: {mask_column: ref, lesions_column: les}").replace(
+        "  mask_column: mask\n", "  mask_column: mask\n  detections_column: det\n").replace(
+        "  - {id: dice,", "  - {id: les, metric: lesion_sensitivity_at_fp, fp_per_image: 1, ci: bootstrap_percentile, "
+        "acceptance: {value_at_least: 0.5}}\n  - {id: dice,")
+    (tmp_path / "protocol.yaml").write_text(text)
+    with pytest.raises(ProtocolError, match="does not yet read lesion and detection tables"):
+        run_validation(tmp_path / "protocol.yaml", out_dir=tmp_path / "o", audit_log=tmp_path / "a.jsonl",
+                       tracking_uri=f"sqlite:///{tmp_path}/never.db")
+    assert not (tmp_path / "a.jsonl").exists()
