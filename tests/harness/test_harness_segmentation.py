@@ -82,14 +82,60 @@ def test_harness_segmentation_endpoints(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out" / "result.json").read_text())["verdict"] == o.verdict
 
 
-def test_harness_segmentation_lesion_endpoint_not_yet_supported(tmp_path: Path) -> None:
-    _study(tmp_path, 2)
-    text = PROTOCOL.replace("truth: {mask_column: ref}", "truth: {mask_column: ref, lesions_column: les}").replace(
-        "  mask_column: mask\n", "  mask_column: mask\n  detections_column: det\n").replace(
-        "  - {id: dice,", "  - {id: les, metric: lesion_sensitivity_at_fp, fp_per_image: 1, ci: bootstrap_percentile, "
-        "acceptance: {value_at_least: 0.5}}\n  - {id: dice,")
-    (tmp_path / "protocol.yaml").write_text(text)
-    with pytest.raises(ProtocolError, match="does not yet read lesion and detection tables"):
-        run_validation(tmp_path / "protocol.yaml", out_dir=tmp_path / "o", audit_log=tmp_path / "a.jsonl",
-                       tracking_uri=f"sqlite:///{tmp_path}/never.db")
-    assert not (tmp_path / "a.jsonl").exists()
+LESION_PROTOCOL = """\
+id: SAP-DET-001
+device:
+  predictions: predictions.csv
+  detections: detections.csv
+manifest: manifest.csv
+truth: {lesions: lesions.csv}
+endpoints:
+  - {id: les1, metric: lesion_sensitivity_at_fp, fp_per_image: 1.0, ci: bootstrap_percentile,
+     acceptance: {value_at_least: 0.5}}
+subgroups:
+  variables: [{column: site}]
+bootstrap: {replicates: 300, seed: 9}
+multiplicity: none
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.verifies("SRS-HARNESS-021")
+def test_harness_lesion_sensitivity_at_fp_endpoint(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 30
+    man, les, det = ["case_id,site,patient_id"], ["case_id,center_z_mm,center_y_mm,center_x_mm,diameter_mm"], [
+        "case_id,score,center_z_mm,center_y_mm,center_x_mm"]
+    for i in range(n):
+        man.append(f"D{i:02d},{'NS'[i % 2]},P{i // 2:02d}")
+        for _ in range(int(rng.integers(0, 3))):
+            c = [float(v) for v in rng.uniform(10, 90, 3)]
+            les.append(f"D{i:02d},{c[0]!r},{c[1]!r},{c[2]!r},8.0")
+            if rng.random() < 0.7:
+                jit = [float(v) for v in np.asarray(c) + rng.normal(0, 1.0, 3)]
+                det.append(f"D{i:02d},{float(rng.uniform(0.4, 1.0))!r},{jit[0]!r},{jit[1]!r},{jit[2]!r}")
+        for _ in range(int(rng.integers(0, 3))):
+            c = [float(v) for v in rng.uniform(10, 90, 3)]
+            det.append(f"D{i:02d},{float(rng.uniform(0.0, 0.7))!r},{c[0]!r},{c[1]!r},{c[2]!r}")
+    for name, rows in (("manifest", man), ("lesions", les), ("detections", det)):
+        (tmp_path / f"{name}.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "predictions.csv").write_text("case_id\n" + "".join(f"D{i:02d}\n" for i in range(n)))
+    (tmp_path / "protocol.yaml").write_text(LESION_PROTOCOL)
+    o = run_validation(tmp_path / "protocol.yaml", out_dir=tmp_path / "out", audit_log=tmp_path / "a.jsonl",
+                       tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", progress=False)
+    # the same computation called directly on validation.metrics (cluster = patient)
+    import pandas as pd
+
+    L, D = pd.read_csv(tmp_path / "lesions.csv"), pd.read_csv(tmp_path / "detections.csv")
+    cz = ["center_z_mm", "center_y_mm", "center_x_mm"]
+    cases = [f"D{i:02d}" for i in range(n)]
+    match = M.match_detections(
+        cases, {"case": L["case_id"].to_numpy(object), "center_mm": L[cz].to_numpy(), "diameter_mm": L["diameter_mm"].to_numpy()},
+        {"case": D["case_id"].to_numpy(object), "score": D["score"].to_numpy(), "center_mm": D[cz].to_numpy()},
+        clusters={c: f"P{int(c[1:]) // 2:02d}" for c in cases})
+    ref = M.lesion_sensitivity_at_fp(match, 1.0, n_resamples=300, rng=np.random.default_rng([9, 0, 0, 0]))
+    e = o.result["endpoints"][0]
+    assert (e["value"], e["ci_low"], e["ci_high"], e["n"]) == (ref.value, ref.ci_low, ref.ci_high, ref.n)
+    assert e["n_lesions"] == len(L) and e["method"] == ref.method
+    assert o.result["reference_files"]["lesions_sha256"] and o.result["device"]["detections_sha256"]
+    assert {g["level"] for g in o.result["subgroups"]} == {"N", "S"}
