@@ -4,13 +4,16 @@ Hillis, Obuchowski & Berbaum (2011): the pilot's case-level (co)variances ``var_
 cov1, cov2, cov3`` scale with ``pilot_cases / n_cases``; ``var_tr`` does not. For RRRC with
 two modalities and AUC difference ``effect``::
 
-    E[MS(T*R)] = var_tr + s (var_error - cov1 - (cov2 - cov3))        s = pilot_cases / n_cases
+    E[MS(T*R)] = var_tr + s (var_error - cov1 - max(cov2 - cov3, 0))   s = pilot_cases / n_cases
     E[D]       = var_tr + s (var_error - cov1 + (J - 1) max(cov2 - cov3, 0))
     lambda     = J effect^2 / (2 E[D]),   ddf = E[D]^2 / (E[MS(T*R)]^2 / (J - 1))
 
-and power = P(F'(1, ddf; lambda) > F_{1-alpha}(1, ddf)). FRRC uses the chi-square(1; lambda)
+and power = P(F'(1, ddf; lambda) > F_{1-alpha}(1, ddf)). RRFC uses F'(1, J - 1) with
+``lambda = J effect^2 / (2 E[MS(T*R)])``. FRRC uses the chi-square(1; lambda)
 with ``E[D] = s (var_error - cov1 + (J - 1) max(cov2 - cov3, 0))``. Negative ``var_tr`` is
-set to 0 (as recommended by the authors).
+set to 0. The truncated ``max(cov2 - cov3, 0)`` is used in both E[D] and E[MS(T*R)], so that
+when Cov2 <= Cov3 the planned test has ddf = J - 1, as the analysis itself (RJafroc's
+``SsPowerGivenJKOrVarCom`` does the same).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def power(
     n_cases: int,
     pilot_cases: int,
     confidence_level: float = 0.95,
-    generalization: Literal["RRRC", "FRRC"] = "RRRC",
+    generalization: Literal["RRRC", "FRRC", "RRFC"] = "RRRC",
 ) -> float:
     """Power of a two-modality OR test (two-sided, level ``1 - confidence_level``).
 
@@ -76,8 +79,8 @@ def power(
             raise InvalidParameterError(name, fn, f"an integer >= {lo}", v)
     if not 0 < confidence_level < 1:
         raise InvalidParameterError("confidence_level", fn, "a number in (0, 1)", confidence_level)
-    if generalization not in ("RRRC", "FRRC"):
-        raise InvalidParameterError("generalization", fn, "'RRRC' or 'FRRC'", generalization, options=["RRRC", "FRRC"])
+    if generalization not in ("RRRC", "FRRC", "RRFC"):
+        raise InvalidParameterError("generalization", fn, "'RRRC', 'FRRC' or 'RRFC'", generalization, options=["RRRC", "FRRC", "RRFC"])
     if not math.isfinite(effect):
         raise InvalidParameterError("effect", fn, "a finite AUC difference", effect)
     J = n_readers
@@ -93,9 +96,13 @@ def power(
         return float(stats.ncx2.sf(crit, 1, lam))
     var_tr = max(c["var_tr"], 0.0)
     ed = var_tr + case_part
-    ems = var_tr + s * (c["var_error"] - c["cov1"] - (c["cov2"] - c["cov3"]))
+    ems = var_tr + s * (c["var_error"] - c["cov1"] - d23)
     if ed <= 0 or ems <= 0:
         return float("nan")
+    if generalization == "RRFC":
+        # cases fixed: the test is F = MS(T) / MS(T*R) on (1, J - 1)
+        lam = J * effect**2 / (2 * ems)
+        return float(stats.ncf.sf(stats.f.ppf(1 - alpha, 1, J - 1), 1, J - 1, lam))
     lam = J * effect**2 / (2 * ed)
     ddf = ed**2 / (ems**2 / (J - 1))
     crit = stats.f.ppf(1 - alpha, 1, ddf)
@@ -126,7 +133,7 @@ def sample_size(
     readers: Iterable[int] = range(3, 16),
     max_cases: int = 10_000,
     confidence_level: float = 0.95,
-    generalization: Literal["RRRC", "FRRC"] = "RRRC",
+    generalization: Literal["RRRC", "FRRC", "RRFC"] = "RRRC",
 ) -> SampleSizeResult:
     """Readers x cases needed for ``target_power`` (Hillis, Obuchowski & Berbaum 2011).
 

@@ -1,5 +1,46 @@
-"""samd risk management (ISO 14971 / IEC 62304), traceability and submission documents."""
+"""Risk management, traceability and submission documents (ISO 14971, IEC 62304, 21 CFR 807.92).
 
+May import `validation` and `clinical_eval`; never imported by them or by `samd_core`.
+"""
+
+from risk._checks import FINDING_CODES, Finding, TraceabilityReport, TraceRow, check_traceability
+from risk._junit import TestOutcome, parse_junit
+from risk._requirements import Requirement, load_requirements
+from risk._riskfile import (
+    AcceptabilityMatrix,
+    Hazard,
+    RiskControl,
+    RiskFile,
+    Verification,
+    load_risk_file,
+    parse_risk_file,
+)
+from risk._sbom import CORE_RUNTIME_ROOTS, sbom_json
+from risk._soup import LockedPackage, SoupItem, parse_lock, soup_list
 from samd_core._version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "CORE_RUNTIME_ROOTS",
+    "FINDING_CODES",
+    "AcceptabilityMatrix",
+    "Finding",
+    "Hazard",
+    "LockedPackage",
+    "Requirement",
+    "RiskControl",
+    "RiskFile",
+    "SoupItem",
+    "TestOutcome",
+    "TraceRow",
+    "TraceabilityReport",
+    "Verification",
+    "__version__",
+    "check_traceability",
+    "load_requirements",
+    "load_risk_file",
+    "parse_junit",
+    "parse_lock",
+    "parse_risk_file",
+    "sbom_json",
+    "soup_list",
+]

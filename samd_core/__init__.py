@@ -5,7 +5,18 @@ inference, and locked model bundles. Imports none of samd's other packages, and 
 pandas, MLflow or jinja2, so a product can ship it alone.
 """
 
+from typing import Any
+
 from samd_core._version import __version__
 from samd_core.volume import Volume
 
-__all__ = ["Volume", "__version__"]
+__all__ = ["Volume", "__version__", "load_locked"]
+
+
+def __getattr__(name: str) -> Any:
+    # `load_locked` is imported lazily so that `import samd_core` does not pull in torch.
+    if name == "load_locked":
+        from samd_core.bundle import load_locked
+
+        return load_locked
+    raise AttributeError(f"module 'samd_core' has no attribute {name!r}")

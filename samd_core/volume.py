@@ -51,6 +51,10 @@ ALLOWED_META: frozenset[str] = frozenset(
         "gantry_tilt_deg",
         "gap_resampled",
         "source",
+        "sop_class_uid",
+        "monochrome1_inverted",
+        "tilt_corrected",
+        "images_excluded",
     }
 )
 

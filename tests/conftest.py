@@ -45,3 +45,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="Rscript not installed (scripts/bootstrap.sh installs it)"))
         if "external_tools" in item.keywords and not have_dciodvfy:
             item.add_marker(pytest.mark.skip(reason="dicom3tools not installed (scripts/bootstrap.sh installs it)"))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Traceability: store the node id and the ``verifies`` marker ids as JUnit properties.
+
+    ``pytest --junitxml=FILE`` then writes ``<property name="nodeid">`` and
+    ``<property name="verifies" value="SRS-... RC-...">`` for every test case, which
+    ``samd risk check --junit FILE`` reads (`risk.parse_junit`). Written to ``user_properties``
+    directly (what ``record_property`` does) so that skipped tests carry them too.
+    """
+    ids = sorted({str(i) for m in item.iter_markers("verifies") for i in m.args})
+    item.user_properties.append(("nodeid", item.nodeid))
+    if ids:
+        item.user_properties.append(("verifies", " ".join(ids)))

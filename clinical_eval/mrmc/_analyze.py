@@ -64,7 +64,8 @@ def _est(value: float, se: float, df: float | None, conf: float, method: str, n:
 
 
 def _hillis_df(den: float, ms: float, df_ms: float) -> float:
-    if ms == 0:
+    # MS equal to 0 up to rounding (e.g. identical readers): infinite df, not 1e57
+    if abs(ms) <= 1e-13 * abs(den):
         return float("inf")
     return den**2 / (ms**2 / df_ms)
 
@@ -242,7 +243,12 @@ def _analyze(
         pvalue = float(stats.chi2.sf(statistic, df_num)) if math.isfinite(statistic) else float("nan")
     else:
         test = "F"
-        pvalue = float(stats.f.sf(statistic, df_num, df_den)) if math.isfinite(statistic) else float("nan")
+        if not math.isfinite(statistic):
+            pvalue = float("nan")
+        elif math.isinf(df_den):  # MS(T*R) = 0: F(I-1, inf) = chi-square(I-1) / (I-1)
+            pvalue = float(stats.chi2.sf(statistic * df_num, df_num))
+        else:
+            pvalue = float(stats.f.sf(statistic, df_num, df_den))
     modality_auc = tuple(
         ModalityFom(d.modalities[i], _est(float(mean_i[i]), se, df, conf, f"{tag} single-modality", n), se, df)
         for i, (se, df) in enumerate(single)
@@ -260,15 +266,14 @@ def _analyze(
             for j in range(J):
                 diff = float(a[ia, j] - a[ib, j])
                 if method == "OR":
-                    # two-modality pair of one reader: Var_j - Cov1_j from that pair's cells
-                    c = cov.reshape(I, J, I, J)
-                    v = 0.5 * (c[ia, j, ia, j] + c[ib, j, ib, j])
-                    se, df = _sqrt(2 * (float(v) - float(c[ia, j, ib, j]))), None
+                    # Iowa: reader j's Var and Cov1 averaged over all its modalities
+                    se, df = _sqrt(2 * (float(var_j[j]) - float(cov1_j[j]))), None
                 else:
-                    if y is None:  # unreachable: DBM requires the jackknife
+                    if dbm_ms is None:  # unreachable: DBM requires the jackknife
                         raise RuntimeError("DBM analysis needs jackknife pseudovalues")
-                    dv = y[ia, j] - y[ib, j]
-                    se, df = _sqrt(float(np.var(dv, ddof=1)) / kk), float(kk - 1)
+                    # modality x case ANOVA of reader j's pseudovalues
+                    se = _sqrt(2 * float(np.asarray(dbm_ms["ms_tc_j"])[j]) / kk)
+                    df = float((I - 1) * (kk - 1))
                 stat = diff / se if se > 0 else float("nan")
                 reader_diffs.append(
                     ReaderComparison(d.readers[j], d.modalities[ia], d.modalities[ib], _est(diff, se, df, conf, f"{tag} per-reader", n), se, stat, df, _tp(stat, df))

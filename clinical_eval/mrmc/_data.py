@@ -221,7 +221,9 @@ def read_imrmc(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     The format is free text, a line ``BEGIN DATA:``, then rows ``readerID,caseID,modalityID,score``.
     Truth rows have reader ``-1`` (or ``truth``) and their score is the truth (0/1); the
-    modality of a truth row is ignored (iMRMC writes ``truth`` or ``0``).
+    modality of a truth row is ignored (iMRMC writes ``truth`` or ``0``). As in iMRMC, white
+    space inside a field is ignored (``reader 1`` and ``reader1`` are the same reader) and rows
+    may come in any order.
 
     Raises
     ------
@@ -238,7 +240,8 @@ def read_imrmc(path: str | os.PathLike[str]) -> pd.DataFrame:
     for n, line in enumerate(lines[start + 1 :], start=start + 2):
         if not line.strip():
             continue
-        parts = [p.strip() for p in line.split(",")]
+        # iMRMC ignores all white space inside fields ("reader 1" is "reader1")
+        parts = ["".join(p.split()) for p in line.split(",")]
         if len(parts) != 4:
             raise MrmcDataError(
                 f"line {n} of `read_imrmc` input must be 'readerID,caseID,modalityID,score'; got {line!r}"

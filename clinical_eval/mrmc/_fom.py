@@ -123,15 +123,20 @@ def cell_covariance(
     pos = truth == 1
     x1 = ratings[:, pos]
     x0 = ratings[:, ~pos]
-    diff = x1[:, :, None] - x0[:, None, :]
-    h = (np.sign(diff) + 1.0) / 2.0  # (cells, K2, K1) kernel s(x_d, x_n)
-    hf = h.reshape(h.shape[0], -1)
-    s_same = hf @ hf.T  # sum_{d,n} h_a h_b
-    rows = h.sum(axis=2)  # (cells, K2): sum over n
-    cols = h.sum(axis=1)  # (cells, K1): sum over d
+    cells = ratings.shape[0]
+    s_same = np.zeros((cells, cells))  # sum_{d,n} h_a h_b
+    rows = np.empty((cells, k2))  # sum over n of h(d, n)
+    cols = np.zeros((cells, k1))  # sum over d of h(d, n)
+    block = max(1, int(2_000_000 // max(1, cells * k1)))  # bound memory of the kernel block
+    for start in range(0, k2, block):
+        h = (np.sign(x1[:, start : start + block, None] - x0[:, None, :]) + 1.0) / 2.0
+        hf = h.reshape(cells, -1)
+        s_same += hf @ hf.T
+        rows[:, start : start + block] = h.sum(axis=2)
+        cols += h.sum(axis=1)
     t_d = rows @ rows.T - s_same  # same d, n != n'
     t_n = cols @ cols.T - s_same  # same n, d != d'
-    tot = hf.sum(axis=1)
+    tot = rows.sum(axis=1)
     t_none = np.outer(tot, tot) - s_same - t_d - t_n
     m1 = s_same / (k1 * k2)
     m2 = t_d / (k2 * k1 * (k1 - 1))

@@ -193,6 +193,10 @@ class MrmcResult:
     dbm_variance_components: dict[str, float] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    def reader_auc_table(self) -> dict[str, dict[str, float]]:
+        """``{modality: {reader: FOM}}`` (a plain-dict view of `reader_auc`)."""
+        return {m: dict(zip(self.readers, row, strict=True)) for m, row in zip(self.modalities, self.reader_auc, strict=True)}
+
     def comparison(self, minuend: str, subtrahend: str) -> Comparison:
         """The comparison ``minuend - subtrahend`` (sign flipped if stored the other way)."""
         for c in self.comparisons:

@@ -114,6 +114,20 @@ def test_mrmc_imrmc_reader_roundtrip(tmp_path: pathlib.Path, vd: pd.DataFrame) -
 
 
 @pytest.mark.verifies("SRS-MRMC-006")
+def test_mrmc_imrmc_whitespace_and_order(tmp_path: pathlib.Path) -> None:
+    # iMRMC ignores white space inside fields and any row order; truth-row modality is ignored
+    rows = ["-1 , c 1 , whatever , 0", "-1,c2,truth,1", "-1,c3,0,0", "-1,c4,0,1"]
+    data = [(r, m, c, s) for r in ("reader 1", "reader2") for m in ("mod A", "modB") for c, s in (("c1", 1), ("c2", 4), ("c3", 2), ("c4", 3))]
+    rows += [f" {r} ,{c}, {m} ,{s}" for r, m, c, s in reversed(data)]
+    p = tmp_path / "w.imrmc"
+    p.write_text("free text\nBEGIN DATA:\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    d = as_mrmc_data(p)
+    assert d.readers == ("reader1", "reader2") and d.modalities == ("modA", "modB")
+    assert d.cases == ("c1", "c2", "c3", "c4") and d.truth.tolist() == [0, 1, 0, 1]
+    assert d.shape == (2, 2, 4)
+
+
+@pytest.mark.verifies("SRS-MRMC-006")
 def test_mrmc_imrmc_errors(tmp_path: pathlib.Path) -> None:
     p = tmp_path / "x.imrmc"
     p.write_text("no data marker\n1,2,3,4\n", encoding="utf-8")

@@ -84,7 +84,7 @@ def test_mrmc_power_closed_form_and_sample_size() -> None:
     # closed form (HOB 2011) recomputed by hand for J = 5, K = 114 (the pilot itself), effect 0.05
     J, s = 5, 1.0
     ed = vc["var_tr"] + s * (vc["var_error"] - vc["cov1"] + (J - 1) * max(vc["cov2"] - vc["cov3"], 0))
-    ems = vc["var_tr"] + s * (vc["var_error"] - vc["cov1"] - (vc["cov2"] - vc["cov3"]))
+    ems = vc["var_tr"] + s * (vc["var_error"] - vc["cov1"] - max(vc["cov2"] - vc["cov3"], 0))
     ddf = ed**2 / (ems**2 / (J - 1))
     lam = J * 0.05**2 / (2 * ed)
     expect = stats.ncf.sf(stats.f.ppf(0.95, 1, ddf), 1, ddf, lam)
@@ -124,3 +124,34 @@ def test_mrmc_reading_time_ratio() -> None:
         reading_time_ratio(np.r_[1.0, 2, 3, 0], np.r_[1.0, 2, 3, 4])
     with pytest.raises(InvalidParameterError, match="`aided` of `reading_time_ratio` must be the same length"):
         reading_time_ratio([1.0, 2.0], [1.0])
+
+
+@pytest.mark.verifies("SRS-MRMC-014")
+def test_mrmc_power_equals_rjafroc_van_dyke() -> None:
+    # RJafroc 2.1.3 tests/testthat/test-SsSampleSizeRoc.R (commit 0b362c1), Van Dyke pilot (K* = 114),
+    # OR components, effect = observed difference -0.043800322:
+    #   SsPowerGivenJK(J = 10, K = 165, RRRC) = 0.80541995; (J = 10, K = 131, FRRC) = 0.80091813;
+    #   SsPowerGivenJK(J = 6, K = 111, RRRC) = 0.5526116; SsSampleSizeKGivenJ(J = 6) -> K = 251 (power 0.801).
+    import pathlib
+
+    vc = analyze(pathlib.Path(__file__).resolve().parents[1] / "reference" / "mrmc" / "vandyke_long.csv").variance_components
+    eff = -0.043800322
+    assert power(vc, effect=eff, n_readers=10, n_cases=165, pilot_cases=114) == pytest.approx(0.80541995, abs=1e-8)
+    assert power(vc, effect=eff, n_readers=10, n_cases=131, pilot_cases=114, generalization="FRRC") == pytest.approx(0.80091813, abs=1e-8)
+    assert power(vc, effect=eff, n_readers=6, n_cases=111, pilot_cases=114) == pytest.approx(0.5526116, abs=5e-8)
+    # (J = 10, K = 53, RRFC) = 0.80496663
+    assert power(vc, effect=eff, n_readers=10, n_cases=53, pilot_cases=114, generalization="RRFC") == pytest.approx(0.80496663, abs=1e-8)
+    ss = sample_size(vc, effect=eff, target_power=0.8, pilot_cases=114, readers=[6])
+    assert ss.designs[0][1] == 251 and round(ss.designs[0][2], 3) == 0.801
+
+
+@pytest.mark.verifies("SRS-MRMC-014")
+def test_mrmc_sample_size_equals_rjafroc_franken() -> None:
+    # RJafroc 2.1.3 test-SsSampleSizeRoc.R: SsSampleSizeKGivenJ(dataset03 = Franken, effect 0.05, J = 6,
+    # OR) has powerRRRC = 0.8004469 (at K = 121). Cov2 < Cov3 here, so the truncation matters.
+    import pathlib
+
+    vc = analyze(pathlib.Path(__file__).resolve().parents[1] / "reference" / "mrmc" / "franken_long.csv").variance_components
+    ss = sample_size(vc, effect=0.05, target_power=0.8, pilot_cases=100, readers=[6])
+    assert ss.designs[0][1] == 121
+    assert ss.designs[0][2] == pytest.approx(0.8004469, abs=1e-7)

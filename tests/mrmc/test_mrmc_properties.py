@@ -107,6 +107,7 @@ def test_mrmc_input_not_mutated_and_order_invariant() -> None:
     pd.testing.assert_frame_equal(df, before)
     r2 = analyze(df.sample(frac=1.0, random_state=1))
     assert r1.to_json() == r2.to_json()
+    assert r1.reader_auc_table()["2"]["5"] == r1.reader_auc[1][4]
 
 
 @pytest.mark.verifies("SRS-MRMC-009")
@@ -238,3 +239,37 @@ def test_mrmc_invariances(seed: int, gen: str, method: str) -> None:
     if np.isfinite(r.pvalue):
         assert s.pvalue == pytest.approx(r.pvalue, rel=1e-9)
         assert s.difference.ci_low == pytest.approx(-r.difference.ci_high, abs=1e-12)
+
+
+@pytest.mark.verifies("SRS-MRMC-008")
+def test_mrmc_zero_reader_interaction_gives_infinite_ddf_not_nan() -> None:
+    # every reader gives the same ratings: MS(T*R) = 0, ddf_H = inf, F(1, inf) = chi-square(1)
+    df = pd.read_csv(VD)
+    one = df[df.reader == 1]
+    same = pd.concat([one.assign(reader=r) for r in (1, 2, 3)])
+    r = analyze(same)
+    assert r.df_den == float("inf")
+    assert r.pvalue == pytest.approx(stats.chi2.sf(r.statistic, 1), rel=1e-12)
+    assert np.isfinite(r.difference.ci_low)
+
+
+@pytest.mark.verifies("SRS-MRMC-004")
+def test_mrmc_unbiased_covariance_blocked_equals_direct() -> None:
+    # 40 cells x 2,000 non-diseased: the kernel is processed in blocks of diseased cases
+    from clinical_eval.mrmc._fom import cell_covariance
+
+    rng = np.random.default_rng(9)
+    truth = np.r_[np.zeros(2000, int), np.ones(60, int)]
+    x = np.round(rng.normal(size=(40, 2060)) + truth, 1)
+    _, _, cov = cell_covariance(x, truth, "auc", "unbiased")
+    h = (np.sign(x[:, truth == 1][:, :, None] - x[:, truth == 0][:, None, :]) + 1) / 2
+    k2, k1 = 60, 2000
+    hf = h.reshape(40, -1)
+    s = hf @ hf.T
+    rows, cols = h.sum(axis=2), h.sum(axis=1)
+    td, tn = rows @ rows.T - s, cols @ cols.T - s
+    tot = hf.sum(axis=1)
+    t4 = np.outer(tot, tot) - s - td - tn
+    m1, m2, m3, m4 = s / (k1 * k2), td / (k2 * k1 * (k1 - 1)), tn / (k1 * k2 * (k2 - 1)), t4 / (k1 * (k1 - 1) * k2 * (k2 - 1))
+    direct = (m1 + (k1 - 1) * m2 + (k2 - 1) * m3 + (k1 - 1) * (k2 - 1) * m4) / (k1 * k2) - m4
+    np.testing.assert_allclose(cov, direct, rtol=1e-9, atol=1e-15)

@@ -211,3 +211,61 @@ def test_mrmc_dbm_or_link(path: pathlib.Path) -> None:
     assert (dv["var_c"] + dv["var_rc"]) / K == pytest.approx(vc["cov1"], rel=1e-9)
     tot = dv["var_c"] + dv["var_tc"] + dv["var_rc"] + dv["var_trc_error"]
     assert tot / K == pytest.approx(vc["var_error"], rel=1e-9)
+
+
+# IOWA-VD: OR-DBM MRMC 2.51 (build 20181028) report "VanDyke trap area jackknife anova.txt",
+# as kept in RJafroc (GitHub dpc10ster/RJafroc, inst/IowaResults/VanDyke.txt, commit 6c96b92).
+IOWA_VD_READER_AUC = [
+    [0.91964573, 0.85877617, 0.90386473, 0.97310789, 0.82979066],
+    [0.94782609, 0.90531401, 0.92173913, 0.99935588, 0.92995169],
+]
+# FRRC part (d): reader, difference, StdErr, p, CI low, CI high, Var(Error)_j, Cov1_j
+IOWA_VD_FRRC_READERS = [
+    ("1", -0.02818, 0.02551, 0.2693, -0.07818, 0.02182, 0.00069890, 0.00037347),
+    ("2", -0.04654, 0.02630, 0.0768, -0.09809, 0.00501, 0.00110605, 0.00076016),
+    ("3", -0.01787, 0.03121, 0.5668, -0.07904, 0.04330, 0.00084234, 0.00035532),
+    ("4", -0.02625, 0.01729, 0.1290, -0.06014, 0.00764, 0.00015058, 0.00000108),
+    ("5", -0.10016, 0.04406, 0.0230, -0.18651, -0.01381, 0.00121357, 0.00024304),
+]
+
+
+@pytest.mark.verifies("SRS-MRMC-001", "SRS-MRMC-003")
+def test_mrmc_vandyke_iowa_report_details() -> None:
+    r = analyze(VD, generalization="FRRC")
+    for i in range(2):
+        for j in range(5):
+            _close(r.reader_auc[i][j], IOWA_VD_READER_AUC[i][j], 8)
+    # single-modality FRRC SEs and the per-modality Var(Error), Cov2 printed in part (c)
+    _close(r.modality_auc[0].se, 0.02428971, 8)
+    _close(r.modality_auc[1].se, 0.01677632, 8)
+    assert len(r.reader_differences) == 5
+    for rd, (reader, diff, se, p, lo, hi, _v, _c1) in zip(r.reader_differences, IOWA_VD_FRRC_READERS, strict=True):
+        assert rd.reader == reader and rd.df is None
+        _close(rd.estimate.value, diff, 5)
+        _close(rd.se, se, 5)
+        _close(rd.pvalue, p, 4)
+        _close(rd.estimate.ci_low, lo, 5)
+        _close(rd.estimate.ci_high, hi, 5)
+    # the DBM components printed in the same report
+    d = analyze(VD, method="DBM").dbm_variance_components
+    assert d is not None
+    for key, printed in (("var_r", 0.00153500), ("var_c", 0.02724923), ("var_tr", 0.00020040),
+                         ("var_tc", 0.01197530), ("var_rc", 0.01226473), ("var_trc_error", 0.03997160)):
+        _close(d[key], printed, 8)
+
+
+@pytest.mark.verifies("SRS-MRMC-001")
+def test_mrmc_vandyke_iowa_per_modality_and_reader_covariances() -> None:
+    import numpy as np
+
+    from clinical_eval.mrmc import as_mrmc_data
+    from clinical_eval.mrmc._anova import or_covariances
+    from clinical_eval.mrmc._fom import cell_covariance
+
+    d = as_mrmc_data(VD)
+    _, _, cov = cell_covariance(d.ratings.reshape(10, -1), d.truth, "auc", "jackknife")
+    cv = or_covariances(cov, 2, 5)
+    np.testing.assert_allclose(cv["var_i"], [0.00101410, 0.00059047], atol=5e-9)
+    np.testing.assert_allclose(cv["cov2_i"], [0.00048396, 0.00020419], atol=5e-9)
+    np.testing.assert_allclose(cv["var_j"], [x[6] for x in IOWA_VD_FRRC_READERS], atol=5e-9)
+    np.testing.assert_allclose(cv["cov1_j"], [x[7] for x in IOWA_VD_FRRC_READERS], atol=5e-9)

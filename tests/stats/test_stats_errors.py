@@ -107,3 +107,12 @@ def test_bootstrap_non_finite_statistic_is_an_error() -> None:
     s = np.array([0.1, 0.2, 0.3, 0.4])
     raises("clusters", "single-class resample", vs.roc_auc, y, s, method="bootstrap-percentile", rng=0, clusters=[0, 0, 1, 1])
     raises("statistic", "non-finite value", vs.bootstrap_ci, lambda a: float("nan"), s, method="percentile", rng=0)
+
+
+@pytest.mark.verifies("SRS-STATS-012")
+def test_bootstrap_curve_statistics_need_two_cases_per_class() -> None:
+    y = [0, 0, 0, 1]
+    s = [0.1, 0.2, 0.3, 0.4]
+    raises("y_true", "at least 2 positive", vs.partial_auc, y, s, bounds=(0.8, 1), correct=False, method="bootstrap-bca", rng=0)
+    raises("y_true", "at least 2 positive", vs.sensitivity_at_specificity, y, s, specificity=0.9,
+           method="bootstrap-bca", rng=0)

@@ -218,3 +218,19 @@ def test_live_proc_on_asah() -> None:
     case = REF["roc"][1]
     est = roc_auc(case["y"], case["a"])
     assert close(est.value, auc) and close(est.ci_low, lo) and close(est.ci_high, hi)
+
+
+@pytest.mark.needs_r
+def test_r_script_reproduces_stored_reference(tmp_path: Path) -> None:
+    """The stored JSON and aSAH.csv are exactly what make_reference_stats.R writes."""
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript not installed")
+    repo = REF_DIR.parents[2]
+    res = subprocess.run(
+        ["Rscript", str(REF_DIR / "make_reference_stats.R"), str(tmp_path)],
+        cwd=repo, capture_output=True, text=True, timeout=300,
+    )
+    if res.returncode != 0:
+        pytest.skip(f"R packages unavailable: {res.stderr[-300:]}")
+    assert json.loads((tmp_path / "r_reference_stats.json").read_text()) == REF
+    assert (tmp_path / "aSAH.csv").read_text() == (REF_DIR / "aSAH.csv").read_text()

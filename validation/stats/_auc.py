@@ -95,7 +95,9 @@ def roc_auc(
     if method == "delong":
         check_two_classes(pos, "y_true", fn)
         if clusters is not None:
-            raise InvalidParameterError("clusters", fn, "None for method='delong' (use a bootstrap method)", Described("an array"))
+            raise InvalidParameterError(
+                "clusters", fn, "None for method='delong' (use a bootstrap method)", Described("an array")
+            )
         return _delong_ci(pos, score, confidence_level)
     check_two_classes(pos, "y_true", fn, minimum=2)
     n_resamples = as_count(n_resamples, "n_resamples", fn, minimum=1)
@@ -106,7 +108,9 @@ def roc_auc(
     if clusters is not None:
         cl = np.asarray(clusters)
         if cl.ndim != 1 or cl.shape[0] != pos.shape[0]:
-            raise InvalidParameterError("clusters", fn, f"a 1-d array of length {pos.shape[0]}", Described(f"shape {cl.shape}"))
+            raise InvalidParameterError(
+                "clusters", fn, f"a 1-d array of length {pos.shape[0]}", Described(f"shape {cl.shape}")
+            )
         _, codes = np.unique(cl, return_inverse=True)
         codes = codes.reshape(-1)
     return _auc_bootstrap(pos, score, method, confidence_level, n_resamples, gen, codes)
@@ -143,7 +147,8 @@ def _auc_bootstrap(
             "clusters",
             fn,
             "such that every cluster resample contains both classes",
-            Described(f"a single-class resample in {int(bad.sum())} of {n_resamples} resamples"))
+            Described(f"a single-class resample in {int(bad.sum())} of {n_resamples} resamples"),
+        )
     n_units = pos.size if codes is None else int(codes.max()) + 1
     if method == "bootstrap-percentile":
         low, high = percentile_interval(reps, confidence_level)
@@ -151,7 +156,10 @@ def _auc_bootstrap(
         jack = auc_jackknife(pos, score, codes)
         if not np.isfinite(jack).all():
             raise InvalidParameterError(
-                "y_true", fn, "such that leaving out any one unit keeps both classes (BCa jackknife)", Described("a single-class subsample")
+                "y_true",
+                fn,
+                "such that leaving out any one unit keeps both classes (BCa jackknife)",
+                Described("a single-class subsample"),
             )
         low, high = bca_interval(reps, auc, jack, confidence_level)
     return Estimate(auc, low, high, confidence_level, method, n_units)

@@ -121,7 +121,8 @@ def bootstrap_ci(
             "statistic",
             fn,
             "finite on every bootstrap resample (consider `strata`)",
-            Described(f"a non-finite value in {int(bad.sum())} of {n_resamples} resamples"))
+            Described(f"a non-finite value in {int(bad.sum())} of {n_resamples} resamples"),
+        )
     if method == "percentile":
         low, high = percentile_interval(theta_b, confidence_level)
     else:
@@ -160,9 +161,8 @@ def _units(n: int, strata: Any, clusters: Any, fn: str) -> tuple[list[np.ndarray
             if bad.size:
                 u = int(inv[unit_rows.order[bad[0] + 1]])
                 vals = np.unique(st[unit_rows.starts[u] : unit_rows.starts[u] + unit_rows.sizes[u]])
-                raise InvalidParameterError(
-                    "strata", fn, "constant within each cluster", Described(f"cluster {uniq[u].item()!r} spans strata {vals.tolist()}")
-                )
+                where = Described(f"cluster {uniq[u].item()!r} spans strata {vals.tolist()}")
+                raise InvalidParameterError("strata", fn, "constant within each cluster", where)
             unit_stratum = st[unit_rows.starts]
     n_units = len(unit_rows)
     if unit_stratum is None:
@@ -210,7 +210,9 @@ class _ClusterRows:
 def _as_1d_key(values: Any, field: str, n: int, fn: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise InvalidParameterError(field, fn, f"a 1-d array of length {n} (as the data)", Described(f"shape {arr.shape}"))
+        raise InvalidParameterError(
+            field, fn, f"a 1-d array of length {n} (as the data)", Described(f"shape {arr.shape}")
+        )
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise InvalidParameterError(field, fn, "finite ids", Described("NaN or inf"))
     return arr

@@ -154,7 +154,8 @@ def check_two_classes(y: np.ndarray, field: str, function: str, *, minimum: int 
             field,
             function,
             f"labels with at least {minimum} positive (1) and {minimum} negative (0) case(s)",
-            Described(f"{n_pos} positive and {n_neg} negative"))
+            Described(f"{n_pos} positive and {n_neg} negative"),
+        )
     return n_pos, n_neg
 
 

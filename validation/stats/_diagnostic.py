@@ -11,7 +11,14 @@ import numpy as np
 from scipy import special
 
 from validation.errors import InvalidParameterError
-from validation.stats._checks import Described, as_count, as_labels, check_confidence_level, check_option, check_same_length
+from validation.stats._checks import (
+    Described,
+    as_count,
+    as_labels,
+    check_confidence_level,
+    check_option,
+    check_same_length,
+)
 from validation.stats._proportion import PROPORTION_METHODS, ProportionMethod, _proportion_bounds
 from validation.stats._results import Estimate
 
@@ -164,7 +171,9 @@ def _div(a: float, b: float) -> float:
     return a / b
 
 
-def _log_ratio_estimate(value: float, var_terms: tuple[int, ...], var: float, z: float, cl: float, method: str, n: int) -> Estimate:
+def _log_ratio_estimate(
+    value: float, var_terms: tuple[int, ...], var: float, z: float, cl: float, method: str, n: int
+) -> Estimate:
     if any(t == 0 for t in var_terms) or not (0.0 < value < math.inf):
         return Estimate(value, 0.0, math.inf, cl, method, n)
     half = z * math.sqrt(max(var, 0.0))

@@ -88,7 +88,9 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError("pvalues", fn, "a 1-d array of p-values in [0, 1]", pvalues) from exc
     if p.ndim != 1 or p.size == 0:
-        raise InvalidParameterError("pvalues", fn, "a non-empty 1-d array of p-values in [0, 1]", Described(f"shape {p.shape}"))
+        raise InvalidParameterError(
+            "pvalues", fn, "a non-empty 1-d array of p-values in [0, 1]", Described(f"shape {p.shape}")
+        )
     bad = ~((p >= 0.0) & (p <= 1.0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -23,7 +23,9 @@ def midranks_sorted(s: np.ndarray) -> np.ndarray:
     return np.repeat(mid, ends - starts)
 
 
-def delong_placements(pos: np.ndarray, score: np.ndarray, *, original_order: bool = False) -> tuple[float, np.ndarray, np.ndarray]:
+def delong_placements(
+    pos: np.ndarray, score: np.ndarray, *, original_order: bool = False
+) -> tuple[float, np.ndarray, np.ndarray]:
     """AUC and the DeLong placement values of positives (V10) and negatives (V01).
 
     ``V10_i = (#negatives below x_i + ½ #negatives tied with x_i) / n`` and

@@ -211,14 +211,15 @@ def sensitivity_at_specificity(
 ) -> Estimate:
     """Sensitivity of the empirical ROC curve at a fixed specificity.
 
-    Interpolation rule (identical to pROC 1.18 ``coords(x=, input="specificity")``): if the
+    Needs at least 2 cases of each class (for the bootstrap). Interpolation rule (identical
+    to pROC 1.18 ``coords(x=, input="specificity")``): if the
     specificity is attained by ROC points, the highest sensitivity among them (top of the
     vertical segment); otherwise linear interpolation between the two neighbouring ROC
     points. The CI is a class-stratified bootstrap (``method``), like pROC ``ci.coords``.
     """
     fn = "sensitivity_at_specificity"
     target = _unit_float(specificity, "specificity", fn)
-    pos, score = _validated(y_true, y_score, fn)
+    pos, score = _validated(y_true, y_score, fn, minimum=2)
     return _curve_ci(lambda p, s: _se_at_sp(p, s, target), pos, score, fn, method, confidence_level, n_resamples, rng)
 
 
@@ -236,7 +237,7 @@ def specificity_at_sensitivity(
     else linear interpolation (pROC 1.18 ``coords(x=, input="sensitivity")``); bootstrap CI."""
     fn = "specificity_at_sensitivity"
     target = _unit_float(sensitivity, "sensitivity", fn)
-    pos, score = _validated(y_true, y_score, fn)
+    pos, score = _validated(y_true, y_score, fn, minimum=2)
     return _curve_ci(lambda p, s: _sp_at_se(p, s, target), pos, score, fn, method, confidence_level, n_resamples, rng)
 
 
@@ -328,7 +329,7 @@ def partial_auc(
         raise InvalidParameterError("bounds", fn, "two different floats in [0, 1]", bounds)
     if not isinstance(correct, bool):
         raise InvalidParameterError("correct", fn, "True or False", correct)
-    pos, score = _validated(y_true, y_score, fn)
+    pos, score = _validated(y_true, y_score, fn, minimum=2)
     value = _partial_auc_kernel(pos, score, hi, lo, focus, correct, allow_invalid=False)
     if math.isnan(value):
         cl = check_confidence_level(confidence_level, fn)

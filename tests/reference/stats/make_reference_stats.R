@@ -1,14 +1,16 @@
 # Reference values for tests/stats (samd validation.stats).
 # Produced with: R 4.2.2, pROC 1.18.0, epiR 2.0.57, jsonlite 1.8.4 (Debian packages).
 # Run from the repository root:
-#   Rscript tests/reference/stats/make_reference_stats.R
-# Writes tests/reference/stats/aSAH.csv and tests/reference/stats/r_reference_stats.json.
+#   Rscript tests/reference/stats/make_reference_stats.R [OUT_DIR]
+# Writes OUT_DIR/aSAH.csv and OUT_DIR/r_reference_stats.json (OUT_DIR defaults to
+# tests/reference/stats; the test suite regenerates into a temporary folder and compares).
 suppressMessages({
   library(pROC)
   library(epiR)
   library(jsonlite)
 })
-out_dir <- "tests/reference/stats"
+args <- commandArgs(trailingOnly = TRUE)
+out_dir <- if (length(args) >= 1) args[1] else "tests/reference/stats"
 stopifnot(as.character(packageVersion("pROC")) == "1.18.0")
 
 # ---- public dataset: pROC's aSAH (Turck et al. 2010), 113 patients -------------------

@@ -1,0 +1,257 @@
+"""Assemble everything the templates show, and the list of what is missing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from risk._checks import check_traceability
+from risk._junit import TestOutcome
+from risk._requirements import load_requirements
+from risk._riskfile import load_risk_file
+from risk._soup import soup_list
+from risk.errors import IntegrityError, RiskFileError
+from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
+from risk.report._runs import RunRecord
+
+__all__ = ["Missing", "build_context", "ifu_sha256", "normalize_ifu"]
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A value that is not available; renders as a visible placeholder (only with ``--draft``)."""
+
+    what: str
+
+    def __html__(self) -> str:
+        return str(Markup('<span class="placeholder">[MISSING: {}]</span>').format(self.what))
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def normalize_ifu(text: str) -> str:
+    """Indications-for-use text in the one form that is hashed and shown: NFC, single spaces."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def ifu_sha256(text: str) -> str:
+    """SHA-256 (hex) of the UTF-8 bytes of `normalize_ifu` ``(text)``."""
+    return hashlib.sha256(normalize_ifu(text).encode("utf-8")).hexdigest()
+
+
+def _audit_hash(records: Sequence[Mapping[str, Any]], run: RunRecord) -> str | None:
+    """Hash of the audit record that covers ``run``'s result artifact.
+
+    Preferred: the run's ``mlflow.run.end`` record (`validation.tracking.audit_run_end`); its
+    recorded SHA-256 of the result artifact must equal the artifact read now. Otherwise the last
+    record whose ``object_sha256`` is the artifact's SHA-256.
+    """
+    ends = [r for r in records if r.get("action") == "mlflow.run.end"
+            and isinstance(r.get("object"), Mapping) and r["object"].get("id") == run.run_id]
+    if ends:
+        rec = ends[-1]
+        logged = ((rec.get("context") or {}).get("mlflow") or {}).get("artifacts") or {}
+        entry = logged.get(run.result_artifact)
+        stated = entry.get("sha256") if isinstance(entry, Mapping) else entry
+        if stated is not None and stated != run.result_sha256:
+            raise IntegrityError(
+                f"run {run.run_id}: artifact {run.result_artifact} has SHA-256 {run.result_sha256}, but the audit "
+                f"record (seq {rec.get('seq')}) holds {stated}: the artifact changed after the run"
+            )
+        return str(rec["hash"])
+    by_sha = [r for r in records if r.get("object_sha256") == run.result_sha256]
+    return str(by_sha[-1]["hash"]) if by_sha else None
+
+
+def build_context(
+    config: Mapping[str, Any],
+    *,
+    base_dir: Path,
+    runs: Sequence[RunRecord],
+    run_missing: Sequence[str],
+    tests: Mapping[str, TestOutcome] | None,
+    audit_records: Sequence[Mapping[str, Any]] | None,
+    audit_head: str | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Build the template context; returns ``(context, missing)``.
+
+    Every missing input becomes a `Missing` value in the context and a line in ``missing``.
+    """
+    missing: list[str] = list(run_missing)
+
+    def need(key: str, what: str) -> Any:
+        if key in config:
+            return config[key]
+        missing.append(what)
+        return Missing(what)
+
+    def path_of(key: str, what: str) -> Path | Missing:
+        if key not in config:
+            missing.append(f"{what}: `{key}` not configured")
+            return Missing(what)
+        p = (base_dir / config[key]).resolve()
+        if not p.exists():
+            missing.append(f"{what}: {p} does not exist")
+            return Missing(what)
+        return p
+
+    ctx: dict[str, Any] = {}
+    ctx["submitter"] = need("submitter", "submitter (name, address, phone, contact): `submitter` not configured")
+    ctx["device"] = need("device", "device names and classification: `device` not configured")
+    if "indications_for_use" in config:
+        text = normalize_ifu(config["indications_for_use"])
+        ctx["ifu"] = {"text": text, "sha256": ifu_sha256(text)}
+    else:
+        ctx["ifu"] = need("indications_for_use", "indications for use: `indications_for_use` not configured")
+    ctx["predicates"] = need("predicates", "predicate device: `predicates` not configured") or Missing(
+        "predicate device"
+    )
+    if config.get("predicates") == []:
+        missing.append("predicate device: `predicates` is empty")
+    ctx["summary"] = need("summary", "510(k) Summary narratives: `summary` not configured")
+    ctx["software"] = need("software", "software documentation: `software` not configured")
+
+    validation = [r for r in runs if r.kind == "validation"]
+    mrmc = [r for r in runs if r.kind == "mrmc"]
+    if not validation:
+        missing.append("standalone performance: no --run of kind `validation` (samd validate) given")
+    if not mrmc:
+        missing.append("reader study: no --run of kind `mrmc` (samd mrmc) given")
+
+    # sources: one per run, cited as [S1], [S2], ...
+    sources = []
+    for i, r in enumerate(runs, start=1):
+        audit = None
+        if audit_records is not None:
+            audit = _audit_hash(audit_records, r)
+            if audit is None:
+                missing.append(f"audit record of run {r.run_id} ({r.result_artifact}, SHA-256 {r.result_sha256}): "
+                               "not found in the audit log")
+        sources.append({"key": f"S{i}", "run_id": r.run_id, "kind": r.kind, "artifact": r.result_artifact,
+                        "sha256": r.result_sha256, "audit_hash": audit or Missing("audit record hash")})
+    if audit_records is None:
+        missing.append("audit trail: --audit-log FILE not given (needed to cite audit-record hashes)")
+    src_of = {s["run_id"]: s for s in sources}
+    ctx["sources"] = sources
+    ctx["audit_head"] = audit_head or Missing("audit-chain head hash")
+
+    # device identity: every validation run must cite the same locked core
+    identity: Any = Missing("device identity (no validation run)")
+    for r in validation:
+        ident, lacking = device_identity(r)
+        for f in lacking:
+            missing.append(f"device identity: run {r.run_id} records no `{f}` (params/tags or result.json bundle)")
+            ident[f] = Missing(f"{f} of the locked core")
+        ident["source"] = src_of[r.run_id]
+        if isinstance(identity, Missing):
+            identity = ident
+        else:
+            for f in ("name", "version", "core_fingerprint", "bundle_sha256"):
+                if not isinstance(ident[f], Missing) and ident[f] != identity[f]:
+                    raise IntegrityError(
+                        f"validation runs cite different locked cores: `{f}` is {identity[f]!r} in run "
+                        f"{identity['source']['run_id']} and {ident[f]!r} in run {r.run_id}"
+                    )
+    ctx["identity"] = identity
+
+    ctx["validations"] = [
+        {"run_id": r.run_id, "source": src_of[r.run_id], "verdict": r.result.get("verdict"),
+         "protocol_sha256": r.result.get("protocol_sha256"), "manifest_sha256": r.result.get("manifest_sha256"),
+         "endpoints": endpoint_rows(r), "subgroups": subgroup_rows(r),
+         "plots": [{"artifact": a, "local": p, "name": Path(a).name} for a, p in r.plots],
+         "samd_version": r.tags.get("samd.version", r.params.get("samd_version")),
+         "interaction_tests": [
+             {k: t.get(k) for k in ("variable", "endpoint", "statistic", "pvalue", "pvalue_adjusted")}
+             for t in r.result.get("interaction_tests", []) if isinstance(t, Mapping)],
+         "multiplicity": r.result.get("multiplicity"), "n_cases": r.result.get("n_cases"),
+         "warnings": list(r.result.get("warnings", []))}
+        for r in validation
+    ]
+    endpoints = {ep["id"]: ep for v in ctx["validations"] for ep in v["endpoints"]}
+    ctx["endpoints"] = endpoints
+    ctx["mrmc"] = [dict(mrmc_summary(r), source=src_of[r.run_id]) for r in mrmc]
+
+    # substantial-equivalence table
+    rows = []
+    for i, row in enumerate(config.get("substantial_equivalence", [])):
+        cell = row["subject"]
+        value: Any
+        if "text" in cell:
+            value = {"kind": "text", "text": cell["text"]}
+        elif "indications_for_use" in cell:
+            value = {"kind": "ifu"}
+        elif "endpoint" in cell:
+            ep = endpoints.get(cell["endpoint"])
+            if ep is None:
+                missing.append(f"substantial equivalence row {i} ({row['attribute']}): endpoint "
+                               f"{cell['endpoint']!r} not in the given validation runs")
+                value = {"kind": "missing", "missing": Missing(f"endpoint {cell['endpoint']}")}
+            else:
+                value = {"kind": "endpoint", "ep": ep, "source": src_of[ep["run_id"]]}
+        elif "identity" in cell:
+            value = {"kind": "identity", "field": cell["identity"]}
+        else:
+            if not mrmc:
+                value = {"kind": "missing", "missing": Missing("reader study run")}
+            else:
+                value = {"kind": "mrmc", "which": cell["mrmc"], "m": ctx["mrmc"][0]}
+        rows.append({**row, "value": value})
+    if "substantial_equivalence" not in config:
+        missing.append("substantial-equivalence table: `substantial_equivalence` not configured")
+    ctx["se_rows"] = rows
+
+    # risk file, requirements, tests
+    risk_path = path_of("risk_file", "risk file")
+    req_paths = config.get("requirements")
+    if not req_paths:
+        missing.append("software requirements: `requirements` not configured")
+    if tests is None:
+        missing.append("test results: --junit FILE not given (needed for the V&V summary and traceability)")
+    ctx["risk"] = None
+    ctx["trace"] = None
+    ctx["requirements"] = ()
+    risk_file = load_risk_file(risk_path) if isinstance(risk_path, Path) else None
+    ctx["risk"] = risk_file
+    if req_paths:
+        ctx["requirements"] = load_requirements([(base_dir / p).resolve() for p in req_paths])
+    if req_paths and tests is not None:
+        ctx["trace"] = check_traceability(
+            ctx["requirements"], tests, risk_file=risk_file,
+            endpoints={k: bool(v["passed"]) for k, v in endpoints.items()},
+        )
+        ctx["tests"] = {
+            "n": len(tests),
+            "passed": sum(t.status == "passed" for t in tests.values()),
+            "failed": sum(t.status in ("failed", "error") for t in tests.values()),
+            "skipped": sum(t.status == "skipped" for t in tests.values()),
+        }
+    sw = config.get("software", {})
+    if risk_file is not None and sw:
+        unknown = [h for h in sw.get("level_hazard_ids", []) if h not in {z.id for z in risk_file.hazards}]
+        if unknown:
+            raise RiskFileError("software.level_hazard_ids", [f"hazard id {u!r} is not in the risk file" for u in unknown])
+
+    lock = path_of("lock_file", "SOUP list (requirements.lock)")
+    ctx["soup"] = Missing("SOUP list")
+    if isinstance(lock, Path):
+        purposes = sw.get("soup_purposes")
+        ctx["soup"] = soup_list(
+            lock,
+            purposes=(base_dir / purposes).resolve() if purposes else None,
+            roots=sw.get("soup_roots"),
+        )
+    changelog = path_of("changelog", "version history (CHANGELOG.md)")
+    ctx["changelog"] = parse_changelog(changelog.read_text("utf-8")) if isinstance(changelog, Path) else changelog
+    ctx["tested_versions"] = sorted(
+        {(r.tags.get("samd.version") or r.params.get("samd_version") or "", r.run_id, r.kind) for r in runs}
+    )
+    ctx["escape"] = escape
+    return ctx, missing

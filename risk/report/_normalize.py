@@ -1,0 +1,213 @@
+"""Turn result artifacts and run params into the plain rows the templates show (no rounding here)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from risk.report._runs import RunRecord
+
+__all__ = ["IDENTITY_KEYS", "device_identity", "endpoint_rows", "mrmc_summary", "parse_changelog", "subgroup_rows"]
+
+#: identity field -> keys looked up, in order, in result["device"] (written by ``samd validate`` in
+#: bundle mode) or result["bundle"], then in the run's params, then its tags.
+IDENTITY_KEYS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "bundle.name", "samd.bundle.name"),
+    "version": ("version", "bundle.version", "samd.bundle.version"),
+    "core_fingerprint": ("core_fingerprint", "code_fingerprint", "bundle.core_fingerprint",
+                         "samd.core_fingerprint", "core_fingerprint"),
+    "bundle_sha256": ("bundle_manifest_sha256", "manifest_sha256", "bundle.manifest_sha256",
+                      "samd.bundle_manifest_sha256", "model_sha256"),
+}
+_BARE = frozenset({"name", "version", "manifest_sha256", "code_fingerprint"})
+_FILE_KEY = re.compile(r"^(?:samd\.)?bundle\.files?\.(.+?)(?:\.sha256)?$")
+
+
+def _as_float(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
+    """Locked-core identity from a validation run: name, version, fingerprint, bundle hashes.
+
+    Returns the identity and the list of fields that could not be found.
+    """
+    bundle: Mapping[str, Any] = {}
+    for key in ("device", "bundle"):
+        if isinstance(run.result.get(key), Mapping):
+            bundle = run.result[key]
+            break
+    sources: list[Mapping[str, Any]] = [bundle, run.result, run.params, run.tags]
+    ident: dict[str, Any] = {}
+    missing = []
+    for field, keys in IDENTITY_KEYS.items():
+        val = None
+        for src in sources:
+            for k in keys:
+                if src is not bundle and k in _BARE:
+                    continue  # bare keys only inside result["device"]/["bundle"]
+                if isinstance(src.get(k), (str, int, float)) and str(src.get(k)):
+                    val = str(src[k])
+                    break
+            if val is not None:
+                break
+        if val is None:
+            missing.append(field)
+        ident[field] = val
+    files: dict[str, str] = {}
+    if isinstance(bundle.get("files"), Mapping):
+        files.update({str(k): str(v) for k, v in bundle["files"].items()})
+    for src in (run.params, run.tags):
+        for k, v in src.items():
+            m = _FILE_KEY.match(k)
+            if m and re.fullmatch(r"[0-9a-f]{64}", str(v)):
+                files.setdefault(m.group(1), str(v))
+    ident["files"] = sorted(files.items())
+    return ident, missing
+
+
+def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
+    """Endpoints of a validation result, unrounded, with the numbers as floats."""
+    rows = []
+    for ep in run.result.get("endpoints", []):
+        rows.append(
+            {
+                "id": str(ep.get("id")),
+                "metric": str(ep.get("metric", ep.get("id"))),
+                "value": _as_float(ep.get("value")),
+                "ci_low": _as_float(ep.get("ci_low")),
+                "ci_high": _as_float(ep.get("ci_high")),
+                "method": ep.get("method"),
+                "confidence_level": _as_float(ep.get("confidence_level")),
+                "n": ep.get("n"),
+                "criterion": ep.get("criterion"),
+                "passed": ep.get("passed"),
+                "run_id": run.run_id,
+            }
+        )
+    return rows
+
+
+def _flatten_estimate(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "value": _as_float(d.get("value")),
+        "ci_low": _as_float(d.get("ci_low")),
+        "ci_high": _as_float(d.get("ci_high")),
+        "n": d.get("n"),
+        "method": d.get("method"),
+        "confidence_level": _as_float(d.get("confidence_level")),
+    }
+
+
+def subgroup_rows(run: RunRecord) -> list[dict[str, Any]]:
+    """Subgroup results flattened to (attribute, level, endpoint, value, CI, n, flags) rows.
+
+    Accepts a list of ``{attribute|subgroup|variable, level, n, endpoints: [...]}`` records (the
+    harness's format), a flat list of rows with an ``endpoint`` key, or a nested mapping
+    ``attribute -> level -> endpoint -> estimate``.
+    """
+    sg = run.result.get("subgroups") or []
+    rows: list[dict[str, Any]] = []
+    if isinstance(sg, Mapping):
+        for attr, levels in sg.items():
+            for level, eps in (levels or {}).items():
+                for ep_id, est in (eps or {}).items():
+                    if isinstance(est, Mapping):
+                        rows.append({"attribute": attr, "level": str(level), "endpoint": ep_id,
+                                     **_flatten_estimate(est), "flags": est.get("flags", [])})
+        return rows
+    for item in sg:
+        attr = item.get("variable", item.get("attribute"))
+        level = item.get("level", item.get("value_label", item.get("group")))
+        eps = item.get("endpoints")
+        base_flags = list(item.get("flags", []) or [])
+        if item.get("below_min_size"):
+            base_flags.append("below the protocol's minimum subgroup size")
+        if isinstance(eps, Sequence) and not isinstance(eps, str):
+            for ep in eps:
+                est = _flatten_estimate(ep)
+                if est["n"] is None:
+                    est["n"] = item.get("n")
+                rows.append({"attribute": attr, "level": str(level), "endpoint": ep.get("id", ep.get("metric")),
+                             **est, "flags": base_flags + list(ep.get("flags", []) or [])})
+        elif isinstance(eps, Mapping):
+            for ep_id, ep in eps.items():
+                est = _flatten_estimate(ep)
+                if est["n"] is None:
+                    est["n"] = item.get("n")
+                rows.append({"attribute": attr, "level": str(level), "endpoint": ep_id, **est, "flags": base_flags})
+        else:
+            rows.append({"attribute": attr, "level": str(level), "endpoint": item.get("endpoint", item.get("id")),
+                         **_flatten_estimate(item), "flags": base_flags})
+    return rows
+
+
+def mrmc_summary(run: RunRecord) -> dict[str, Any]:
+    """Reader-study figures from ``mrmc_result.json`` (schema ``samd.mrmc_result/1``), unrounded."""
+    r = run.result
+    comps = [
+        {"label": f"{c['minuend']} − {c['subtrahend']}", "sign_convention": c.get("sign_convention"),
+         **_flatten_estimate(c["estimate"]), "se": _as_float(c.get("se")), "statistic": _as_float(c.get("statistic")),
+         "df": _as_float(c.get("df")), "pvalue": _as_float(c.get("pvalue"))}
+        for c in r.get("comparisons", [])
+    ]
+    modalities = [str(m) for m in r.get("modalities", [])]
+    readers = [str(x) for x in r.get("readers", [])]
+    reader_auc = r.get("reader_auc", [])
+    return {
+        "run_id": run.run_id,
+        "method": r.get("method"),
+        "generalization": r.get("generalization"),
+        "covariance": r.get("covariance"),
+        "figure_of_merit": r.get("fom"),
+        "n_readers": len(readers),
+        "n_cases": r.get("n_cases"),
+        "n_positive": r.get("n_diseased"),
+        "n_negative": r.get("n_nondiseased"),
+        "confidence_level": _as_float(r.get("confidence_level")),
+        "modalities": [{"name": m["modality"], **_flatten_estimate(m["estimate"])} for m in r.get("modality_auc", [])],
+        "difference": comps[0] if comps else None,
+        "sign_convention": r.get("sign_convention"),
+        "comparisons": comps,
+        "global_test": {"test": r.get("test"), "statistic": _as_float(r.get("statistic")),
+                        "df_num": _as_float(r.get("df_num")), "df_den": _as_float(r.get("df_den")),
+                        "pvalue": _as_float(r.get("pvalue"))},
+        "reader_columns": modalities,
+        "readers": [
+            {"reader": rd, **{m: _as_float(reader_auc[i][j]) for i, m in enumerate(modalities)
+                              if i < len(reader_auc) and j < len(reader_auc[i])}}
+            for j, rd in enumerate(readers)
+        ],
+        "notes": list(r.get("notes", [])),
+    }
+
+
+_VERSION = re.compile(r"^##\s+\[([^\]]+)\](?:\s*-\s*(\S+))?")
+
+
+def parse_changelog(text: str) -> list[dict[str, Any]]:
+    """Keep-a-Changelog sections -> ``[{version, date, changes: [str]}]`` (newest first)."""
+    out: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        m = _VERSION.match(line)
+        if m:
+            out.append({"version": m.group(1), "date": m.group(2) or "", "changes": []})
+        elif out and line.startswith("### "):
+            out[-1]["changes"].append({"kind": line[4:].strip(), "entries": []})
+        elif out and out[-1]["changes"] and line.startswith("- "):
+            out[-1]["changes"][-1]["entries"].append(line[2:].strip())
+        elif out and out[-1]["changes"] and out[-1]["changes"][-1]["entries"] and line.startswith("  ") and line.strip():
+            out[-1]["changes"][-1]["entries"][-1] += " " + line.strip()
+    return out
+
+
+def is_finite(x: Any) -> bool:
+    """True for a finite float."""
+    return isinstance(x, float) and math.isfinite(x)

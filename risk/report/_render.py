@@ -1,0 +1,333 @@
+"""Render the submission documents (HTML + PDF), the SBOM and ``submission_index.json``."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from risk._junit import parse_junit
+from risk._sbom import CORE_RUNTIME_ROOTS, sbom_json
+from risk._schema import load_yaml, validate_document
+from risk._soup import soup_list
+from risk.errors import IntegrityError, MissingInputsError, SamdError
+from risk.report._context import Missing, build_context, ifu_sha256
+from risk.report._runs import load_runs
+from samd_core._version import __version__
+
+__all__ = ["SECTIONS", "RenderedSubmission", "load_submission_config", "render_submission"]
+
+#: (section id, title) in document order; each becomes ``<id>.html`` and ``<id>.pdf``.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("510k_summary", "510(k) Summary"),
+    ("indications_for_use", "Indications for Use"),
+    ("device_description", "Device Description"),
+    ("substantial_equivalence", "Substantial Equivalence Comparison"),
+    ("software_documentation", "Software Documentation"),
+    ("standalone_performance", "Standalone Performance Report"),
+    ("reader_study", "Clinical Performance: Reader Study Report"),
+    ("risk_management", "Risk Management Summary"),
+)
+_IFU = re.compile(r'<span class="ifu" data-sha256="([0-9a-f]{64})">(.*?)</span>', re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedSubmission:
+    """What `render_submission` wrote: ``files`` maps file name -> SHA-256; ``index_path``."""
+
+    out_dir: str
+    files: Mapping[str, str]
+    index_path: str
+    draft: bool
+    missing: tuple[str, ...]
+
+
+def load_submission_config(path: str | Path) -> dict[str, Any]:
+    """Read and schema-validate a ``submission.yaml``."""
+    doc = load_yaml(path)
+    validate_document(doc, "submission", path)
+    return dict(doc)
+
+
+def _num(x: Any, digits: int = 3) -> Any:
+    if isinstance(x, Missing):
+        return x
+    if x is None:
+        return "n/a"
+    if isinstance(x, str):
+        try:
+            x = float(x)
+        except ValueError:
+            return x
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    if math.isnan(x):
+        return "not estimable"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    return f"{x:.{digits}f}"
+
+
+def _pct(x: Any, digits: int = 1) -> Any:
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+        return f"{100.0 * x:.{digits}f}%"
+    return _num(x, digits)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("risk.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _num
+    env.filters["pct"] = _pct
+    env.tests["missing"] = lambda v: isinstance(v, Missing)
+    return env
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_html(name: str, text: str, *, draft: bool, ifu: Any) -> int:
+    """Refuse leftover template syntax, placeholders outside drafts, and differing IFU texts."""
+    for token in ("{{", "}}", "{%", "%}", "{#"):
+        if token in text:
+            raise SamdError(f"{name}: template syntax {token!r} left in the rendered document")
+    if not draft and 'class="placeholder"' in text:
+        raise SamdError(f"{name}: a placeholder was rendered outside --draft")
+    found = _IFU.findall(text)
+    for stated, body in found:
+        actual = ifu_sha256(html.unescape(re.sub(r"<[^>]+>", "", body)))
+        expected = ifu["sha256"] if isinstance(ifu, Mapping) else None
+        if stated != actual or (expected is not None and actual != expected):
+            raise IntegrityError(
+                f"{name}: indications-for-use text differs from the configured one "
+                f"(SHA-256 {actual}, expected {expected})"
+            )
+    return len(found)
+
+
+def _write_pdfs(out: Path, section_ids: Sequence[str]) -> None:
+    """Lay out the combined document once (WeasyPrint); split it into one PDF per section.
+
+    Each section's PDF holds the section's pages followed by the sources appendix. Splitting the
+    laid-out PDF (pypdf) instead of laying out every section again keeps page content identical
+    between ``submission.pdf`` and the section files, and avoids repeating font subsetting.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from weasyprint import HTML
+
+    doc = HTML(filename=str(out / "submission.html"), base_url=str(out)).render()
+    doc.write_pdf(out / "submission.pdf")
+    owner: list[str | None] = []
+    for page in doc.pages:
+        ids = [a for a in page.anchors if a in section_ids or a == "sources"]
+        owner.append(ids[0] if ids else (owner[-1] if owner else None))
+    appendix = [i for i, o in enumerate(owner) if o == "sources"]
+    reader = PdfReader(out / "submission.pdf")
+    for sid in section_ids:
+        pages = [i for i, o in enumerate(owner) if o == sid]
+        if not pages:
+            raise SamdError(f"section {sid!r} produced no page in the PDF layout")
+        writer = PdfWriter()
+        for i in pages + appendix:
+            writer.add_page(reader.pages[i])
+        with open(out / f"{sid}.pdf", "wb") as fh:
+            writer.write(fh)
+
+
+def render_submission(
+    *,
+    config_path: str | Path,
+    run_ids: Sequence[str],
+    out_dir: str | Path,
+    tracking_uri: str | None = None,
+    audit_log: str | Path | None = None,
+    junit: Sequence[str | Path] = (),
+    draft: bool = False,
+    now: datetime | None = None,
+    pdf: bool = True,
+) -> RenderedSubmission:
+    """Render every submission document from tracked runs.
+
+    Parameters
+    ----------
+    config_path
+        ``submission.yaml`` (schema ``risk/schemas/submission.schema.json``).
+    run_ids
+        MLflow run ids: ``samd validate`` runs (``samd.kind=validation``) and ``samd mrmc`` runs.
+    out_dir
+        Output folder (created).
+    tracking_uri
+        MLflow tracking URI holding the runs (default as in ``samd validate``:
+        ``MLFLOW_TRACKING_URI``, else ``sqlite:///<cwd>/mlflow.db``).
+    audit_log
+        The audit trail: verified before use; the hashes of the records that cover each run's
+        result are cited; each rendered file and the index are appended to it.
+    junit
+        JUnit XML files of the test run that verifies the software (traceability matrix).
+    draft
+        Render visible ``[MISSING: ...]`` placeholders instead of refusing on missing inputs.
+    now
+        Render timestamp (UTC); default: the current time. It is the "date prepared".
+    pdf
+        Also write PDFs (WeasyPrint).
+
+    Raises
+    ------
+    MissingInputsError
+        Listing every missing input (without ``draft``).
+    IntegrityError
+        Audit log fails verification; validation runs cite different cores; IFU text differs.
+    """
+    config_path = Path(config_path).resolve()
+    config = load_submission_config(config_path)
+    out = Path(out_dir)
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+
+    records = head = None
+    if audit_log is not None:
+        from validation.audit import iter_records, verify_audit_log
+
+        if Path(audit_log).exists():
+            check = verify_audit_log(audit_log)
+            if not check.ok:
+                raise IntegrityError(f"audit log {audit_log} fails verification: {check.message}")
+            records, head = list(iter_records(audit_log)), check.head_hash
+        else:
+            records, head = [], "0" * 64
+    tests = parse_junit(junit) if junit else None
+    from validation.tracking import resolve_tracking_uri
+
+    tracking_uri = resolve_tracking_uri(tracking_uri)
+
+    with tempfile.TemporaryDirectory(prefix="samd-report-") as tmp:
+        runs, run_missing = load_runs(run_ids, tracking_uri=tracking_uri, workdir=tmp)
+        ctx, missing = build_context(
+            config, base_dir=config_path.parent, runs=runs, run_missing=run_missing,
+            tests=tests, audit_records=records, audit_head=head,
+        )
+        if missing and not draft:
+            raise MissingInputsError(missing)
+        out.mkdir(parents=True, exist_ok=True)
+        fig_dir = out / "figures"
+        for v in ctx["validations"]:
+            for p in v["plots"]:
+                fig_dir.mkdir(exist_ok=True)
+                dest = fig_dir / f"{v['run_id']}_{p['name']}"
+                shutil.copyfile(p["local"], dest)
+                p["href"] = f"figures/{dest.name}"
+                p["sha256"] = _sha256_file(dest)
+        config_sha = _sha256_file(config_path)
+        ctx.update(
+            draft=draft, now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), date_prepared=now.strftime("%Y-%m-%d"),
+            samd_version=__version__, config_sha256=config_sha, sections=SECTIONS,
+        )
+        env = _environment()
+        fragments = {sid: env.get_template(f"sections/{sid}.html.j2").render(ctx) for sid, _ in SECTIONS}
+
+    files: dict[str, str] = {}
+    section_files: dict[str, list[str]] = {}
+    base = env.get_template("document.html.j2")
+    docs = [(sid, title, [(sid, fragments[sid])]) for sid, title in SECTIONS]
+    docs.append(("submission", "Submission documents", [(sid, fragments[sid]) for sid, _ in SECTIONS]))
+    texts = {sid: base.render(ctx, title=title, parts=parts, combined=sid == "submission")
+             for sid, title, parts in docs}
+    n_ifu = sum(_check_html(f"{sid}.html", text, draft=draft, ifu=ctx["ifu"]) for sid, text in texts.items())
+    for sid, text in texts.items():  # written only after every document passed the checks
+        (out / f"{sid}.html").write_text(text, "utf-8")
+        section_files.setdefault(sid, []).append(f"{sid}.html")
+    if pdf:
+        _write_pdfs(out, [sid for sid, _ in SECTIONS])
+        for sid in [*(s for s, _ in SECTIONS), "submission"]:
+            section_files[sid].append(f"{sid}.pdf")
+    if n_ifu == 0 and not isinstance(ctx["ifu"], Missing):
+        raise SamdError("the indications-for-use text does not appear in any document")
+
+    soup = ctx["soup"]
+    if not isinstance(soup, Missing):
+        sw = config.get("software", {})
+        core = soup_list(
+            (config_path.parent / config["lock_file"]).resolve(),
+            purposes=(config_path.parent / sw["soup_purposes"]).resolve() if sw.get("soup_purposes") else None,
+            roots=CORE_RUNTIME_ROOTS,
+        )
+        ident = ctx["identity"] if not isinstance(ctx["identity"], Missing) else {}
+
+        def known(key: str) -> str | None:
+            v = ident.get(key)
+            return v if isinstance(v, str) else None
+
+        name, version = known("name") or "device", known("version") or "unknown"
+        hashes = [h for h in [known("bundle_sha256")] if h]
+        props = [("samd:core_fingerprint", fp)] if (fp := known("core_fingerprint")) else []
+        (out / "sbom.cdx.json").write_text(
+            sbom_json(core, device_name=name, device_version=version, model_hashes=hashes, properties=props,
+                      timestamp=now),
+            "utf-8",
+        )
+        section_files["sbom"] = ["sbom.cdx.json"]
+    run_of = {"standalone_performance": [v["run_id"] for v in ctx["validations"]],
+              "reader_study": [m["run_id"] for m in ctx["mrmc"]]}
+    all_runs = [r.run_id for r in runs]
+    index: dict[str, Any] = {
+        "format": "samd-submission-index/1",
+        "generated_at": ctx["now"],
+        "samd_version": __version__,
+        "draft": draft,
+        "missing": list(missing),
+        "config_sha256": config_sha,
+        "indications_for_use_sha256": None if isinstance(ctx["ifu"], Missing) else ctx["ifu"]["sha256"],
+        "audit_head_before": head,
+        "sources": [{k: (None if isinstance(v, Missing) else v) for k, v in s.items()} for s in ctx["sources"]],
+        "sections": {},
+    }
+    for sid, names in section_files.items():
+        entries = []
+        for n in names:
+            sha = _sha256_file(out / n)
+            files[n] = sha
+            entries.append({"file": n, "sha256": sha, "run_ids": run_of.get(sid, all_runs)})
+        index["sections"][sid] = entries
+    figures = []
+    for v in ctx["validations"]:
+        for p in v["plots"]:
+            files[p["href"]] = p["sha256"]
+            figures.append({"file": p["href"], "sha256": p["sha256"], "run_ids": [v["run_id"]],
+                            "artifact": p["artifact"]})
+    if figures:
+        index["sections"]["figures"] = figures
+    index_path = out / "submission_index.json"
+    index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", "utf-8")
+    if audit_log is not None:
+        from validation.audit import AuditLog
+
+        log = AuditLog(audit_log)
+        for n, sha in sorted(files.items()):
+            log.append("report.render", object={"file": n, "out_dir": str(out.resolve())}, object_sha256=sha,
+                       context={"run_ids": all_runs, "draft": draft})
+        log.append("report.index", object={"file": "submission_index.json", "out_dir": str(out.resolve())},
+                   object_sha256=_sha256_file(index_path), context={"run_ids": all_runs, "draft": draft})
+    files["submission_index.json"] = _sha256_file(index_path)
+    return RenderedSubmission(str(out), files, str(index_path), draft, tuple(missing))

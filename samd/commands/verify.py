@@ -1,0 +1,34 @@
+"""``samd verify``: installation + operational qualification; writes a qualification record."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["command"]
+
+
+@click.command(name="verify")
+@click.option("--lock", "lock", type=click.Path(dir_okay=False), default=None,
+              help="requirements.lock to compare with (default: the one next to the installed samd_core).")
+@click.option("--bundle", "bundles", type=click.Path(file_okay=False), multiple=True,
+              help="Bundle to qualify (repeatable; default: every bundle shipped in samd_core).")
+@click.option("--out", type=click.Path(file_okay=False), default="qualification", show_default=True,
+              help="Folder for qualification.json and qualification.md.")
+def command(lock: str | None, bundles: tuple[str, ...], out: str) -> None:
+    """Run IQ/OQ. Exit 0: all checks pass; 1: a check failed (named); 2: could not run."""
+    try:
+        from samd_core.qualification import find_lock_file, run_qualification
+
+        lock_path = lock if lock is not None else find_lock_file()
+        record = run_qualification(lock_path=lock_path, bundles=list(bundles) or None)
+        json_path, md_path = record.write(out)
+    except Exception as exc:  # any failure to *run* the qualification is exit 2
+        click.echo(f"samd verify: error: {type(exc).__name__}: {exc}", err=True)
+        raise SystemExit(2) from exc
+    for c in record.checks:
+        click.echo(f"[{'PASS' if c.passed else 'FAIL'}] {c.name}: {c.message}")
+    click.echo(f"record: {json_path} and {md_path}")
+    if not record.passed:
+        click.echo("FAILED checks: " + ", ".join(record.failed_checks()), err=True)
+        raise SystemExit(1)
+    click.echo("qualification PASSED")

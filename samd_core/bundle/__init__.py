@@ -1,0 +1,49 @@
+"""Locked model bundles: write, verify, load immutably, predict.
+
+A bundle is a directory of plain files (JSON, safetensors, Markdown) listed with their SHA-256
+in ``manifest.json`` and optionally signed (Ed25519). `load_locked` verifies every byte and the
+core code fingerprint before it builds anything. See ``docs/bundle.md``.
+"""
+
+from samd_core.bundle._locked import BUNDLE_FORMAT, REQUIRED_FILES, LockedModel, load_locked
+from samd_core.bundle._manifest import (
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    canonical_json,
+    read_verified_files,
+    sign_manifest,
+    write_manifest,
+)
+from samd_core.bundle._network import build_bundle_network
+from samd_core.bundle._prediction import Lesion, Prediction
+from samd_core.bundle._preprocess import ResampleClipScale
+from samd_core.bundle._reference import decode_goldens, decode_reference_inputs, platform_id
+from samd_core.bundle._settings import CASE_SCORE_RULES, InferenceSettings
+from samd_core.bundle._writer import write_bundle, write_goldens
+from samd_core.bundle.errors import BundleIntegrityError, LockedModelError
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BundleIntegrityError",
+    "CASE_SCORE_RULES",
+    "InferenceSettings",
+    "Lesion",
+    "LockedModel",
+    "LockedModelError",
+    "MANIFEST_NAME",
+    "Prediction",
+    "REQUIRED_FILES",
+    "ResampleClipScale",
+    "SIGNATURE_NAME",
+    "build_bundle_network",
+    "canonical_json",
+    "decode_goldens",
+    "decode_reference_inputs",
+    "load_locked",
+    "platform_id",
+    "read_verified_files",
+    "sign_manifest",
+    "write_bundle",
+    "write_goldens",
+    "write_manifest",
+]

@@ -1,0 +1,319 @@
+"""`load_locked`: verify a bundle completely, then build an immutable model from verified bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NoReturn
+
+import numpy as np
+import torch
+
+from samd_core.bundle._manifest import PublicKeyLike, read_verified_files
+from samd_core.bundle._network import build_bundle_network, network_divisor
+from samd_core.bundle._prediction import Prediction, extract_lesions
+from samd_core.bundle._preprocess import ResampleClipScale
+from samd_core.bundle._settings import InferenceSettings
+from samd_core.bundle.errors import BundleIntegrityError, LockedModelError
+from samd_core.errors import InvalidParameterError
+from samd_core.inference import sliding_window_inference
+from samd_core.volume import Volume
+
+__all__ = ["BUNDLE_FORMAT", "REQUIRED_FILES", "LockedModel", "load_locked"]
+
+BUNDLE_FORMAT = "samd-bundle/1"
+#: Files every bundle holds (besides manifest.json and the optional manifest.sig).
+REQUIRED_FILES = (
+    "bundle.json",
+    "inference.json",
+    "model_card.md",
+    "network.json",
+    "preprocessing.json",
+    "weights.safetensors",
+)
+_META_KEYS = {
+    "format",
+    "name",
+    "version",
+    "intended_use",
+    "core_version",
+    "core_fingerprint",
+    "training_data_manifest_sha256",
+}
+
+
+def _json(contents: Mapping[str, bytes], name: str) -> Any:
+    try:
+        return json.loads(contents[name].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BundleIntegrityError(f"bundle file {name!r} is not valid JSON: {exc}", kind="content", file=name) from exc
+
+
+def _weights_digest(network: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for name, t in sorted(network.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+class LockedModel:
+    """A verified, immutable model. Build it with `load_locked`, never directly.
+
+    No attribute can be set or deleted, the network is in eval mode with ``requires_grad``
+    off, `train` raises, and every `predict` first checks that the weights are unchanged
+    since loading.
+    """
+
+    __slots__ = (
+        "_network",
+        "_weights_digest",
+        "_preprocess",
+        "_settings",
+        "_metadata",
+        "_model_card",
+        "_manifest_sha256",
+        "_signature_verified",
+    )
+
+    def __init__(
+        self,
+        *,
+        network: torch.nn.Module,
+        preprocess: ResampleClipScale,
+        settings: InferenceSettings,
+        metadata: Mapping[str, Any],
+        model_card: str,
+        manifest_sha256: str,
+        signature_verified: bool,
+    ) -> None:
+        network.eval()
+        for p in network.parameters():
+            p.requires_grad_(False)
+
+        def _no_train(mode: bool = True) -> torch.nn.Module:
+            if mode:
+                raise LockedModelError("a locked model cannot be put in training mode")
+            return torch.nn.Module.train(network, False)
+
+        object.__setattr__(network, "train", _no_train)
+        for key, value in (
+            ("_network", network),
+            ("_weights_digest", _weights_digest(network)),
+            ("_preprocess", preprocess),
+            ("_settings", settings),
+            ("_metadata", MappingProxyType(dict(metadata))),
+            ("_model_card", model_card),
+            ("_manifest_sha256", manifest_sha256),
+            ("_signature_verified", signature_verified),
+        ):
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise LockedModelError(f"a locked model is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise LockedModelError(f"a locked model is immutable; cannot delete {name!r}")
+
+    def train(self, mode: bool = True) -> NoReturn:
+        """Always raises: a locked model cannot be trained."""
+        raise LockedModelError("a locked model cannot be trained")
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def name(self) -> str:
+        """Bundle name."""
+        return str(self._metadata["name"])
+
+    @property
+    def version(self) -> str:
+        """Bundle version."""
+        return str(self._metadata["version"])
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """Read-only contents of ``bundle.json`` (intended use, fingerprints, hashes)."""
+        return self._metadata
+
+    @property
+    def settings(self) -> InferenceSettings:
+        """The locked inference settings."""
+        return self._settings
+
+    @property
+    def preprocessing_spec(self) -> dict[str, Any]:
+        """The locked preprocessing spec (a copy)."""
+        return self._preprocess.spec()
+
+    @property
+    def model_card(self) -> str:
+        """The model card (Markdown)."""
+        return self._model_card
+
+    @property
+    def manifest_sha256(self) -> str:
+        """SHA-256 of the verified ``manifest.json``: one identity for the whole bundle."""
+        return self._manifest_sha256
+
+    @property
+    def signature_verified(self) -> bool:
+        """True when the manifest's Ed25519 signature was verified at load."""
+        return self._signature_verified
+
+    def __repr__(self) -> str:
+        return f"LockedModel(name={self.name!r}, version={self.version!r}, manifest_sha256={self._manifest_sha256[:12]}...)"
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, volume: Volume) -> Prediction:
+        """Run the locked model on a CT volume in HU.
+
+        Parameters
+        ----------
+        volume : Volume
+            3-D CT in Hounsfield units, any spacing/orientation (see `samd_core.volume`).
+
+        Returns
+        -------
+        Prediction
+            Probability and label maps on ``volume``'s grid, case score, lesions.
+        """
+        if not isinstance(volume, Volume):
+            raise InvalidParameterError("volume", "LockedModel.predict", "a samd_core.Volume", type(volume).__name__)
+        if volume.array.ndim != 3:
+            raise InvalidParameterError("volume", "LockedModel.predict", "a 3-D volume", f"shape {volume.shape}")
+        if not np.issubdtype(volume.array.dtype, np.number) or not np.all(np.isfinite(volume.array)):
+            raise InvalidParameterError("volume", "LockedModel.predict", "finite numeric HU values", str(volume.array.dtype))
+        if _weights_digest(self._network) != self._weights_digest:
+            raise LockedModelError("the locked model's weights changed after loading; reload the bundle")
+        s = self._settings
+        arr, grid = self._preprocess.forward(volume)
+        pad = (self._preprocess.clip_hu[0] - self._preprocess.offset_hu) / self._preprocess.scale_hu
+        net = self._network
+
+        def _predictor(x: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(net(x))
+
+        with torch.inference_mode():
+            out = sliding_window_inference(
+                torch.from_numpy(arr)[None, None],
+                _predictor,
+                roi_size=s.roi_size,
+                overlap=s.overlap,
+                mode=s.blend_mode,
+                padding_value=float(pad),
+            )
+        prob_small = out[0, 0].numpy().astype(np.float32)
+        prob = np.clip(ResampleClipScale.inverse(prob_small, grid, volume), 0.0, 1.0).astype(np.float32)
+        label = (prob >= np.float32(s.voxel_threshold)).astype(np.uint8)
+        meta = {"source": f"{self.name} {self.version}"}
+        pvol = volume.with_array(prob, meta=meta)
+        lvol = volume.with_array(label, meta=meta)
+        score = float(prob.max()) if prob.size else 0.0
+        return Prediction(
+            probability=pvol,
+            label=lvol,
+            score=score,
+            case_threshold=s.case_threshold,
+            positive=score >= s.case_threshold,
+            lesions=extract_lesions(pvol, label, min_volume_mm3=s.min_lesion_volume_mm3),
+            model_name=self.name,
+            model_version=self.version,
+        )
+
+
+def load_locked(
+    path: str | os.PathLike[str],
+    *,
+    public_key: PublicKeyLike | None = None,
+    require_signature: bool | None = None,
+    check_core_fingerprint: bool = True,
+) -> LockedModel:
+    """Verify a locked bundle completely, then build its immutable model.
+
+    Checks, in order, before anything is built: the Ed25519 signature of ``manifest.json``
+    (when ``public_key`` is given); the manifest's format; that no listed file is missing and no
+    unlisted file is present; the SHA-256 of every file; the required files and their contents;
+    and that the installed ``samd_core`` code fingerprint equals the one the bundle was locked
+    with. The model is then built only from the bytes that were verified.
+
+    Parameters
+    ----------
+    path : path
+        The bundle directory.
+    public_key : Ed25519PublicKey, bytes or path, optional
+        The product's public key (object, 32 raw bytes, PEM bytes, or a PEM file path).
+    require_signature : bool, optional
+        Refuse unsigned bundles. Default: True when ``public_key`` is given, else False.
+        True without a ``public_key`` is an error.
+    check_core_fingerprint : bool
+        Compare the bundle's ``core_fingerprint`` with the installed core (default True; only
+        release tooling that re-qualifies a bundle after a core change turns this off).
+
+    Raises
+    ------
+    BundleIntegrityError
+        Naming the file and the expected/found hashes, the missing or extra file, the
+        signature failure, or the code fingerprint mismatch.
+    """
+    if require_signature is None:
+        require_signature = public_key is not None
+    if require_signature and public_key is None:
+        raise InvalidParameterError("public_key", "load_locked", "a public key when require_signature=True", None)
+    contents, sig_ok, manifest_sha = read_verified_files(path, public_key=public_key, require_signature=require_signature)
+    for name in REQUIRED_FILES:
+        if name not in contents:
+            raise BundleIntegrityError(f"bundle {path}: required file {name!r} is missing", kind="missing_file", file=name)
+    meta = _json(contents, "bundle.json")
+    if not isinstance(meta, dict) or set(meta) != _META_KEYS or meta.get("format") != BUNDLE_FORMAT:
+        raise BundleIntegrityError(
+            f"bundle {path}: bundle.json must be a {BUNDLE_FORMAT} record with keys {sorted(_META_KEYS)}",
+            kind="content",
+            file="bundle.json",
+        )
+    if check_core_fingerprint:
+        from samd_core.fingerprint import core_fingerprint
+
+        current = core_fingerprint()
+        if current != meta["core_fingerprint"]:
+            raise BundleIntegrityError(
+                f"bundle {path}: code fingerprint mismatch: the bundle was locked with samd_core fingerprint "
+                f"{meta['core_fingerprint']} (core {meta['core_version']}), the installed samd_core has {current}",
+                kind="code_fingerprint",
+                file="bundle.json",
+                expected=str(meta["core_fingerprint"]),
+                found=current,
+            )
+    net_cfg = _json(contents, "network.json")
+    network = build_bundle_network(net_cfg)
+    from safetensors.torch import load as load_safetensors
+
+    try:
+        state = load_safetensors(contents["weights.safetensors"])
+        network.load_state_dict(state, strict=True)
+    except Exception as exc:  # safetensors raises its own types; normalise
+        raise BundleIntegrityError(
+            f"bundle {path}: weights.safetensors does not fit network.json: {exc}",
+            kind="content",
+            file="weights.safetensors",
+        ) from exc
+    settings = InferenceSettings.from_dict(_json(contents, "inference.json"))
+    div = network_divisor(net_cfg)
+    if any(r % d for r, d in zip(settings.roi_size, div, strict=True)):
+        raise BundleIntegrityError(
+            f"bundle {path}: inference.json roi_size {list(settings.roi_size)} is not a multiple of the "
+            f"network's divisor {list(div)}",
+            kind="content",
+            file="inference.json",
+        )
+    return LockedModel(
+        network=network,
+        preprocess=ResampleClipScale.from_spec(_json(contents, "preprocessing.json")),
+        settings=settings,
+        metadata=meta,
+        model_card=contents["model_card.md"].decode("utf-8"),
+        manifest_sha256=manifest_sha,
+        signature_verified=sig_ok,
+    )

@@ -1,0 +1,38 @@
+"""Image I/O of the locked core: DICOM series, NIfTI/MHA/NRRD, and a conformant DICOM writer.
+
+See ``docs/io.md`` for the conventions, the errors each reader raises and the limitations.
+"""
+
+from samd_core.io._dicom_header import IMAGE_SOP_CLASSES
+from samd_core.io._dicom_read import read_dicom_series
+from samd_core.io._dicom_write import PATIENT_FIELDS, TRANSFER_SYNTAXES, write_dicom_series
+from samd_core.io._errors import (
+    DicomReadError,
+    GantryTiltError,
+    ImageReadError,
+    MixedGeometryError,
+    MultipleSeriesError,
+    NonImageObjectError,
+    SliceSpacingError,
+)
+from samd_core.io._image import IMAGE_SUFFIXES, read_image, write_image
+from samd_core.io._uids import derive_uid
+
+__all__ = [
+    "IMAGE_SOP_CLASSES",
+    "IMAGE_SUFFIXES",
+    "PATIENT_FIELDS",
+    "TRANSFER_SYNTAXES",
+    "DicomReadError",
+    "GantryTiltError",
+    "ImageReadError",
+    "MixedGeometryError",
+    "MultipleSeriesError",
+    "NonImageObjectError",
+    "SliceSpacingError",
+    "derive_uid",
+    "read_dicom_series",
+    "read_image",
+    "write_dicom_series",
+    "write_image",
+]

@@ -1,0 +1,226 @@
+"""`read_dicom_series`: one folder of DICOM files -> one checked `Volume`."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from samd_core.errors import DicomError, InvalidParameterError
+from samd_core.io._dicom_geometry import SeriesGeometry, series_geometry
+from samd_core.io._dicom_header import FrameHeader, read_headers
+from samd_core.io._dicom_pixels import QUANTITATIVE_MODALITIES, decode_file, invert_monochrome1, to_values
+from samd_core.io._dicom_resample import deshear, fill_gaps
+from samd_core.io._dicom_select import select_series
+from samd_core.io._errors import GantryTiltError, SliceSpacingError
+from samd_core.volume import Volume
+
+__all__ = ["read_dicom_series"]
+
+_FN = "read_dicom_series"
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise InvalidParameterError("folder", _FN, "an existing directory", str(folder))
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.name.upper() != "DICOMDIR")
+    if not files:
+        raise DicomError(f"{folder}: no files to read")
+    return files
+
+
+def _workers(max_workers: int | None) -> int:
+    if max_workers is None:
+        return min(8, os.cpu_count() or 1)
+    if not isinstance(max_workers, int) or max_workers < 1:
+        raise InvalidParameterError("max_workers", _FN, "None or an integer >= 1", max_workers)
+    return max_workers
+
+
+def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.ndarray, bool]:
+    """Rescaled voxel values: int16 (else int32) when every slope and intercept is integral, else float32.
+
+    Two passes over the frames: decode (and measure the stored range), then write each frame
+    once into an output array whose dtype is already final.
+    """
+    frames = geo.frames
+    photometric = str(frames[0].dataset.get("PhotometricInterpretation", "MONOCHROME2")).strip()
+    invert = photometric == "MONOCHROME1" and frames[0].modality not in QUANTITATIVE_MODALITIES
+    by_file: dict[Path, list[int]] = {}
+    for k, h in enumerate(frames):
+        by_file.setdefault(h.path, []).append(k)
+    paths = list(by_file)
+    decoded = dict(zip(paths, pool.map(lambda p: decode_file(frames[by_file[p][0]].dataset, p), paths)))
+    stored = [decoded[h.path][h.frame or 0] for h in frames]
+    if invert:
+        stored = [invert_monochrome1(s, h.dataset) for s, h in zip(stored, frames)]
+    integral = all(float(h.slope).is_integer() and float(h.intercept).is_integer() for h in frames)
+    dtype: type = np.float32
+    if integral:
+        ranges = list(pool.map(lambda s: (int(s.min()), int(s.max())) if s.size else (0, 0), stored))
+        ends = [v * h.slope + h.intercept for (lo, hi), h in zip(ranges, frames) for v in (lo, hi)]
+        lo, hi = min(ends), max(ends)
+        dtype = np.int16 if -(2**15) <= lo and hi < 2**15 else np.int32 if -(2**31) <= lo and hi < 2**31 else np.float64
+    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=dtype)
+
+    def fill(k: int) -> None:
+        to_values(stored[k], frames[k].slope, frames[k].intercept, out[k])
+
+    list(pool.map(fill, range(len(frames))))
+    return out, invert
+
+
+def _meta(h: FrameHeader, geo: SeriesGeometry, invert: bool, excluded: int) -> dict[str, Any]:
+    ds = h.dataset
+
+    def text(keyword: str) -> str | None:
+        value = ds.get(keyword)
+        if value in (None, ""):
+            return None
+        return "\\".join(map(str, value)) if not isinstance(value, str) and hasattr(value, "__iter__") else str(value)
+
+    def number(keyword: str) -> float | None:
+        value = ds.get(keyword)
+        try:
+            return None if value in (None, "") else float(value)
+        except (TypeError, ValueError):
+            return None
+
+    meta: dict[str, Any] = {
+        "source": "dicom",
+        "modality": h.modality or None,
+        "manufacturer": text("Manufacturer"),
+        "manufacturer_model": text("ManufacturerModelName"),
+        "convolution_kernel": text("ConvolutionKernel"),
+        "slice_thickness_mm": number("SliceThickness"),
+        "kvp": number("KVP"),
+        "series_instance_uid": h.series_uid,
+        "sop_class_uid": h.sop_class,
+        "photometric_interpretation": str(ds.get("PhotometricInterpretation", "")) or None,
+        "monochrome1_inverted": invert,
+        "rescale_applied": sorted({(f.slope, f.intercept) for f in geo.frames}) != [(1.0, 0.0)],
+        "gantry_tilt_deg": round(geo.tilt_deg, 6) if geo.tilted else 0.0,
+        "images_excluded": excluded,
+    }
+    return meta
+
+
+def read_dicom_series(
+    folder: str | os.PathLike[str],
+    *,
+    series_uid: str | None = None,
+    accept_gaps: bool = False,
+    tilt: Literal["refuse", "deshear"] = "refuse",
+    max_workers: int | None = None,
+) -> Volume:
+    """Read one DICOM image series from a folder into a `Volume`, checking it on the way.
+
+    Every regular file of ``folder`` (not sub-folders, hidden files or DICOMDIR) is parsed
+    exactly once. Image frames are grouped by SeriesInstanceUID; localizers (ImageType
+    LOCALIZER) and derived projections (DERIVED with a *PROJECTION* value) are dropped; the
+    rest must share orientation, Rows/Columns and PixelSpacing. Slices are sorted by
+    ImagePositionPatient projected on the slice normal (row x column cosines), never by
+    InstanceNumber or file name. Each slice's own RescaleSlope/Intercept is applied (enhanced
+    multi-frame: PixelValueTransformationSequence). MONOCHROME1 stored values are inverted to
+    MONOCHROME2 except for CT/PT/NM, whose rescaled values are physical units (HU) that the
+    photometric interpretation does not change. Compressed transfer syntaxes decode through
+    pydicom's plugins (pylibjpeg, gdcm).
+
+    Parameters
+    ----------
+    folder : path
+        Folder holding the files.
+    series_uid : str, optional
+        SeriesInstanceUID to read when the folder holds several series (other series are
+        parsed but otherwise ignored).
+    accept_gaps : bool
+        False (default): missing slices or non-uniform spacing raise `SliceSpacingError`.
+        True: the stack is linearly interpolated along the normal onto the median step, and
+        ``meta["gap_resampled"]`` records the step, the irregular steps and the interpolated
+        output slices. The output is then float32.
+    tilt : {"refuse", "deshear"}
+        Gantry tilt is measured from geometry (angle between the slice normal and the
+        first-to-last slice vector), never from GantryDetectorTilt. "refuse" (default) raises
+        `GantryTiltError` when slice origins drift in-plane by more than 0.1 pixel over the
+        stack; "deshear" shifts each slice in-plane (linear interpolation) onto an enlarged
+        orthogonal grid, filling new pixels with the volume minimum, output float32, and
+        records the angle in ``meta["gantry_tilt_deg"]``.
+    max_workers : int, optional
+        Threads for parsing and decoding (default ``min(8, cpu_count)``). Results do not
+        depend on it.
+
+    Returns
+    -------
+    Volume
+        Array ``(z, y, x)`` with z along the slice normal, y down the columns, x along the rows;
+        spacing ``(step along the normal, PixelSpacing[0], PixelSpacing[1])`` mm; origin = IPP of
+        the first slice (LPS mm); direction columns ``(normal, column cosines, row cosines)``.
+        Integer dtype (int16, else int32) when every slope and intercept is integral, else float32.
+        ``meta`` holds only non-identifying attributes (see `samd_core.volume.ALLOWED_META`).
+
+    Raises
+    ------
+    DicomReadError
+        A file is not DICOM, is truncated or cannot be decoded (message names the file).
+    NonImageObjectError
+        SR, SEG, RTSTRUCT or other non-image objects are in the folder (see `select_series`).
+    MultipleSeriesError
+        Several image series and no ``series_uid`` (the message lists them).
+    MixedGeometryError
+        Mixed orientations, sizes or pixel spacings, missing geometry.
+    SliceSpacingError
+        Missing slices / non-uniform spacing (names the step in mm and the two files), or
+        duplicate positions.
+    GantryTiltError
+        Tilted acquisition with ``tilt="refuse"``.
+    """
+    folder = Path(folder)
+    if tilt not in ("refuse", "deshear"):
+        raise InvalidParameterError("tilt", _FN, "one of 'refuse', 'deshear'", tilt, ["refuse", "deshear"])
+    if not isinstance(accept_gaps, bool):
+        raise InvalidParameterError("accept_gaps", _FN, "a bool", accept_gaps)
+    files = _files(folder)
+    with ThreadPoolExecutor(max_workers=_workers(max_workers)) as pool:
+        headers = [h for hs in pool.map(read_headers, files) for h in hs]
+        frames, excluded = select_series(headers, folder, series_uid)
+        geo = series_geometry(frames, folder)
+        if geo.gaps and not accept_gaps:
+            raise SliceSpacingError(
+                f"{folder}: missing slices or non-uniform spacing in series {frames[0].series_uid}: "
+                f"median step {geo.step_mm:.4g} mm along the slice normal, but "
+                + "; ".join(geo.gaps[:5])
+                + (f"; and {len(geo.gaps) - 5} more" if len(geo.gaps) > 5 else "")
+                + ". Pass accept_gaps=True to resample onto a uniform grid."
+            )
+        if geo.tilted and tilt == "refuse":
+            raise GantryTiltError(
+                f"{folder}: series {frames[0].series_uid} is tilted by {geo.tilt_deg:.3f} degrees "
+                f"(measured from ImagePositionPatient/ImageOrientationPatient: slice origins drift "
+                f"{float(np.hypot(*geo.offsets_mm[-1])):.3f} mm in-plane over {geo.positions_mm[-1] - geo.positions_mm[0]:.3f} mm "
+                "along the normal). Pass tilt='deshear' to resample onto an orthogonal grid."
+            )
+        stack, invert = _decode_stack(geo, pool)
+    return _assemble(stack, geo, _meta(geo.frames[0], geo, invert, excluded))
+
+
+def _assemble(stack: np.ndarray, geo: SeriesGeometry, meta: dict[str, Any]) -> Volume:
+    origin = np.asarray(geo.frames[0].ipp, dtype=float)
+    if geo.tilted:
+        stack, (dc, dr) = deshear(stack, geo.offsets_mm, geo.pixel_spacing, float(stack.min()))
+        origin = origin + dc * geo.col + dr * geo.row
+        meta["tilt_corrected"] = "deshear"
+    step = geo.step_mm
+    if geo.gaps:
+        stack, interpolated = fill_gaps(stack, geo.positions_mm, step)
+        meta["gap_resampled"] = {
+            "method": "linear along the slice normal",
+            "step_mm": step,
+            "irregular_steps": list(geo.gaps),
+            "interpolated_slices": interpolated,
+        }
+    direction = np.stack([geo.normal, geo.col, geo.row], axis=1)
+    return Volume(stack, (step, *geo.pixel_spacing), tuple(origin), tuple(map(tuple, direction)), meta=meta)

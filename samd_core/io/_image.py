@@ -1,0 +1,84 @@
+"""`read_image` / `write_image`: NIfTI, MetaImage and NRRD through SimpleITK."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from samd_core.errors import InvalidParameterError
+from samd_core.io._errors import ImageReadError
+from samd_core.volume import Volume
+
+__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image"]
+
+#: File suffixes handled, mapped to the ``meta["source"]`` they record.
+IMAGE_SUFFIXES: dict[str, str] = {
+    ".nii": "nifti",
+    ".nii.gz": "nifti",
+    ".mha": "metaimage",
+    ".mhd": "metaimage",
+    ".nrrd": "nrrd",
+    ".nhdr": "nrrd",
+}
+
+
+def _suffix(path: Path, function: str) -> str:
+    name = path.name.lower()
+    for suffix in sorted(IMAGE_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    raise InvalidParameterError(
+        "path", function, f"a file name ending in one of {sorted(IMAGE_SUFFIXES)}", str(path), IMAGE_SUFFIXES
+    )
+
+
+def read_image(path: str | os.PathLike[str]) -> Volume:
+    """Read a scalar 2-D or 3-D NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd) or NRRD (.nrrd, .nhdr).
+
+    SimpleITK converts each format's own convention (NIfTI's RAS qform/sform included) to
+    LPS; the result follows the `Volume` convention (array ``(z, y, x)``, spacing in mm in array
+    order, origin and direction in LPS).
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown suffix.
+    ImageReadError
+        Missing or unreadable file, vector/4-D image, or a non-orthonormal direction.
+    """
+    import SimpleITK as sitk
+
+    p = Path(path)
+    suffix = _suffix(p, "read_image")
+    if not p.is_file():
+        raise ImageReadError(f"{p}: no such file")
+    try:
+        image = sitk.ReadImage(str(p))
+    except RuntimeError as exc:
+        raise ImageReadError(f"{p}: SimpleITK cannot read it ({str(exc).strip().splitlines()[-1]})") from exc
+    if image.GetDimension() not in (2, 3) or image.GetNumberOfComponentsPerPixel() != 1:
+        raise ImageReadError(
+            f"{p}: a scalar 2-D or 3-D image is needed; got dimension {image.GetDimension()} with "
+            f"{image.GetNumberOfComponentsPerPixel()} component(s) per voxel"
+        )
+    try:
+        return Volume.from_sitk(image, meta={"source": IMAGE_SUFFIXES[suffix]})
+    except ValueError as exc:
+        raise ImageReadError(f"{p}: {exc}") from exc
+
+
+def write_image(volume: Volume, path: str | os.PathLike[str], *, compress: bool = True) -> Path:
+    """Write ``volume`` as NIfTI, MetaImage or NRRD (chosen by the suffix of ``path``).
+
+    Voxel type, spacing (mm), origin and direction (LPS) are kept; ``meta`` is not written.
+    ``compress`` selects the format's lossless compression (gzip/zlib). Returns the path.
+    """
+    import SimpleITK as sitk
+
+    if not isinstance(volume, Volume):
+        raise InvalidParameterError("volume", "write_image", "a samd_core.Volume", type(volume).__name__)
+    p = Path(path)
+    _suffix(p, "write_image")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(volume.to_sitk(), str(p), useCompression=bool(compress))
+    return p

@@ -1,0 +1,29 @@
+"""Installation and operational qualification (IQ/OQ) of an installed samd_core.
+
+IQ: installed distributions equal ``requirements.lock``; the installed ``samd_core`` files hash
+to the released fingerprint. OQ: every locked bundle reproduces its golden outputs (bit-exact on
+the goldens' platform, within `PROBABILITY_TOLERANCE` elsewhere). Products call
+`run_qualification` and keep the `QualificationRecord` (``samd verify`` is the command line).
+"""
+
+from samd_core.qualification._change import change_control_findings, changelog_sections
+from samd_core.qualification._iq import check_core_fingerprint, check_distributions, find_lock_file, parse_lock
+from samd_core.qualification._oq import PROBABILITY_TOLERANCE, check_bundle, shipped_bundles
+from samd_core.qualification._record import CheckResult, QualificationRecord
+from samd_core.qualification._run import environment, run_qualification
+
+__all__ = [
+    "PROBABILITY_TOLERANCE",
+    "CheckResult",
+    "QualificationRecord",
+    "change_control_findings",
+    "changelog_sections",
+    "check_bundle",
+    "check_core_fingerprint",
+    "check_distributions",
+    "environment",
+    "find_lock_file",
+    "parse_lock",
+    "run_qualification",
+    "shipped_bundles",
+]

@@ -1,0 +1,21 @@
+"""The reference device: a small 3-D U-Net nodule segmenter trained on phantom data, locked."""
+
+from validation.reference._recipe import RECIPE
+from validation.reference._train import (
+    choose_threshold,
+    prepare_case,
+    summary,
+    train_reference,
+    training_manifest_sha256,
+    weights_sha256,
+)
+
+__all__ = [
+    "RECIPE",
+    "choose_threshold",
+    "prepare_case",
+    "summary",
+    "train_reference",
+    "training_manifest_sha256",
+    "weights_sha256",
+]
