@@ -287,3 +287,8 @@ def test_harness_audit_cli_verify_recover_export_checkpoint(tmp_path: Path) -> N
     assert [x["action"] for x in rows] == ["run.start"] * 4 + ["checkpoint", "recover"]
     assert rows[-1]["reason"] == "host crashed" and rows[4]["signed"] == "yes"
     assert runner.invoke(main, ["audit", "verify", str(tmp_path / "nope.jsonl")]).exit_code == 2
+    r = runner.invoke(main, ["audit", "verify", str(p), "--record", "--actor", "qa.auditor"])
+    assert r.exit_code == 0
+    last = list(iter_records(p))[-1]
+    assert last["action"] == "audit.verify" and last["actor"]["user_id"] == "qa.auditor"
+    assert last["object"]["n_records"] == 6 and verify_audit_log(p).n_records == 7
