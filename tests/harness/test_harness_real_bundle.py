@@ -63,3 +63,6 @@ def test_harness_real_bundle_mode(tmp_path: Path) -> None:
     table = json.loads(json.dumps(__import__("pandas").read_csv(tmp_path / "out" / "cases.csv")["score"].tolist()))
     assert table == direct
     assert o.result["endpoints"][1]["n"] == 6
+    for stem in ("roc", "forest", "calibration"):
+        for ext in ("png", "svg"):
+            assert (tmp_path / "out" / "plots" / f"{stem}.{ext}").stat().st_size > 0

@@ -139,3 +139,13 @@ def test_harness_lesion_sensitivity_at_fp_endpoint(tmp_path: Path) -> None:
     assert e["n_lesions"] == len(L) and e["method"] == ref.method
     assert o.result["reference_files"]["lesions_sha256"] and o.result["device"]["detections_sha256"]
     assert {g["level"] for g in o.result["subgroups"]} == {"N", "S"}
+
+
+def test_harness_bootstrap_intervals_never_drop_undefined_replicates() -> None:
+    from validation.harness._kernels import bca_interval, percentile_interval
+
+    reps = np.array([1.0, 2.0, np.inf, 3.0])
+    assert np.isnan(percentile_interval(reps, 0.95)).all()
+    assert np.isnan(bca_interval(reps, 2.0, np.array([1.0, 2.0]), None, 0.95)).all()
+    lo, hi = percentile_interval(np.arange(101.0), 0.9)
+    assert (lo, hi) == tuple(np.quantile(np.arange(101.0), [0.05, 0.95]))  # numpy linear quantiles

@@ -80,10 +80,11 @@ def proportion_interval(k: int, n: int, method: str, confidence_level: float) ->
 
 
 def percentile_interval(reps: np.ndarray, confidence_level: float) -> tuple[float, float]:
-    """Equal-tailed percentile interval (numpy 'linear' quantiles) of finite replicates."""
-    r = reps[np.isfinite(reps)]
-    if r.size == 0:
-        return math.nan, math.nan
+    """Equal-tailed percentile interval (numpy 'linear' quantiles); NaN bounds when any
+    replicate is not finite (an interval over the finite ones only would be optimistic)."""
+    if reps.size == 0 or not np.all(np.isfinite(reps)):
+        return math.nan, math.nan  # undefined replicates (e.g. empty denominators): no interval
+    r = reps
     a = (1 - confidence_level) / 2
     lo, hi = np.quantile(r, [a, 1 - a])
     return float(lo), float(hi)
@@ -92,9 +93,9 @@ def percentile_interval(reps: np.ndarray, confidence_level: float) -> tuple[floa
 def bca_interval(reps: np.ndarray, theta: float, jack: np.ndarray, jack_w: np.ndarray | None,
                  confidence_level: float) -> tuple[float, float]:
     """BCa interval (Efron 1987) from replicates and (weighted) jackknife values."""
-    r = reps[np.isfinite(reps)]
-    if r.size == 0 or not math.isfinite(theta):
+    if reps.size == 0 or not np.all(np.isfinite(reps)) or not math.isfinite(theta):
         return math.nan, math.nan
+    r = reps
     prop = (np.sum(r < theta) + 0.5 * np.sum(r == theta)) / r.size
     prop = min(max(prop, 1.0 / (r.size + 1)), r.size / (r.size + 1))
     z0 = float(sps.norm.ppf(prop))
