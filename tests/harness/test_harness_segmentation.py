@@ -148,4 +148,5 @@ def test_harness_bootstrap_intervals_never_drop_undefined_replicates() -> None:
     assert np.isnan(percentile_interval(reps, 0.95)).all()
     assert np.isnan(bca_interval(reps, 2.0, np.array([1.0, 2.0]), None, 0.95)).all()
     lo, hi = percentile_interval(np.arange(101.0), 0.9)
-    assert (lo, hi) == tuple(np.quantile(np.arange(101.0), [0.05, 0.95]))  # numpy linear quantiles
+    a = (1 - 0.9) / 2
+    assert (lo, hi) == tuple(np.quantile(np.arange(101.0), [a, 1 - a]))  # numpy linear quantiles
