@@ -23,8 +23,11 @@ def command() -> None:
               help="Also check every MLflow run named in the trail against its recorded values and hashes.")
 @click.option("--tracking-uri", default=None, help="MLflow tracking URI (default: the one each record names).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--record", is_flag=True,
+              help="Append an `audit.verify` record with the outcome to FILE (only when it is intact).")
+@click.option("--actor", default=None, help="User id for the --record entry (default: OS login).")
 def verify(file: str, public_keys: tuple[str, ...], check_mlflow: bool, tracking_uri: str | None,
-           as_json: bool) -> None:
+           as_json: bool, record: bool, actor: str | None) -> None:
     """Verify FILE. Exit 0: intact (and, with --mlflow, every run matches); 1: broken or a run
     no longer matches (the first bad seq / the runs are named); 2: cannot verify."""
     import json
@@ -67,6 +70,14 @@ def verify(file: str, public_keys: tuple[str, ...], check_mlflow: bool, tracking
                 click.echo(f"  run {c.run_id} (audit seq {c.audit_seq}) no longer matches:")
                 for p in c.problems:
                     click.echo(f"    {p}")
+    if record and res.ok:
+        from validation.audit import AuditLog
+
+        AuditLog(file, actor=actor).append(
+            "audit.verify", object={"type": "audit_log", "id": Path(file).name, "n_records": res.n_records},
+            object_sha256=res.head_hash,
+            context={"ok": True, "public_keys": len(public_keys), "mlflow_runs_checked": len(out.get("mlflow", [])),
+                     "mlflow_runs_not_matching": [c.run_id for c in bad_runs]})
     sys.exit(0 if res.ok and not bad_runs else 1)
 
 

@@ -143,7 +143,11 @@ def test_harness_bundle_no_phi_in_any_output(tmp_path: Path, monkeypatch: pytest
 
     _dicom_study(tmp_path)
     assert pydicom.dcmread(tmp_path / "dcm" / "case000.dcm").PatientID == PHI["PatientID"]
-    _fake_bundle_run.install(str(tmp_path / "calls.txt"), 0.0)
+    import samd_core
+
+    monkeypatch.setattr(samd_core, "load_locked",
+                        lambda path, **kw: _fake_bundle_run.FakeLockedModel(str(tmp_path / "calls.txt"), 0.0),
+                        raising=False)
     monkeypatch.chdir(tmp_path)
     from validation.harness import run_validation
 

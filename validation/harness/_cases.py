@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +120,55 @@ def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame
         seg = _seg_values(seg_eps, preds, refs)
         for k, v in seg.items():
             table[k] = v
+    detection = None
+    if "lesion_sensitivity_at_fp" in metrics:
+        detection = _read_detection(protocol, manifest, table)
     if y is not None and (metrics & (BINARY_METRICS | {"roc_auc"})) and len(set(y.tolist())) < 2:
         raise ProtocolError(f"truth column has a single class ({int(y[0]) if y.size else 'none'}) in "
                             "the whole test set; sensitivity/specificity/AUC need both classes")
-    return CaseData(case_ids=table["case_id"].to_numpy(), y=y, score=score, pred=pred, seg=seg), table
+    return CaseData(case_ids=table["case_id"].to_numpy(), y=y, score=score, pred=pred, seg=seg,
+                    detection=detection), table
+
+
+_CENTER = ["center_z_mm", "center_y_mm", "center_x_mm"]
+
+
+def _read_points(path: Path, cols: list[str], what: str, known: set[str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise ProtocolError(f"{what} file {path} does not exist")
+    t = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False)
+    missing = [c for c in ["case_id", *cols] if c not in t.columns]
+    if missing:
+        raise ProtocolError(f"{what} file {path.name} lacks column(s) {missing}; columns: {list(t.columns)}")
+    for c in cols:
+        v = pd.to_numeric(t[c], errors="coerce")
+        if not np.all(np.isfinite(v)):
+            raise ProtocolError(f"{what} file {path.name}: column {c!r} must be finite numbers")
+        t[c] = v.astype(float)
+    unknown = sorted(set(t["case_id"]) - known)
+    if unknown:
+        raise ProtocolError(f"{what} file {path.name}: case ids not in the manifest {_listing(unknown)}")
+    return t
+
+
+def _read_detection(protocol: Protocol, manifest: Manifest, table: pd.DataFrame) -> dict[str, Any]:
+    """Reference lesions (truth.lesions) and device candidates (device.detections), in mm (z, y, x)."""
+    known = set(manifest.table["case_id"])
+    lpath = protocol.resolve(protocol.data["truth"]["lesions"])
+    cpath = protocol.resolve(protocol.data["device"]["detections"])
+    les = _read_points(lpath, [*_CENTER, "diameter_mm"], "`truth.lesions`", known)
+    cand = _read_points(cpath, ["score", *_CENTER], "`device.detections`", known)
+    table["n_lesions"] = table["case_id"].map(les["case_id"].value_counts()).fillna(0).astype(int)
+    table["n_candidates"] = table["case_id"].map(cand["case_id"].value_counts()).fillna(0).astype(int)
+    patient = None
+    if "patient_id" in manifest.table.columns:
+        patient = dict(zip(manifest.table["case_id"], manifest.table["patient_id"], strict=True))
+    from validation.audit._canonical import sha256_file
+
+    return {"l_case": les["case_id"].to_numpy(object), "l_center": les[_CENTER].to_numpy(float),
+            "l_diam": les["diameter_mm"].to_numpy(float), "c_case": cand["case_id"].to_numpy(object),
+            "c_score": cand["score"].to_numpy(float), "c_center": cand[_CENTER].to_numpy(float),
+            "patient": patient, "lesions_sha256": sha256_file(lpath), "detections_sha256": sha256_file(cpath),
+            "lesions_file": lpath, "detections_file": cpath}
 
 

@@ -27,6 +27,7 @@ class CaseData:
     score: np.ndarray | None
     pred: np.ndarray | None
     seg: dict[str, np.ndarray]
+    detection: dict[str, Any] | None = None
 
 
 def _counts(y: np.ndarray, p: np.ndarray) -> tuple[int, int, int, int]:
@@ -71,12 +72,7 @@ def estimate_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, *,
             est = K.auc_delong(y, s, cl)
             extra["delong_variance"] = K.auc_delong_variance(y, s)[1]
         else:
-            theta = K.auc_delong_variance(y, s)[0]
-            reps = K.auc_bootstrap(y, s, replicates, rng)
-            lo, hi = (K.percentile_interval(reps, cl) if ci == "bootstrap_percentile"
-                      else K.bca_interval(reps, theta, K.auc_jackknife(y, s), None, cl))
-            est = Estimate(theta, lo, hi, cl, ci.replace("_", "-"), npos + nneg)
-            extra["bootstrap_se"] = float(np.std(reps, ddof=1))
+            est = K.auc_bootstrap_ci(y, s, ci, replicates, rng, cl)
     elif metric in BINARY_METRICS:
         tp, fp, fn, tn = _counts(data.y[idx], data.pred[idx])  # type: ignore[index]
         extra = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
@@ -115,7 +111,9 @@ def estimate_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, *,
                 jack = (x.sum() - x) / (x.size - 1)
                 lo, hi = K.bca_interval(reps, theta, jack, None, cl)
             est = Estimate(theta, lo, hi, cl, ci.replace("_", "-"), int(x.size))
-    else:  # pragma: no cover - rejected when the run starts
+    elif metric == "lesion_sensitivity_at_fp":
+        est, extra, notes = _lesion_endpoint(ep, data, idx, replicates, rng, cl)
+    else:  # pragma: no cover - the schema lists every metric
         raise NotImplementedError(metric)
     return {"estimate": est, "extra": extra, "notes": notes}
 
@@ -149,3 +147,32 @@ def acceptance(ep: dict[str, Any], est: Estimate) -> tuple[bool, str]:
     if any(isinstance(t, float) and math.isnan(t) for t in (v, lo, hi)):
         ok = False
     return ok, " and ".join(parts)
+
+
+def _lesion_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, replicates: int,
+                     rng: np.random.Generator, cl: float) -> tuple[Estimate, dict[str, Any], list[str]]:
+    """Lesion-level sensitivity at ``fp_per_image`` via `validation.metrics` (cluster bootstrap
+    over ``patient_id`` when the manifest has it, else over cases)."""
+    from validation.metrics import lesion_sensitivity_at_fp, match_detections
+
+    det = data.detection
+    if det is None:  # pragma: no cover - build_case_data reads the tables for this metric
+        raise ValueError("lesion and detection tables were not read")
+    cases = data.case_ids[idx]
+    keep = set(cases.tolist())
+    lk = np.isin(det["l_case"], list(keep))
+    ck = np.isin(det["c_case"], list(keep))
+    extra = {"n_lesions": int(lk.sum()), "n_candidates": int(ck.sum()), "n_images": int(cases.size)}
+    if not lk.any():
+        return Estimate(math.nan, math.nan, math.nan, cl, "cluster-bootstrap-percentile", 0), extra, [
+            "no reference lesions in these cases"]
+    clusters = None if det["patient"] is None else {c: det["patient"][c] for c in cases.tolist()}
+    match = match_detections(
+        cases.tolist(),
+        {"case": det["l_case"][lk], "center_mm": det["l_center"][lk], "diameter_mm": det["l_diam"][lk]},
+        {"case": det["c_case"][ck], "score": det["c_score"][ck], "center_mm": det["c_center"][ck]},
+        criterion="center_in_radius", radius_mm=ep.get("radius_mm"), clusters=clusters,
+    )
+    est = lesion_sensitivity_at_fp(match, float(ep["fp_per_image"]), confidence_level=cl,
+                                   n_resamples=replicates, rng=rng)
+    return est, extra, []

@@ -24,7 +24,7 @@ _ALLOWED_CI: dict[str, frozenset[str]] = {
     "roc_auc": frozenset({"delong"}) | _BOOT,
     **{m: _PROPORTION_CI | _BOOT for m in BINARY_METRICS},
     **{m: _BOOT for m in SEGMENTATION_METRICS},
-    "lesion_sensitivity_at_fp": _BOOT,
+    "lesion_sensitivity_at_fp": frozenset({"bootstrap_percentile"}),
 }
 
 
@@ -86,7 +86,7 @@ def _schema_message(err: jsonschema.ValidationError, where: str) -> str:
                                   "or 'bundle'", err.instance)
         if path and path[-1] == "truth":
             return format_invalid(_path(path), fn, "a mapping with 'column' and 'positive' "
-                                  "(or 'mask_column' / 'lesions_column')", err.instance)
+                                  "(or 'mask_column' / 'lesions')", err.instance)
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
         return format_invalid(_path(path), fn, f"{op} {err.validator_value}", err.instance)
@@ -136,8 +136,8 @@ def _semantic_errors(d: dict[str, Any], where: str) -> list[str]:
             if "fp_per_image" not in ep:
                 errs.append(format_invalid(f"{at}.fp_per_image", fn, "present for "
                                            "'lesion_sensitivity_at_fp'", "missing"))
-            if "lesions_column" not in truth or "detections_column" not in dev:
-                errs.append(format_invalid("truth.lesions_column/device.detections_column", fn,
+            if "lesions" not in truth or "detections" not in dev:
+                errs.append(format_invalid("truth.lesions/device.detections", fn,
                                            "both present for 'lesion_sensitivity_at_fp'", "missing"))
     for j, var in enumerate(d.get("subgroups", {}).get("variables", [])):
         bins = var.get("bins")

@@ -74,12 +74,6 @@ def run_validation(
     audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
     audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
     d = protocol.data
-    if any(ep["metric"] == "lesion_sensitivity_at_fp" for ep in d["endpoints"]):
-        from validation import metrics as M
-
-        if not hasattr(M, "lesion_sensitivity_at_fp"):
-            raise ProtocolError("endpoint metric 'lesion_sensitivity_at_fp' needs "
-                                "validation.metrics.lesion_sensitivity_at_fp, not available in this installation")
     # 1. lock (before anything is computed)
     lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason)
     # 2. manifest and file hashes
@@ -93,6 +87,7 @@ def run_validation(
         raise
     dev = d["device"]
     warnings: list[str] = []
+    reference_files: dict[str, str] = {}
     # 3. device identity
     if protocol.mode == "predictions":
         preds_path = protocol.resolve(dev["predictions"])
@@ -138,6 +133,9 @@ def run_validation(
                                   "manifest_sha256": manifest.sha256, "model_sha256": model_sha,
                                   "out_dir": out.name})
             data, table = build_case_data(protocol, manifest, device, mask_base)
+            if data.detection is not None:
+                model_info["detections_sha256"] = data.detection["detections_sha256"]
+                reference_files["lesions_sha256"] = data.detection["lesions_sha256"]
             result = _compute(protocol, data, table, warnings, manifest.table)
         except BaseException as exc:
             if isinstance(exc, (SamdError, ValueError, OSError)):
@@ -157,10 +155,13 @@ def run_validation(
             "mlflow_run_id": run.run_id,
             "mlflow_experiment_id": run.experiment_id,
             "test_set_prior_accesses": len(prior),
+            "reference_files": reference_files,
             "warnings": warnings,
         })
         result = _strict(dict(sorted(result.items())))
         files = _write_outputs(protocol, result, data, table, out)
+        if data.detection is not None:
+            files["inputs"] = [data.detection["lesions_file"], data.detection["detections_file"]]
         _log_mlflow(run, protocol, manifest, result, files, out)
         rec = audit_run_end(audit, run, extra={"verdict": result["verdict"],
                                                "result_sha256": sha256_file(out / "result.json")})
@@ -277,6 +278,8 @@ def _log_mlflow(run: Any, protocol: Any, manifest: Any, result: dict[str, Any],
         run.log_artifact(p)
     for p in files["plots"]:
         run.log_artifact(p, "plots")
+    for p in files.get("inputs", []):
+        run.log_artifact(p, "inputs")
     run.log_json({"result_sha256": params["result_sha256"], "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})},
                  "integrity.json")
 

@@ -104,6 +104,18 @@ def _interaction(col: str, ep: dict[str, Any], data: CaseData, levels: np.ndarra
             return {**base, "test": "Kruskal-Wallis", "statistic": math.nan, "pvalue": math.nan, "df": 0}
         return {**base, "test": "Kruskal-Wallis", "statistic": float(h), "pvalue": float(pv),
                 "df": len(samples) - 1}
+    if metric == "lesion_sensitivity_at_fp":
+        z = float(sps.norm.ppf(0.5 + float(ep.get("confidence_level", 0.95)) / 2))
+        est_l, var_l = [], []
+        for g in groups:
+            if g["variable"] == col and ep["id"] in g["endpoints"]:
+                e = g["endpoints"][ep["id"]]
+                v, lo, hi = (float(e[k]) for k in ("value", "ci_low", "ci_high"))
+                est_l.append(v)
+                var_l.append(((hi - lo) / (2 * z)) ** 2)
+        q, pv, df = K.cochran_q(np.array(est_l), np.array(var_l))
+        return {**base, "test": "Cochran Q (SE from bootstrap CI width / 2z)", "statistic": q, "pvalue": pv,
+                "df": df}
     # roc_auc: Cochran's Q with DeLong variances (independent subgroups)
     est, var = [], []
     for lev in names:
