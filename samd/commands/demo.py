@@ -77,10 +77,19 @@ def _samd(*args: str) -> list[str]:
     return [sys.executable, "-m", "samd", *args]
 
 
-def _write_protocol(path: Path, manifest: Path, bundle: Path, *, replicates: int) -> None:
-    template = (_EXAMPLE / "protocol.yaml").read_text(encoding="utf-8")
-    text = template.replace("{{MANIFEST}}", manifest.as_posix()).replace("{{BUNDLE}}", bundle.as_posix())
-    text = text.replace("{{REPLICATES}}", str(replicates))
+def _write_protocol(path: Path, cohort: Path, bundle: Path, *, replicates: int) -> None:
+    """Fill the plan's template: where the data are, and the bundle's own locked threshold."""
+    settings = json.loads((bundle / "inference.json").read_text(encoding="utf-8"))
+    fields = {
+        "{{MANIFEST}}": (cohort / "manifest.csv").as_posix(),
+        "{{LESIONS}}": (cohort / "lesions.csv").as_posix(),
+        "{{BUNDLE}}": bundle.as_posix(),
+        "{{THRESHOLD}}": repr(float(settings["case_threshold"])),
+        "{{REPLICATES}}": str(replicates),
+    }
+    text = (_EXAMPLE / "protocol.yaml").read_text(encoding="utf-8")
+    for key, value in fields.items():
+        text = text.replace(key, value)
     path.write_text(text, encoding="utf-8")
 
 
@@ -141,7 +150,7 @@ def command(out: Path, n_cases: int, bootstrap: int, readers: int, reader_cases:
     _run("2/6 qualification: samd verify", _samd("verify", "--out", str(run_dir / "qualification")), log=log)
 
     protocol = out / f"protocol-n{n_cases}-b{bootstrap}.yaml"
-    _write_protocol(protocol, cohort / "manifest.csv", bundle, replicates=bootstrap)
+    _write_protocol(protocol, cohort, bundle, replicates=bootstrap)
     _run("3/6 standalone performance: samd validate",
          _samd("validate", str(protocol), "--out", str(run_dir / "validation"), "--tracking-uri", tracking,
                "--audit-log", str(audit)), log=log, ok_codes=(0, 1))

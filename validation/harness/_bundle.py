@@ -22,25 +22,30 @@ from validation.audit._canonical import canonical_json
 from validation.errors import ProtocolError
 from validation.harness._manifest import Manifest
 
-__all__ = ["load_volume", "run_bundle"]
+__all__ = ["DETECTION_COLUMNS", "load_volume", "run_bundle"]
 
 
 def load_volume(path: Path) -> Any:
-    """A `samd_core.Volume` from an image file or a DICOM series folder (no PHI kept)."""
-    import SimpleITK as sitk
+    """A `samd_core.Volume` from a DICOM series folder or an image file (no PHI kept).
 
-    from samd_core.volume import Volume
+    Uses the locked core's own readers (`samd_core.io.read_dicom_series`, `read_image`), so the
+    device is validated on exactly the geometry-checked input path a product uses.
+    """
+    import pydicom
+
+    from samd_core.io import IMAGE_SUFFIXES, read_dicom_series, read_image
 
     if path.is_dir():
-        reader = sitk.ImageSeriesReader()
-        files = reader.GetGDCMSeriesFileNames(str(path))
-        if not files:
-            raise ProtocolError(f"no DICOM series in folder {path.name}")
-        reader.SetFileNames(files)
-        img = reader.Execute()
-    else:
-        img = sitk.ReadImage(str(path))
-    return Volume.from_sitk(img)
+        return read_dicom_series(path)
+    if any(path.name.lower().endswith(s) for s in IMAGE_SUFFIXES):
+        return read_image(path)
+    # a single DICOM file: read its series (by UID) from its folder with the same checks
+    uid = str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)
+    return read_dicom_series(path.parent, series_uid=uid)
+
+
+#: Columns of the detections table written in bundle mode (LPS mm, as `validation.phantom`).
+DETECTION_COLUMNS = ("case_id", "score", "center_x_mm", "center_y_mm", "center_z_mm", "diameter_mm")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -53,11 +58,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column: str = "path",
-               keep_masks: bool = False, progress: bool = True) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+               keep_masks: bool = False, progress: bool = True
+               ) -> tuple[pd.DataFrame, str, dict[str, Any], pd.DataFrame]:
     """Run ``samd_core.load_locked(bundle).predict(volume)`` per case, with resume.
 
     Returns the device table (``case_id``, ``score``, ``mask_path``), the bundle's
-    ``manifest_sha256`` and bundle facts (name, version, cases computed now / reused).
+    ``manifest_sha256``, bundle facts (name, version, core version and fingerprint the bundle is
+    locked to, cases computed now / reused), and the detections table (`DETECTION_COLUMNS`: one
+    row per predicted lesion, score = its maximum probability, centre in LPS mm).
     """
     import samd_core
     from tqdm import tqdm
@@ -70,8 +78,10 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
         raise ProtocolError(f"bundle mode needs the manifest column {image_column!r} with each case's image")
     rows = []
     reused = computed = 0
-    it = zip(manifest.table["case_id"], manifest.table[image_column],
-             manifest.table.get("sha256", pd.Series([""] * len(manifest.table))), strict=True)
+    sha_col = dict(manifest.file_columns()).get(image_column)
+    digests = manifest.table[sha_col] if sha_col else pd.Series([""] * len(manifest.table))
+    it = zip(manifest.table["case_id"], manifest.table[image_column], digests, strict=True)
+    detections: list[dict[str, Any]] = []
     for case, rel, digest in tqdm(list(it), desc="cases", unit="case", disable=not progress):
         key = hashlib.sha256(case.encode("utf-8")).hexdigest()[:24]
         rec_path = cache / f"{key}.json"
@@ -94,14 +104,22 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
                 np.savez_compressed(tmp, mask=np.asarray(label.array) != 0,
                                     spacing=np.asarray(label.spacing, float))
                 os.replace(tmp, cache / mask_name)
+            lesions = [{"score": float(les.max_probability), "center_x_mm": float(les.centre_lps_mm[0]),
+                        "center_y_mm": float(les.centre_lps_mm[1]), "center_z_mm": float(les.centre_lps_mm[2]),
+                        "diameter_mm": float(les.equivalent_diameter_mm)} for les in getattr(pred, "lesions", ())]
             rec = {"case_id": case, "input_sha256": digest, "model_sha256": model_id,
-                   "score": float(pred.score), "mask": mask_name}
+                   "score": float(pred.score), "mask": mask_name, "lesions": lesions}
             _atomic_write(rec_path, canonical_json(rec))
             computed += 1
         else:
             reused += 1
+        detections += [{"case_id": case, **les} for les in rec.get("lesions", [])]
         rows.append({"case_id": case, "score": repr(rec["score"]),
                      "mask_path": str(cache / rec["mask"]) if rec.get("mask") else ""})
+    meta = dict(getattr(model, "metadata", {}) or {})
     facts = {"name": getattr(model, "name", None), "version": getattr(model, "version", None),
+             "core_version": meta.get("core_version"), "core_fingerprint": meta.get("core_fingerprint"),
+             "training_data_manifest_sha256": meta.get("training_data_manifest_sha256"),
              "cases_computed": computed, "cases_reused": reused}
-    return pd.DataFrame(rows), model_id, facts
+    det = pd.DataFrame(detections, columns=list(DETECTION_COLUMNS))
+    return pd.DataFrame(rows), model_id, facts, det

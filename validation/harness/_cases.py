@@ -11,7 +11,7 @@ import pandas as pd
 from validation.errors import ProtocolError
 from validation.harness._endpoints import CaseData
 from validation.harness._manifest import Manifest
-from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS, Protocol
+from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Protocol
 
 __all__ = ["build_case_data", "read_predictions", "load_mask"]
 
@@ -57,9 +57,11 @@ def _seg_values(ep_keys: dict[str, dict[str, Any]], pred_paths: list[Path], ref_
     from validation import metrics as M
 
     out = {k: np.empty(len(pred_paths)) for k in ep_keys}
+    out[REF_NONEMPTY] = np.zeros(len(pred_paths))
     for i, (pp, rp) in enumerate(zip(pred_paths, ref_paths, strict=True)):
         pred, sp = load_mask(pp)
         ref, sr = load_mask(rp)
+        out[REF_NONEMPTY][i] = float(np.any(ref))
         if pred.shape != ref.shape or not np.allclose(sp, sr):
             raise ProtocolError(f"prediction and reference masks differ in shape or spacing: {pp.name} vs {rp.name}")
         for k, ep in ep_keys.items():
@@ -75,7 +77,7 @@ def _seg_values(ep_keys: dict[str, dict[str, Any]], pred_paths: list[Path], ref_
 
 
 def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame,
-                    mask_base: Path) -> tuple[CaseData, pd.DataFrame]:
+                    mask_base: Path, *, detections_path: Path | None = None) -> tuple[CaseData, pd.DataFrame]:
     """Per-case arrays for the endpoints and the case-level table (no images, no PHI)."""
     d = protocol.data
     dev, truth = d["device"], d["truth"]
@@ -122,7 +124,7 @@ def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame
             table[k] = v
     detection = None
     if "lesion_sensitivity_at_fp" in metrics:
-        detection = _read_detection(protocol, manifest, table)
+        detection = _read_detection(protocol, manifest, table, detections_path)
     if y is not None and (metrics & (BINARY_METRICS | {"roc_auc"})) and len(set(y.tolist())) < 2:
         raise ProtocolError(f"truth column has a single class ({int(y[0]) if y.size else 'none'}) in "
                             "the whole test set; sensitivity/specificity/AUC need both classes")
@@ -151,11 +153,16 @@ def _read_points(path: Path, cols: list[str], what: str, known: set[str]) -> pd.
     return t
 
 
-def _read_detection(protocol: Protocol, manifest: Manifest, table: pd.DataFrame) -> dict[str, Any]:
-    """Reference lesions (truth.lesions) and device candidates (device.detections), in mm (z, y, x)."""
+def _read_detection(protocol: Protocol, manifest: Manifest, table: pd.DataFrame,
+                    detections_path: Path | None = None) -> dict[str, Any]:
+    """Reference lesions (truth.lesions) and device candidates, in mm in one frame per case.
+
+    Candidates come from ``device.detections`` or, in bundle mode without it, from the locked
+    model's own lesion list (``detections_path``).
+    """
     known = set(manifest.table["case_id"])
     lpath = protocol.resolve(protocol.data["truth"]["lesions"])
-    cpath = protocol.resolve(protocol.data["device"]["detections"])
+    cpath = detections_path if detections_path is not None else protocol.resolve(protocol.data["device"]["detections"])
     les = _read_points(lpath, [*_CENTER, "diameter_mm"], "`truth.lesions`", known)
     cand = _read_points(cpath, ["score", *_CENTER], "`device.detections`", known)
     table["n_lesions"] = table["case_id"].map(les["case_id"].value_counts()).fillna(0).astype(int)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from validation.harness import _kernels as K
-from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS
+from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS
 from validation.stats import Estimate
 
 __all__ = ["CaseData", "acceptance", "estimate_endpoint"]
@@ -98,8 +98,11 @@ def estimate_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, *,
             notes.append(f"no cases in the denominator of {metric}")
     elif metric in SEGMENTATION_METRICS:
         key = metric if metric != "nsd" else f"nsd@{ep['tolerance_mm']}"
-        x = data.seg[key][idx]
-        extra = {"n_nonfinite": int(np.sum(~np.isfinite(x)))}
+        # population: cases whose reference mask has foreground; a non-finite value (HD95 of an
+        # empty prediction) is excluded from the mean and counted in `n_nonfinite`
+        x = data.seg[key][idx][data.seg[REF_NONEMPTY][idx] > 0]
+        extra = {"n_nonfinite": int(np.sum(~np.isfinite(x))), "population": "reference mask non-empty"}
+        x = x[np.isfinite(x)]
         theta = float(x.mean()) if x.size else math.nan
         if x.size < 2:
             est = Estimate(theta, math.nan, math.nan, cl, ci.replace("_", "-"), int(x.size))

@@ -23,7 +23,7 @@ class Manifest:
 
     def file_columns(self) -> list[tuple[str, str]]:
         """Pairs ``(path column, sha256 column)``: ``path``/``sha256`` and ``X``/``X_sha256``
-        (or ``X_path``/``X_sha256``)."""
+        (or ``X_path``/``X_sha256``, ``X_dir``/``X_sha256``)."""
         cols = set(self.table.columns)
         pairs = []
         for c in sorted(cols):
@@ -31,7 +31,7 @@ class Manifest:
                 pairs.append(("path", c))
             elif c.endswith("_sha256"):
                 stem = c[: -len("_sha256")]
-                for cand in (f"{stem}_path", stem):
+                for cand in (f"{stem}_path", stem, f"{stem}_dir"):
                     if cand in cols:
                         pairs.append((cand, c))
                         break
@@ -65,6 +65,10 @@ def read_manifest(path: Path) -> Manifest:
 def check_manifest_files(manifest: Manifest) -> int:
     """Recompute the SHA-256 of every file the manifest lists; raise on any mismatch.
 
+    A path that is a folder (a DICOM series) is hashed as SHA-256 over
+    ``<file name>\\0<sha256 of file>\\n`` for its files sorted by name
+    (`validation.phantom.series_sha256`).
+
     Returns the number of files checked.
 
     Raises
@@ -73,6 +77,8 @@ def check_manifest_files(manifest: Manifest) -> int:
         Listing every file that is missing or whose SHA-256 differs (case id, column, path,
         expected and found hash).
     """
+    from validation.phantom import series_sha256
+
     problems: list[str] = []
     n = 0
     for pcol, hcol in manifest.file_columns():
@@ -82,10 +88,13 @@ def check_manifest_files(manifest: Manifest) -> int:
                 continue
             n += 1
             f = manifest.resolve(rel)
-            if not f.is_file():
+            if f.is_dir():  # a DICOM series folder: the series hash of validation.phantom
+                found = series_sha256(f)
+            elif f.is_file():
+                found = sha256_file(f)
+            else:
                 problems.append(f"case {case} `{pcol}` {rel}: file missing")
                 continue
-            found = sha256_file(f)
             if found != expected.strip().lower():
                 problems.append(f"case {case} `{pcol}` {rel}: sha256 {found} != manifest {expected}")
     if problems:

@@ -136,9 +136,11 @@ def _semantic_errors(d: dict[str, Any], where: str) -> list[str]:
             if "fp_per_image" not in ep:
                 errs.append(format_invalid(f"{at}.fp_per_image", fn, "present for "
                                            "'lesion_sensitivity_at_fp'", "missing"))
-            if "lesions" not in truth or "detections" not in dev:
-                errs.append(format_invalid("truth.lesions/device.detections", fn,
-                                           "both present for 'lesion_sensitivity_at_fp'", "missing"))
+            if "lesions" not in truth:
+                errs.append(format_invalid("truth.lesions", fn, "present for 'lesion_sensitivity_at_fp'", "missing"))
+            if "detections" not in dev and "bundle" not in dev:
+                errs.append(format_invalid("device.detections", fn, "present for 'lesion_sensitivity_at_fp' "
+                                           "in predictions mode (bundle mode uses the model's lesions)", "missing"))
     for j, var in enumerate(d.get("subgroups", {}).get("variables", [])):
         bins = var.get("bins")
         if bins is not None and any(b >= c for b, c in zip(bins, bins[1:], strict=False)):
@@ -221,3 +223,7 @@ def load_protocol(path: str | Path) -> Protocol:
     if sem:
         raise ProtocolError("\n".join(sem))
     return Protocol(path=p.resolve(), sha256=sha256_bytes(raw), data=data)
+
+
+#: Case-table column: 1 when the reference mask has foreground (the segmentation population).
+REF_NONEMPTY = "reference_mask_nonempty"

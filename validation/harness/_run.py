@@ -108,14 +108,20 @@ def run_validation(
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
     with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="validation",
                      tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id}) as run:
+        detections_path = None
         try:
             if protocol.mode == "bundle":
                 from validation.harness._bundle import run_bundle
 
                 seg = any(ep["metric"] in SEGMENTATION_METRICS for ep in d["endpoints"])
-                device, model_sha, facts = run_bundle(bundle_path, manifest, out, keep_masks=seg, progress=progress)
+                device, model_sha, facts, dets = run_bundle(
+                    bundle_path, manifest, out, image_column=dev.get("image_column", "path"),
+                    keep_masks=seg, progress=progress)
                 model_info.update({"bundle_manifest_sha256": model_sha, **facts})
                 mask_base = out
+                if "detections" not in dev:  # the locked model's own lesion candidates
+                    dets.to_csv(out / "detections.csv", index=False, float_format="%.17g", lineterminator="\n")
+                    detections_path = out / "detections.csv"
             else:
                 mask_base = preds_path.parent
             if "model_sha256" in dev and dev["model_sha256"] != model_sha:
@@ -132,7 +138,7 @@ def run_validation(
                          context={"protocol_id": protocol.id, "protocol_version": lock.version,
                                   "manifest_sha256": manifest.sha256, "model_sha256": model_sha,
                                   "out_dir": out.name})
-            data, table = build_case_data(protocol, manifest, device, mask_base)
+            data, table = build_case_data(protocol, manifest, device, mask_base, detections_path=detections_path)
             if data.detection is not None:
                 model_info["detections_sha256"] = data.detection["detections_sha256"]
                 reference_files["lesions_sha256"] = data.detection["lesions_sha256"]

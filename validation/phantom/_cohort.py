@@ -16,7 +16,7 @@ from validation.errors import InvalidParameterError
 from validation.phantom._render import render_case
 from validation.phantom._spec import GENERATOR_VERSION, VENDORS, CaseSpec, sample_case
 
-__all__ = ["MANIFEST_COLUMNS", "PhantomCase", "generate_cases", "series_sha256", "write_cohort"]
+__all__ = ["LESION_COLUMNS", "MANIFEST_COLUMNS", "PhantomCase", "generate_cases", "series_sha256", "write_cohort"]
 
 #: Columns of ``manifest.csv``, in order.
 MANIFEST_COLUMNS = (
@@ -145,7 +145,8 @@ def write_cohort(
     Layout: ``<out>/<case_id>/ct/IM00000.dcm ...`` (CT Image Storage series),
     ``<out>/<case_id>/mask.nii.gz`` (reference nodule mask on the CT grid), and
     ``<out>/manifest.csv`` with `MANIFEST_COLUMNS` (paths relative to ``out``; list-valued
-    columns are JSON). Deterministic: the same arguments write identical bytes.
+    columns are JSON), and ``<out>/lesions.csv`` with `LESION_COLUMNS` (one reference nodule
+    per row, centre in LPS mm). Deterministic: the same arguments write identical bytes.
 
     Returns
     -------
@@ -160,4 +161,21 @@ def write_cohort(
         w = csv.DictWriter(fh, fieldnames=list(MANIFEST_COLUMNS), lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
+    _write_lesions(base / "lesions.csv", rows)
     return manifest
+
+
+#: Columns of ``lesions.csv``: one reference nodule per row, centre in LPS mm.
+LESION_COLUMNS = ("case_id", "center_x_mm", "center_y_mm", "center_z_mm", "diameter_mm", "nodule_type")
+
+
+def _write_lesions(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
+    """Reference lesions for lesion-level (FROC) endpoints, in the LPS frame of the series."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(LESION_COLUMNS)
+        for r in rows:
+            centres = json.loads(r["nodule_centres_lps_mm"])
+            for (x, y, z), d, kind in zip(centres, json.loads(r["nodule_diameters_mm"]),
+                                          json.loads(r["nodule_types"]), strict=True):
+                w.writerow([r["case_id"], repr(float(x)), repr(float(y)), repr(float(z)), repr(float(d)), kind])
