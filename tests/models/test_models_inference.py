@@ -173,3 +173,15 @@ def test_models_sliding_window_reproduces_identity(shape, roi, overlap, batch, m
     out = sliding_window_inference(x, lambda t: t.clone(), roi_size=roi, overlap=overlap, batch_size=batch, mode=mode)
     assert out.shape == x.shape
     assert torch.allclose(out, x, atol=1e-5)
+
+
+def test_models_sliding_window_input_is_protected_from_inplace_predictors() -> None:
+    x = _x((1, 1, 12, 12, 12))
+    before = x.clone()
+
+    def rude(t: torch.Tensor) -> torch.Tensor:
+        return t.mul_(2.0)  # writes into its input
+
+    out = sliding_window_inference(x, rude, roi_size=(8, 8, 8), overlap=0.5, batch_size=1)
+    assert torch.equal(x, before)
+    assert torch.allclose(out, 2 * before, atol=1e-5)
