@@ -82,6 +82,21 @@ class Plan:
         """The planned network as a validated config."""
         return config_from_dict(self.network)  # type: ignore[return-value]
 
+    def preprocess_spec(self, channel: int = 0) -> dict[str, Any]:
+        """A `samd_core.preprocess.Pipeline` spec for one input channel: resample to
+        ``target_spacing``, then the planned normalisation (``ct_normalize`` with the plan's
+        clip range and foreground mean/std, or a per-image ``zscore``)."""
+        if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < len(self.normalization):
+            raise InvalidParameterError("channel", "Plan.preprocess_spec", f"an integer in [0, {len(self.normalization) - 1}]", channel)
+        steps: list[dict[str, Any]] = [{"op": "resample", "spacing": list(self.target_spacing)}]
+        if self.normalization[channel] == "ct":
+            low, high = self.ct_clip[channel]  # type: ignore[misc]
+            mean, std = self.ct_mean_std[channel]  # type: ignore[misc]
+            steps.append({"op": "ct_normalize", "lower": low, "upper": high, "mean": mean, "std": std})
+        else:
+            steps.append({"op": "zscore", "mean": None, "std": None})
+        return {"version": 1, "steps": steps}
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
 

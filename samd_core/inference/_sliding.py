@@ -131,6 +131,7 @@ def sliding_window_inference(
         for i in range(0, total, batch_size):
             chunk = jobs[i : i + batch_size]
             sls = [(b, tuple(slice(s, s + r) for s, r in zip(w, roi))) for b, w in chunk]
+            # always a copy: a predictor that writes into its input cannot corrupt later windows
             batch = torch.cat([image[(slice(b, b + 1), slice(None)) + sl] for b, sl in sls])
             pred = predictor(batch)
             if flips:

@@ -116,3 +116,18 @@ def test_models_autoconfig_bad_input(make, field) -> None:  # type: ignore[no-un
     with pytest.raises(InvalidParameterError) as err:
         make()
     assert err.value.field == field
+
+
+def test_models_plan_to_preprocess_pipeline() -> None:
+    from samd_core.preprocess import Pipeline
+
+    ct = make_plan(CT_ANISO)
+    spec = ct.preprocess_spec()
+    assert spec["steps"][0] == {"op": "resample", "spacing": list(ct.target_spacing)}
+    assert spec["steps"][1] == {"op": "ct_normalize", "lower": -100.0, "upper": 200.0, "mean": 40.0, "std": 50.0}
+    Pipeline.from_spec(spec)  # accepted by the preprocessing pipeline
+    mr = make_plan(MR_ISO)
+    assert mr.preprocess_spec(1)["steps"][1]["op"] == "zscore"
+    Pipeline.from_spec(mr.preprocess_spec(1))
+    with pytest.raises(InvalidParameterError, match="`channel`"):
+        mr.preprocess_spec(2)

@@ -153,3 +153,35 @@ def test_models_predict_volume_through_preprocess_pipeline() -> None:
     assert np.mean(labels.array == arr.astype(np.uint8)) > 0.97  # box edges blur by one voxel at most
     with pytest.raises(InvalidParameterError, match="`pipeline`"):
         predict_volume(vol, probs, roi_size=(8, 8, 8), pipeline=pipe, forward=lambda v: v)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=30)
+@given(
+    shape=st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(1, 12)),
+    roi=st.tuples(st.integers(1, 8), st.integers(1, 8), st.integers(1, 8)),
+    overlap=st.floats(0.0, 0.9),
+    batch=st.integers(1, 5),
+    mode=st.sampled_from(["constant", "gaussian"]),
+)
+def test_models_sliding_window_reproduces_identity(shape, roi, overlap, batch, mode) -> None:  # type: ignore[no-untyped-def]
+    """Invariant: blending the windows of an identity predictor returns the image (any tiling)."""
+    x = _x((1, 2) + shape, seed=sum(shape))
+    out = sliding_window_inference(x, lambda t: t.clone(), roi_size=roi, overlap=overlap, batch_size=batch, mode=mode)
+    assert out.shape == x.shape
+    assert torch.allclose(out, x, atol=1e-5)
+
+
+def test_models_sliding_window_input_is_protected_from_inplace_predictors() -> None:
+    x = _x((1, 1, 12, 12, 12))
+    before = x.clone()
+
+    def rude(t: torch.Tensor) -> torch.Tensor:
+        return t.mul_(2.0)  # writes into its input
+
+    out = sliding_window_inference(x, rude, roi_size=(8, 8, 8), overlap=0.5, batch_size=1)
+    assert torch.equal(x, before)
+    assert torch.allclose(out, 2 * before, atol=1e-5)
