@@ -27,7 +27,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["command"]
+__all__ = ["VOLATILE_RESULT_KEYS", "command", "stable_result_sha256"]
 
 _EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reference_device"
 _TEST_COHORT_SEED = 2026  # the reference model was developed on seeds 1001-1003 (docs/bundle.md)
@@ -71,6 +71,27 @@ def _verification_tests(config_path: Path) -> list[str]:
     for req in load_requirements([base / p for p in cfg.get("requirements", [])]):
         ids.update(ref for kind, ref in req.verified_by if kind == "test")
     return sorted(ids)
+
+
+#: result.json keys that legitimately differ between two runs of the same protocol and data.
+VOLATILE_RESULT_KEYS = ("mlflow_run_id", "mlflow_experiment_id", "test_set_prior_accesses")
+
+
+def stable_result_sha256(result: dict) -> str:  # type: ignore[type-arg]
+    """SHA-256 of a validation ``result.json`` without run ids, timestamps and access counts.
+
+    Two runs of the same protocol on the same data and platform give the same digest.
+    """
+    import hashlib
+
+    keep = {k: v for k, v in result.items() if k not in VOLATILE_RESULT_KEYS}
+    keep["warnings"] = [w for w in result.get("warnings", []) if "accessed" not in w]
+    device = dict(keep.get("device") or {})
+    for k in ("cases_computed", "cases_reused"):
+        device.pop(k, None)
+    keep["device"] = device
+    text = json.dumps(keep, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _samd(*args: str) -> list[str]:
@@ -182,7 +203,10 @@ def command(out: Path, n_cases: int, bootstrap: int, readers: int, reader_cases:
          log=log)
 
     minutes = (time.perf_counter() - t_start) / 60
+    digest = stable_result_sha256(validation)
+    (run_dir / "validation" / "result.stable.sha256").write_text(digest + "\n", encoding="utf-8")
     click.secho(f"\nDone in {minutes:.1f} min. Verdict of the standalone test: {validation['verdict']}", bold=True)
+    click.echo(f"  result.json digest without run ids (equal on every rerun): {digest}")
     click.echo(f"  qualification record : {run_dir / 'qualification' / 'qualification.md'}")
     click.echo(f"  validation result    : {run_dir / 'validation' / 'result.json'}")
     click.echo(f"  reader study         : {run_dir / 'mrmc' / 'mrmc_report.txt'}")

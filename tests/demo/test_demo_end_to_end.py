@@ -1,0 +1,80 @@
+"""The end-to-end example device, smaller: cohort -> verify -> validate -> mrmc -> tests -> report.
+
+Runs ``samd demo`` exactly as the README's main command does (fewer cases and replicates), then
+checks the outputs with independent readers: the audit chain verifies, MLflow holds both runs,
+the PDF (read back with pypdf) contains every endpoint with its value as result.json has it,
+and a second run reproduces result.json (apart from run ids and access counts).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from samd.commands.demo import stable_result_sha256
+from validation.audit import verify_audit_log
+from validation.tracking import find_runs
+
+pytestmark = [pytest.mark.slow, pytest.mark.verifies("SRS-DEMO-001", "SRS-DEMO-002")]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARGS = ["--n-cases", "16", "--bootstrap", "100", "--readers", "4", "--reader-cases", "30"]
+
+
+def _demo(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run([sys.executable, "-m", "samd", "demo", "--out", str(out), *ARGS, *extra],
+                         cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    return res
+
+
+def _runs(out: Path) -> list[Path]:
+    return sorted((out / "runs").iterdir())
+
+
+def test_demo_chain_outputs_and_rerun(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    first = _demo(out)
+    assert "qualification PASSED" in first.stdout
+    run1 = _runs(out)[0]
+    result = json.loads((run1 / "validation" / "result.json").read_text())
+    mrmc = json.loads((run1 / "mrmc" / "mrmc_result.json").read_text())
+
+    # audit chain intact, and it holds both runs' end records
+    ver = verify_audit_log(out / "audit.jsonl")
+    assert ver.ok, ver.message
+    actions = [json.loads(line)["action"] for line in (out / "audit.jsonl").read_text().splitlines()]
+    assert actions.count("mlflow.run.end") == 2 and "protocol.lock" in actions
+
+    # MLflow holds the validation and the reader-study run
+    uri = f"sqlite:///{(out / 'mlflow.db').as_posix()}"
+    ids = {r["run_id"] for r in find_runs(kind="validation", tracking_uri=uri)}
+    assert result["mlflow_run_id"] in ids
+    ids = {r["run_id"] for r in find_runs(kind="mrmc", tracking_uri=uri)}
+    assert mrmc["mlflow_run_id"] in ids
+
+    # the (non-draft) PDF shows every endpoint with the value result.json has, rounded to 3 places
+    pdf = run1 / "submission" / "submission.pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "DRAFT" not in text and "{{" not in text and "{%" not in text
+    for ep in result["endpoints"]:
+        assert ep["id"] in text
+        value = float(ep["value"])
+        if value == value:  # not nan
+            assert f"{value:.3f}" in text, (ep["id"], value)
+    assert result["mlflow_run_id"] in text and mrmc["mlflow_run_id"] in text
+
+    # nothing is overwritten, and a second run reproduces the numbers
+    second = _demo(out, "--skip-tests")
+    run1_files = sorted(p.relative_to(run1) for p in run1.rglob("*"))
+    assert len(_runs(out)) == 2 and run1_files == sorted(p.relative_to(run1) for p in run1.rglob("*"))
+    result2 = json.loads((_runs(out)[1] / "validation" / "result.json").read_text())
+    assert result2["mlflow_run_id"] != result["mlflow_run_id"]
+    assert stable_result_sha256(result2) == stable_result_sha256(result)
+    assert stable_result_sha256(result) in first.stdout and stable_result_sha256(result2) in second.stdout
+    assert verify_audit_log(out / "audit.jsonl").ok
