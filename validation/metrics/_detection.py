@@ -42,6 +42,7 @@ from scipy import ndimage
 
 from samd_core.errors import InvalidParameterError
 from validation.metrics._validate import check_mask, check_spacing
+from validation.stats._checks import as_count, as_rng, check_confidence_level
 from validation.stats._results import Estimate
 
 __all__ = [
@@ -342,23 +343,19 @@ def lesion_sensitivity_at_fp(
     f = float(fp_per_image)
     if not (np.isfinite(f) and f >= 0):
         raise InvalidParameterError("fp_per_image", function, "a finite number >= 0", fp_per_image)
-    if not (0 < float(confidence_level) < 1):
-        raise InvalidParameterError("confidence_level", function, "a number in (0, 1)", confidence_level)
-    if int(n_resamples) != n_resamples or n_resamples < 0:
-        raise InvalidParameterError("n_resamples", function, "an integer >= 0", n_resamples)
+    level = check_confidence_level(confidence_level, function)
+    n_resamples = as_count(n_resamples, "n_resamples", function)
     n_clusters = int(match.case_cluster.max()) + 1
     point = float(_sens_at_fp_weighted(match, np.ones((1, n_clusters)), np.array([f]))[0, 0])
     if n_resamples == 0:
-        return Estimate(point, float("nan"), float("nan"), float(confidence_level), "none", match.n_lesions)
-    if rng is None:
-        raise InvalidParameterError("rng", function, "a numpy Generator or int seed when n_resamples > 0", None)
-    gen = np.random.default_rng(rng)
+        return Estimate(point, float("nan"), float("nan"), level, "none", match.n_lesions)
+    gen = as_rng(rng, function)
     w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
     reps = _sens_at_fp_weighted(match, w, np.array([f]))[:, 0]
     reps = reps[np.isfinite(reps)]
-    alpha = 1.0 - float(confidence_level)
+    alpha = 1.0 - level
     lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2]) if reps.size else (np.nan, np.nan)
-    return Estimate(point, float(min(lo, point)), float(max(hi, point)), float(confidence_level),
+    return Estimate(point, float(min(lo, point)), float(max(hi, point)), level,
                     "cluster-bootstrap-percentile", match.n_lesions)
 
 
