@@ -52,3 +52,32 @@ def test_retraining_reproduces_the_shipped_weights(tmp_path: pathlib.Path) -> No
     assert weights_sha256(out) == weights_sha256(BUNDLE)
     for name in ("inference.json", "model_card.md", "network.json", "preprocessing.json"):
         assert (out / name).read_bytes() == (BUNDLE / name).read_bytes(), name
+
+
+@pytest.mark.verifies("SRS-BUNDLE-031")
+def test_hard_negatives_are_soft_tissue_inside_the_lungs_away_from_nodules() -> None:
+    from samd_core.bundle import ResampleClipScale
+    from validation.phantom import generate_cases
+    from validation.reference._train import _hard_negative_centres, prepare_case
+
+    pre = ResampleClipScale.from_spec(RECIPE["preprocessing"])
+    p = RECIPE["preprocessing"]
+    n_total = 0
+    for case in generate_cases(4, seed=1001, prevalence=1.0):
+        x, y = prepare_case(case, pre)
+        c = _hard_negative_centres(x, y)
+        n_total += len(c)
+        if not len(c):
+            continue
+        hu = x[tuple(c.T)] * p["scale_hu"] + p["offset_hu"]
+        assert hu.min() >= -300.0 - 1e-3
+        # the vessels only: a small part of all soft tissue (not the body wall, spine, mediastinum)
+        assert len(c) < 0.05 * (x * p["scale_hu"] + p["offset_hu"] >= -300.0).sum()
+        nodule = np.argwhere(y > 0)
+        if len(nodule):
+            # at least 4 voxels (chessboard: dilation by a cross, 4 times) from every nodule voxel
+            d = np.abs(c[:, None, :] - nodule[None, :, :]).sum(axis=2).min()
+            assert d > 4
+        # none on the image border (that would be the air outside the body)
+        assert (c[:, 1:] > 0).all() and (c[:, 1] < x.shape[1] - 1).all() and (c[:, 2] < x.shape[2] - 1).all()
+    assert n_total > 0

@@ -7,6 +7,12 @@ from typing import Any
 __all__ = ["model_card"]
 
 
+_RULES = {
+    "largest_lesion_volume_mm3": "the volume in mm^3 of the largest predicted lesion, 0 when there is none",
+    "max_probability": "the largest voxel probability of nodule in the case, in [0, 1]",
+}
+
+
 def _f(v: float) -> str:
     return "n/a" if v != v else f"{v:.3f}"
 
@@ -15,6 +21,7 @@ def model_card(recipe: dict[str, Any], *, dev: dict[str, Any], test: dict[str, A
     """Markdown model card: intended use, training data, performance at lock, limitations."""
     c = recipe["cohorts"]
     t = recipe["training"]
+    inf = recipe["inference"]
     rows = []
     for name, r in (("development (threshold chosen here)", dev), ("lock-test (held out)", test)):
         rows.append(
@@ -31,10 +38,10 @@ lung nodules in **procedural chest-CT phantoms** and gives a case-level nodule s
 ## Model
 3-D U-Net (`samd_core.models`, config in `network.json`), one sigmoid channel (nodule).
 Input: CT in HU, resampled to 1.5 mm isotropic, clipped to [-1000, 400] HU and scaled
-(`preprocessing.json`). Sliding-window inference (`inference.json`). Case score:
-`{recipe['inference']['case_score_rule']}` (the volume in mm^3 of the largest predicted
-lesion of at least {recipe['inference']['min_lesion_volume_mm3']} mm^3, 0 when there is none). Locked case threshold: **{threshold:.6f}** (maximum Youden J on the development
-cohort; never chosen on test data).
+(`preprocessing.json`). Sliding-window inference (`inference.json`); voxels with probability
+>= {inf['voxel_threshold']} form lesions of at least {inf['min_lesion_volume_mm3']} mm^3. Case score:
+`{inf['case_score_rule']}` ({_RULES[inf['case_score_rule']]}). Locked case threshold: **{threshold:.6f}**
+(maximum Youden J on the development cohort; never chosen on test data).
 
 ## Training data
 Synthetic phantoms from `validation.phantom` (generator `chest-phantom/1`): training cohort seed
@@ -42,8 +49,9 @@ Synthetic phantoms from `validation.phantom` (generator `chest-phantom/1`): trai
 three simulated scanner vendors, slice thickness 1-5 mm, two dose levels, sites A-C. No real
 patient data. The SHA-256 of the training-data manifest is in `bundle.json`.
 Training: {t['steps']} steps of AdamW (lr {t['learning_rate']}, cosine schedule), batch
-{t['batch_size']} patches of {t['patch_size']} voxels, {int(t['foreground_fraction'] * 100)} %
-centred on nodules, soft Dice + BCE; single-threaded, deterministic.
+{t['batch_size']} patches of {t['patch_size']} voxels, {round(t['foreground_fraction'] * 100)} %
+centred on nodules, {round(t.get('hard_negative_fraction', 0.0) * 100)} % on hard negatives (soft tissue inside the lungs:
+the vessels), the rest anywhere; soft Dice + BCE; single-threaded, deterministic.
 
 ## Performance at lock
 Case-level detection (score vs. "has a nodule"; sensitivity and specificity at the locked

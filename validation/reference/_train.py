@@ -63,16 +63,22 @@ def training_manifest_sha256(cases: list[PhantomCase]) -> str:
 
 
 def _sample_patch(
-    x: np.ndarray, y: np.ndarray, size: tuple[int, int, int], fg: bool, gen: torch.Generator
+    x: np.ndarray,
+    y: np.ndarray,
+    size: tuple[int, int, int],
+    fg: bool,
+    gen: torch.Generator,
+    centres: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     pad = [(0, max(0, s - n)) for s, n in zip(size, x.shape, strict=True)]
     if any(p[1] for p in pad):
         x = np.pad(x, pad, constant_values=float(x.min()))
         y = np.pad(y, pad)
     starts = []
-    fg_idx = np.argwhere(y > 0) if fg else np.empty((0, 3))
-    if len(fg_idx):
-        c = fg_idx[int(torch.randint(len(fg_idx), (1,), generator=gen))]
+    if centres is None:
+        centres = np.argwhere(y > 0) if fg else np.empty((0, 3))
+    if len(centres):
+        c = centres[int(torch.randint(len(centres), (1,), generator=gen))]
         for ax in range(3):
             lo = int(c[ax]) - size[ax] // 2 + int(torch.randint(-size[ax] // 4, size[ax] // 4 + 1, (1,), generator=gen))
             starts.append(int(np.clip(lo, 0, x.shape[ax] - size[ax])))
@@ -81,6 +87,28 @@ def _sample_patch(
             starts.append(int(torch.randint(0, x.shape[ax] - size[ax] + 1, (1,), generator=gen)))
     sl = tuple(slice(s, s + n) for s, n in zip(starts, size, strict=True))
     return x[sl], y[sl]
+
+
+def _hard_negative_centres(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of hard negatives: soft-tissue voxels (>= -300 HU) inside the lungs, outside nodules.
+
+    These are the pulmonary vessels, where an under-trained network puts its false positives. ``x`` is on the preprocessing scale of `RECIPE`.
+    """
+    from scipy import ndimage
+
+    p = RECIPE["preprocessing"]
+    soft = x >= (-300.0 - p["offset_hu"]) / p["scale_hu"]
+    air = x <= (-600.0 - p["offset_hu"]) / p["scale_hu"]
+    inside = np.zeros_like(air)
+    for k, sl in enumerate(air):
+        # lung = low-density regions not touching the slice border (that is the air around the body);
+        # vessels cross each axial slice as holes in the lung: fill them
+        comps, _ = ndimage.label(sl)
+        border = np.unique(np.concatenate([comps[0], comps[-1], comps[:, 0], comps[:, -1]]))
+        lung = sl & ~np.isin(comps, border)
+        inside[k] = ndimage.binary_fill_holes(ndimage.binary_closing(lung, iterations=2))
+    near_nodule = ndimage.binary_dilation(y > 0, iterations=4)
+    return np.argwhere(soft & inside & ~near_nodule)
 
 
 def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -100,13 +128,18 @@ def _train(data: list[tuple[np.ndarray, np.ndarray]], progress: Progress | None)
     gen = torch.Generator().manual_seed(int(t["torch_seed"]))
     size = tuple(t["patch_size"])
     positives = [i for i, (_, y) in enumerate(data) if y.any()]
+    hard_fraction = float(t.get("hard_negative_fraction", 0.0))
+    hard = [_hard_negative_centres(x, y) for x, y in data] if hard_fraction > 0 else []
+    hard_pool = [i for i, c in enumerate(hard) if len(c)]
     for step in range(t["steps"]):
         xs, ys = [], []
         for _ in range(t["batch_size"]):
-            fg = bool(torch.rand((1,), generator=gen) < t["foreground_fraction"]) and bool(positives)
-            pool = positives if fg else list(range(len(data)))
+            u = float(torch.rand((1,), generator=gen))
+            fg = u < t["foreground_fraction"] and bool(positives)
+            hn = not fg and u < t["foreground_fraction"] + hard_fraction and bool(hard_pool)
+            pool = positives if fg else hard_pool if hn else list(range(len(data)))
             i = pool[int(torch.randint(len(pool), (1,), generator=gen))]
-            px, py = _sample_patch(*data[i], size, fg, gen)
+            px, py = _sample_patch(*data[i], size, fg, gen, hard[i] if hn else None)
             xs.append(px)
             ys.append(py)
         xb = torch.from_numpy(np.stack(xs)[:, None].copy())
