@@ -8,7 +8,10 @@ fresh ``python -m samd`` process, so the demo exercises exactly the public comma
 3. ``samd validate``  - the pre-specified protocol in bundle mode (MLflow + audit trail);
 4. ``samd mrmc``      - a simulated reader study, unaided vs aided (MLflow + audit trail);
 5. ``pytest``         - the verification tests the reference device's risk file cites (JUnit);
-6. ``samd report``    - the 510(k)-style documents (HTML + PDF) citing the runs and hashes.
+6. ``samd report``    - the 510(k)-style documents (HTML + PDF) citing the runs and hashes;
+   then the documents' index is signed off in the audit trail (Ed25519, meaning "approved",
+   with a demonstration key kept in the output folder) and ``samd audit verify`` checks the
+   chain, the signatures and every MLflow run.
 
 Nothing already written is overwritten: each invocation writes a new ``runs/<UTC time>/``
 folder; the cohort, the MLflow store and the audit trail are shared between invocations.
@@ -94,6 +97,20 @@ def stable_result_sha256(result: dict) -> str:  # type: ignore[type-arg]
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _sign_off(audit: Path, document: Path, private_key: Path) -> dict:  # type: ignore[type-arg]
+    """Append a signed ``sign`` record (meaning "approved") for ``document`` to the audit trail."""
+    from validation.audit import AuditLog, sha256_file
+
+    log = AuditLog(audit, signing_key=private_key)
+    return log.append(
+        "sign",
+        object={"type": "document", "id": document.name, "folder": document.parent.parent.name},
+        object_sha256=sha256_file(document),
+        reason="sign-off of the rendered submission documents (demonstration key)",
+        signature_meaning="approved",
+    )
+
+
 def _samd(*args: str) -> list[str]:
     return [sys.executable, "-m", "samd", *args]
 
@@ -169,12 +186,15 @@ def command(out: Path, n_cases: int, bootstrap: int, readers: int, reader_cases:
         _run("1/6 test cohort: samd phantom", _samd("phantom", "--n-cases", str(n_cases), "--seed",
              str(_TEST_COHORT_SEED), "--out", str(cohort), "--split", "test"), log=log)
     _run("2/6 qualification: samd verify", _samd("verify", "--out", str(run_dir / "qualification")), log=log)
+    keys = out / "demo-signing-key"  # a demonstration key; a real sign-off uses the signer's own key
+    if not (keys / "private.pem").exists():
+        _run("signing key (demonstration): samd bundle keygen", _samd("bundle", "keygen", "--out", str(keys)), log=log)
 
     protocol = out / f"protocol-n{n_cases}-b{bootstrap}.yaml"
     _write_protocol(protocol, cohort, bundle, replicates=bootstrap)
     _run("3/6 standalone performance: samd validate",
          _samd("validate", str(protocol), "--out", str(run_dir / "validation"), "--tracking-uri", tracking,
-               "--audit-log", str(audit)), log=log, ok_codes=(0, 1))
+               "--audit-log", str(audit), "--signing-key", str(keys / "private.pem")), log=log, ok_codes=(0, 1))
     validation = json.loads((run_dir / "validation" / "result.json").read_text(encoding="utf-8"))
 
     study = out / f"reader-study-r{readers}-c{reader_cases}.csv"
@@ -199,8 +219,12 @@ def command(out: Path, n_cases: int, bootstrap: int, readers: int, reader_cases:
              log=log, cwd=repo_tests.parent)
         report_args += ["--junit", str(junit)]
     _run("6/6 submission documents: samd report", _samd(*report_args), log=log)
-    _run("audit trail: samd audit verify", _samd("audit", "verify", str(audit), "--mlflow", "--tracking-uri", tracking),
-         log=log)
+    signed = _sign_off(audit, run_dir / "submission" / "submission_index.json", keys / "private.pem")
+    click.echo(f"    signed off submission_index.json (audit seq {signed['seq']}, meaning "
+               f"{signed['signature_meaning']}, key {signed['key_id']})")
+    _run("audit trail: samd audit verify",
+         _samd("audit", "verify", str(audit), "--public-key", str(keys / "public.pem"), "--mlflow",
+               "--tracking-uri", tracking), log=log)
 
     minutes = (time.perf_counter() - t_start) / 60
     digest = stable_result_sha256(validation)

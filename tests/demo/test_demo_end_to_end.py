@@ -51,6 +51,17 @@ def test_demo_chain_outputs_and_rerun(tmp_path: Path) -> None:
     actions = [json.loads(line)["action"] for line in (out / "audit.jsonl").read_text().splitlines()]
     assert actions.count("mlflow.run.end") == 2 and "protocol.lock" in actions
 
+    # the documents' index is signed off ("approved") and the signature verifies
+    import hashlib
+
+    records = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    sign = [r for r in records if r["action"] == "sign"][-1]
+    index = (run1 / "submission" / "submission_index.json").read_bytes()
+    assert sign["signature_meaning"] == "approved" and sign["sig"]
+    assert sign["object_sha256"] == hashlib.sha256(index).hexdigest()
+    signed = verify_audit_log(out / "audit.jsonl", public_keys=[out / "demo-signing-key" / "public.pem"])
+    assert signed.ok, signed.message
+
     # MLflow holds the validation and the reader-study run
     uri = f"sqlite:///{(out / 'mlflow.db').as_posix()}"
     ids = {r["run_id"] for r in find_runs(kind="validation", tracking_uri=uri)}
