@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from validation.errors import ProtocolError
 from validation.harness import _kernels as K
 from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS
 from validation.stats import Estimate
@@ -116,8 +117,8 @@ def estimate_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, *,
             est = Estimate(theta, lo, hi, cl, ci.replace("_", "-"), int(x.size))
     elif metric == "lesion_sensitivity_at_fp":
         est, extra, notes = _lesion_endpoint(ep, data, idx, replicates, rng, cl)
-    else:  # pragma: no cover - the schema lists every metric
-        raise NotImplementedError(metric)
+    else:  # pragma: no cover - the schema and _protocol list every metric
+        raise ProtocolError(f"endpoint metric {metric!r} is not supported")
     return {"estimate": est, "extra": extra, "notes": notes}
 
 

@@ -8,13 +8,12 @@ same platform gives the same weights SHA-256.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import pathlib
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ import torch
 
 from samd_core import Volume
 from samd_core.bundle import ResampleClipScale, build_bundle_network, canonical_json, load_locked, write_bundle
+from samd_core.training import deterministic
 from validation.phantom import PhantomCase, generate_cases
 from validation.reference._card import model_card
 from validation.reference._recipe import RECIPE
@@ -29,19 +29,6 @@ from validation.reference._recipe import RECIPE
 __all__ = ["choose_threshold", "prepare_case", "summary", "train_reference", "training_manifest_sha256", "weights_sha256"]
 
 Progress = Callable[[str], None]
-
-
-@contextlib.contextmanager
-def _deterministic_torch(threads: int) -> Iterator[None]:
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(old_det)
-        torch.set_num_threads(old_threads)
 
 
 def prepare_case(case: PhantomCase, pre: ResampleClipScale) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +204,7 @@ def train_reference(out: str | pathlib.Path, *, progress: Progress | None = None
     train_cases = cohort("train")
     dev_cases = cohort("development")
     test_cases = cohort("lock_test")
-    with _deterministic_torch(int(RECIPE["training"]["threads"])):
+    with deterministic(int(RECIPE["training"]["threads"])):
         data = [prepare_case(c, pre) for c in train_cases]
         weights = _train(data, progress)
         inference = dict(RECIPE["inference"], case_threshold=0.5)

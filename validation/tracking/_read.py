@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from validation.audit._canonical import sha256_file
-from validation.tracking._run import _client, _enc
+from validation.stats._results import encode_float
+from validation.tracking._run import _client
 from validation.tracking._uri import resolve_tracking_uri
 
 __all__ = [
@@ -147,7 +148,7 @@ def verify_tracked_run(expected: Mapping[str, Any], *, tracking_uri: str | None 
             problems.append(f"param {k!r}: audit {v!r}, store {now!r}")
     for k, v in expected.get("metrics", {}).items():
         now = run.data.metrics.get(k)
-        if now is None or not _same(_enc(now), v):
+        if now is None or not _same(encode_float(now), v):
             problems.append(f"metric {k!r}: audit {v!r}, store {now!r}")
         else:
             hist = client.get_metric_history(run_id, k)

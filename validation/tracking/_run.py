@@ -8,7 +8,6 @@ can hand the exact logged params, metrics, tags and artifact SHA-256s to the aud
 
 from __future__ import annotations
 
-import math
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -20,6 +19,7 @@ from typing import Any
 from samd_core._version import __version__
 from validation.audit._canonical import canonical_json, sha256_file, sha256_json
 from validation.errors import InvalidParameterError
+from validation.stats._results import encode_float
 from validation.tracking._uri import artifact_root_for, disable_telemetry, resolve_tracking_uri
 
 __all__ = ["KINDS", "TrackedRun", "metric_key", "tracked_run"]
@@ -40,15 +40,6 @@ def _client(tracking_uri: str) -> Any:
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri)
-
-
-def _enc(x: float) -> float | str:
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
 
 
 @dataclass
@@ -94,7 +85,7 @@ class TrackedRun:
         for i in range(0, len(items), 1000):
             batch = items[i : i + 1000]
             self.client.log_batch(self.run_id, metrics=[Metric(k, v, ts, 0) for k, v in batch])
-            self.metrics.update((k, _enc(v)) for k, v in batch)
+            self.metrics.update((k, encode_float(v)) for k, v in batch)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set tags (mutable in MLflow; their values at integrity time go to the audit trail)."""
