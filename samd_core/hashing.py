@@ -1,0 +1,162 @@
+"""Canonical JSON and SHA-256: the one home every samd package hashes through.
+
+Canonical JSON (fixed and documented, so anyone can recompute a hash by hand)
+----------------------------------------------------------------------------
+``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)``
+encoded as UTF-8, with no trailing newline. Non-finite floats are refused: encode them as
+strings first (``"nan"``, ``"inf"``, ``"-inf"``). Files that store canonical JSON (a bundle's
+``manifest.json``) append one ``\\n``; audit records are one canonical line each. These byte
+formats are what released bundles and audit logs were hashed and signed with; they never change.
+
+File hashing streams the bytes in fixed-size blocks, so memory stays bounded whatever the size,
+and by default refuses anything that is not a regular file (a FIFO, a device such as
+``/dev/zero``, a directory), which could otherwise block or never end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import stat
+from collections.abc import Iterable
+from typing import Any
+
+from samd_core.errors import IntegrityError
+
+__all__ = [
+    "CHUNK_BYTES",
+    "canonical_json",
+    "sha256_bytes",
+    "sha256_file",
+    "sha256_json",
+    "sha256_tree",
+]
+
+#: Block size of streamed hashing (bytes).
+CHUNK_BYTES = 1 << 20
+
+
+def canonical_json(obj: Any) -> bytes:
+    """UTF-8 bytes of the canonical JSON encoding of ``obj`` (sorted keys, compact, no newline).
+
+    Raises
+    ------
+    ValueError
+        When ``obj`` holds a non-finite float (``allow_nan=False``).
+    TypeError
+        When ``obj`` holds a value JSON cannot encode.
+    """
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 (64 lowercase digits) of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_json(obj: Any) -> str:
+    """Hex SHA-256 of the canonical JSON encoding of ``obj`` (see `canonical_json`)."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def sha256_file(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    regular_only: bool = True,
+    chunk_size: int = CHUNK_BYTES,
+) -> str:
+    """Hex SHA-256 of a file's bytes, streamed in blocks of ``chunk_size`` bytes.
+
+    Parameters
+    ----------
+    path : path-like
+        The file. With ``regular_only`` (default) it must be a regular file after following
+        links: FIFOs, sockets, character or block devices and directories are refused before
+        any byte is read, so hashing cannot block or run forever.
+    max_bytes : int, optional
+        Refuse a file larger than this many bytes (checked from ``stat`` before reading and
+        again while reading, in case the file grows).
+    regular_only : bool
+        See ``path``.
+    chunk_size : int
+        Block size in bytes.
+
+    Raises
+    ------
+    IntegrityError
+        When the file is not a regular file or is larger than ``max_bytes``.
+    OSError
+        When the file cannot be opened or read.
+    """
+    p = pathlib.Path(path)
+    if regular_only:
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode):
+            raise IntegrityError(f"{p.name}: not a regular file (mode {stat.filemode(st.st_mode)}); refusing to hash it")
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise IntegrityError(f"{p.name}: {st.st_size} bytes, more than the {max_bytes} allowed")
+    h = hashlib.sha256()
+    seen = 0
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) if regular_only else os.O_RDONLY
+    fd = os.open(p, flags)
+    with os.fdopen(fd, "rb") as fh:
+        if regular_only and not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped after the stat
+            raise IntegrityError(f"{p.name}: not a regular file; refusing to hash it")
+        while block := fh.read(chunk_size):
+            seen += len(block)
+            if max_bytes is not None and seen > max_bytes:
+                raise IntegrityError(f"{p.name}: more than the {max_bytes} bytes allowed")
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_tree(
+    root: str | os.PathLike[str],
+    *,
+    exclude: Iterable[str] = (),
+    max_bytes: int | None = None,
+) -> str:
+    """SHA-256 of a directory tree: every regular file's relative name and content hash.
+
+    Canonical order: the ``/``-separated names relative to ``root``, sorted by their UTF-8
+    bytes; for each, ``<name>\\0<sha256 hex of its bytes>\\n`` is fed into one SHA-256. Hidden
+    entries are included; ``__pycache__`` directories and the relative names in ``exclude`` are
+    not. A symbolic link, FIFO or device inside the tree is refused (`IntegrityError`).
+
+    Parameters
+    ----------
+    root : path-like
+        The directory.
+    exclude : iterable of str
+        Relative posix names to leave out.
+    max_bytes : int, optional
+        Per-file size limit passed to `sha256_file`.
+    """
+    base = pathlib.Path(root)
+    if not base.is_dir():
+        raise IntegrityError(f"{base.name}: not a directory")
+    skip = set(exclude)
+    names: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for d in dirnames:
+            if (pathlib.Path(dirpath) / d).is_symlink():
+                raise IntegrityError(f"{(pathlib.Path(dirpath) / d).relative_to(base).as_posix()}: a symbolic link "
+                                     "inside a hashed tree is refused")
+        for f in filenames:
+            full = pathlib.Path(dirpath) / f
+            rel = full.relative_to(base).as_posix()
+            if rel in skip:
+                continue
+            if full.is_symlink():
+                raise IntegrityError(f"{rel}: a symbolic link inside a hashed tree is refused")
+            names.append(rel)
+    h = hashlib.sha256()
+    for name in sorted(names, key=lambda s: s.encode("utf-8")):
+        h.update(f"{name}\0{sha256_file(base / name, max_bytes=max_bytes)}\n".encode())
+    return h.hexdigest()
