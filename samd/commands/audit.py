@@ -16,7 +16,7 @@ def command() -> None:
 
 
 @command.command("verify")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--public-key", "public_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Registered signer public key (PEM); repeatable. Signatures are checked when given.")
 @click.option("--mlflow", "check_mlflow", is_flag=True,
@@ -35,9 +35,6 @@ def verify(file: str, public_keys: tuple[str, ...], check_mlflow: bool, tracking
 
     from validation.audit import iter_records, verify_audit_log
 
-    if not Path(file).is_file():
-        click.echo(f"error: audit log {file} does not exist", err=True)
-        sys.exit(2)
     extra_cps: list[dict] = []
     if check_mlflow:
         from validation.tracking import mlflow_checkpoints

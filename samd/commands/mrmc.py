@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -38,24 +37,15 @@ def command(data: str, as_json: bool, method: str, generalization: str, covarian
     """Analyse the reader study DATA (long-format CSV: reader, modality, case, truth, rating; or
     an iMRMC .imrmc file). Exit 0 on success, 2 on bad input."""
     from clinical_eval.mrmc import analyze, report_text
-    from validation.errors import SamdError
 
-    try:
-        result = analyze(data, method=method, generalization=generalization, covariance=covariance,  # type: ignore[arg-type]
-                         confidence_level=confidence_level, reference=reference, fom=fom,  # type: ignore[arg-type]
-                         convention=convention)  # type: ignore[arg-type]
-    except (SamdError, ValueError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    result = analyze(data, method=method, generalization=generalization, covariance=covariance,  # type: ignore[arg-type]
+                     confidence_level=confidence_level, reference=reference, fom=fom,  # type: ignore[arg-type]
+                     convention=convention)  # type: ignore[arg-type]
     text = report_text(result)
     payload = result.to_dict()
     run_id = None
     if out_dir is not None or tracking_uri is not None:
-        try:
-            run_id = _log(result, payload, text, data, out_dir, tracking_uri, audit_log, actor)
-        except (SamdError, OSError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        run_id = _log(result, payload, text, data, out_dir, tracking_uri, audit_log, actor)
     if as_json:
         if run_id is not None:
             payload = {**payload, "mlflow_run_id": run_id}

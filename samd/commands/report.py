@@ -27,7 +27,7 @@ __all__ = ["command"]
 def command(runs: tuple[str, ...], latest: bool, config: str, out: str, tracking_uri: str | None, audit_log: str | None,
             junit: tuple[str, ...], draft: bool, no_pdf: bool) -> None:
     """Render the 510(k)-style documents; exit 0 written, 1 inputs missing, 2 error."""
-    from risk.errors import MissingInputsError, SamdError
+    from risk.errors import MissingInputsError
     from risk.report import render_submission
 
     run_ids = list(runs)
@@ -39,17 +39,13 @@ def command(runs: tuple[str, ...], latest: bool, config: str, out: str, tracking
             if found and found[0] not in run_ids:
                 run_ids.append(found[0])
     if not run_ids:
-        click.echo("error: give at least one --run RUN_ID (or --latest)", err=True)
-        sys.exit(2)
+        raise click.UsageError("give at least one --run RUN_ID (or --latest)")
     try:
         res = render_submission(config_path=config, run_ids=run_ids, out_dir=out, tracking_uri=tracking_uri,
                                 audit_log=audit_log, junit=junit, draft=draft, pdf=not no_pdf)
-    except MissingInputsError as exc:
+    except MissingInputsError as exc:  # inputs missing: the documents cannot be complete (exit 1)
         click.echo(str(exc), err=True)
         sys.exit(1)
-    except (SamdError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
     for name, sha in sorted(res.files.items()):
         click.echo(f"{sha}  {res.out_dir}/{name}")
     if res.missing:

@@ -35,27 +35,20 @@ def check(junit: tuple[str, ...], srs: tuple[str, ...], risk_file: str | None, r
           runs: tuple[str, ...], tracking_uri: str | None, json_out: str | None) -> None:
     """Check traceability; exit 0 no findings, 1 findings, 2 error."""
     import risk
-    from risk.errors import SamdError
 
-    try:
-        reqs = risk.load_requirements(srs or ["risk/srs"])
-        tests = risk.parse_junit(junit)
-        rf = risk.load_risk_file(risk_file) if risk_file else None
-        docs = [json.loads(Path(r).read_text("utf-8")) for r in results]
-        if runs:
-            from validation.tracking import load_json_artifact
+    reqs = risk.load_requirements(srs or ["risk/srs"])
+    tests = risk.parse_junit(junit)
+    rf = risk.load_risk_file(risk_file) if risk_file else None
+    docs = [json.loads(Path(r).read_text("utf-8")) for r in results]
+    if runs:
+        from validation.tracking import load_json_artifact
 
-            docs += [load_json_artifact(run_id, "result.json", tracking_uri=tracking_uri) for run_id in runs]
-        endpoints: dict[str, bool] = {}
-        for doc in docs:
-            for ep in doc.get("endpoints", []):
-                endpoints[str(ep["id"])] = endpoints.get(str(ep["id"]), True) and ep.get("passed") is True
-        rep = risk.check_traceability(reqs, tests, risk_file=rf, endpoints=endpoints)
-    except Exception as exc:  # noqa: BLE001 - any failure to read inputs is exit 2 with its message
-        if not isinstance(exc, (SamdError, OSError, ValueError, KeyError)) and "Mlflow" not in type(exc).__name__:
-            raise
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        docs += [load_json_artifact(run_id, "result.json", tracking_uri=tracking_uri) for run_id in runs]
+    endpoints: dict[str, bool] = {}
+    for doc in docs:
+        for ep in doc.get("endpoints", []):
+            endpoints[str(ep["id"])] = endpoints.get(str(ep["id"]), True) and ep.get("passed") is True
+    rep = risk.check_traceability(reqs, tests, risk_file=rf, endpoints=endpoints)
     n_ok = sum(r.status == "verified" for r in rep.requirement_rows)
     click.echo(f"{len(reqs)} requirements ({n_ok} verified), {len(rep.control_rows)} risk controls, "
                f"{rep.n_tests} tests ({rep.n_tests_passed} passed)")
