@@ -20,8 +20,10 @@ Commands therefore do not catch exceptions to turn them into exit codes.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
+import math
 import os
 import re
 import sys
@@ -131,6 +133,62 @@ class _CommandError(click.ClickException):
         click.echo(self.line, err=True, file=file)
 
 
+class _NonEmptyPath(click.Path):
+    """`click.Path` that refuses an empty string (``--out ""`` would otherwise mean the cwd)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (str, bytes)) and not value:
+            self.fail("must not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _FiniteFloatRange(click.FloatRange):
+    """`click.FloatRange` that also refuses NaN and infinities (NaN passes every range check)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        out = super().convert(value, param, ctx)
+        if not math.isfinite(out):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return out
+
+
+class _FiniteFloat(click.types.FloatParamType):
+    """`click.FLOAT` that refuses NaN and infinities."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        out = super().convert(value, param, ctx)
+        if not math.isfinite(out):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return out
+
+
+def _harden(command: click.Command) -> click.Command:
+    """Make every path parameter refuse ``""`` and every float parameter refuse NaN/inf.
+
+    Applied once to each subcommand tree when it is loaded, so commands added later get the
+    same argument checks without repeating them.
+    """
+    if getattr(command, "_samd_hardened", False):
+        return command
+    for param in command.params:
+        kind = type(param.type)
+        if kind is click.Path:
+            hardened = copy.copy(param.type)
+            hardened.__class__ = _NonEmptyPath
+            param.type = hardened
+        elif kind is click.FloatRange:
+            hardened = copy.copy(param.type)
+            hardened.__class__ = _FiniteFloatRange
+            param.type = hardened
+        elif kind is click.types.FloatParamType:
+            param.type = _FiniteFloat()
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _harden(sub)
+    command._samd_hardened = True  # type: ignore[attr-defined]
+    return command
+
+
 def _available(name: str) -> bool:
     return importlib.util.find_spec(f"samd.commands.{COMMANDS[name]}") is not None
 
@@ -145,7 +203,7 @@ class _LazyGroup(click.Group):
         if cmd_name not in COMMANDS or not _available(cmd_name):
             return None
         module = importlib.import_module(f"samd.commands.{COMMANDS[cmd_name]}")
-        return module.command  # type: ignore[no-any-return]
+        return _harden(module.command)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -4,6 +4,7 @@ See ``docs/harness.md`` for the record schema, the canonical form and the threat
 """
 
 from validation.audit._canonical import canonical_json, sha256_bytes, sha256_file, sha256_json
+from validation.audit._export import EXPORT_COLUMNS, export_csv
 from validation.audit._keys import key_id, load_private_key, load_public_keys
 from validation.audit._log import (
     GENESIS_HASH,
@@ -16,6 +17,7 @@ from validation.audit._log import (
 from validation.audit._verify import AuditVerification, iter_records, verify_audit_log
 
 __all__ = [
+    "EXPORT_COLUMNS",
     "GENESIS_HASH",
     "REASON_REQUIRED",
     "SCHEMA",
@@ -24,6 +26,7 @@ __all__ = [
     "AuditVerification",
     "canonical_json",
     "checkpoint_path",
+    "export_csv",
     "iter_records",
     "key_id",
     "load_private_key",

@@ -263,10 +263,12 @@ class AuditLog:
             try:
                 size = os.fstat(rfd).st_size
                 prefix = b""
+                torn = size > 0 and os.pread(rfd, 1, size - 1) != b"\n"
+                if allow_torn and not torn:
+                    raise AuditError(f"audit log {self.path.name} does not end with a torn record: nothing to recover")
                 if size == 0:
                     seq, prev = 1, GENESIS_HASH
                 else:
-                    torn = os.pread(rfd, 1, size - 1) != b"\n"
                     if torn and not allow_torn:
                         raise AuditError(
                             f"audit log {self.path} ends with a torn (incomplete) record; "
