@@ -5,9 +5,13 @@ from clinical_eval.mrmc._data import MrmcData, as_mrmc_data, read_imrmc, read_mr
 from clinical_eval.mrmc._report import report_text
 from clinical_eval.mrmc._result import Comparison, ModalityFom, MrmcResult, ReaderComparison
 from clinical_eval.mrmc._standalone import StandaloneResult, non_inferiority, standalone_vs_readers
+from clinical_eval.mrmc._track import EXPERIMENT, REPORT_FILE, RESULT_FILE, track_mrmc
 
 __all__ = [
     "CONVENTIONS",
+    "EXPERIMENT",
+    "REPORT_FILE",
+    "RESULT_FILE",
     "Comparison",
     "ModalityFom",
     "MrmcData",
@@ -21,4 +25,5 @@ __all__ = [
     "read_mrmc_csv",
     "report_text",
     "standalone_vs_readers",
+    "track_mrmc",
 ]

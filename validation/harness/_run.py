@@ -18,7 +18,7 @@ from samd_core._version import __version__
 from validation.audit._canonical import canonical_json, sha256_file, sha256_json
 from validation.audit._log import AuditLog
 from validation.audit._verify import iter_records
-from validation.errors import IntegrityError, ProtocolError, SamdError
+from validation.errors import IntegrityError, ProtocolError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
 from validation.harness._endpoints import acceptance, estimate_endpoint
@@ -27,7 +27,7 @@ from validation.harness._manifest import check_manifest_files, read_manifest
 from validation.harness._protocol import SEGMENTATION_METRICS, load_protocol
 from validation.harness._subgroups import subgroup_levels, subgroup_results
 from validation.stats._results import encode_float
-from validation.tracking import audit_run_end, environment_info, key_package_versions, metric_key, tracked_run
+from validation.tracking import environment_info, key_package_versions, metric_key, track_analysis
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ValidationOutcome", "run_validation"]
 
@@ -106,8 +106,10 @@ def run_validation(
              and r.get("object_sha256") == manifest.sha256] if audit_path.exists() else []
     if prior:
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
-    with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="validation",
-                     tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id}) as run:
+    with track_analysis(kind="validation", experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}",
+                        audit=audit, tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id},
+                        start=False) as tracked:
+        run = tracked.run
         detections_path = None
         try:
             if protocol.mode == "bundle":
@@ -133,20 +135,17 @@ def run_validation(
                          context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
                                   "model_sha256": model_sha, "mode": protocol.mode, "purpose": "validation",
                                   "mlflow_run_id": run.run_id, "prior_accesses": len(prior)})
-            audit.append("run.start", object={"type": "validation_run", "id": run.run_id},
-                         object_sha256=protocol.sha256,
-                         context={"protocol_id": protocol.id, "protocol_version": lock.version,
-                                  "manifest_sha256": manifest.sha256, "model_sha256": model_sha,
-                                  "out_dir": out.name})
+            tracked.start(object_sha256=protocol.sha256,
+                          context={"protocol_id": protocol.id, "protocol_version": lock.version,
+                                   "manifest_sha256": manifest.sha256, "model_sha256": model_sha,
+                                   "out_dir": out.name})
             data, table = build_case_data(protocol, manifest, device, mask_base, detections_path=detections_path)
             if data.detection is not None:
                 model_info["detections_sha256"] = data.detection["detections_sha256"]
                 reference_files["lesions_sha256"] = data.detection["lesions_sha256"]
             result = _compute(protocol, data, table, warnings, manifest.table)
         except BaseException as exc:
-            if isinstance(exc, (SamdError, ValueError, OSError)):
-                audit.append("run.fail", object={"type": "validation_run", "id": run.run_id},
-                             context={"error": type(exc).__name__, "message": str(exc)[:2000]})
+            tracked.fail(exc)
             raise
         result.update({
             "schema": RESULT_SCHEMA,
@@ -169,8 +168,7 @@ def run_validation(
         if data.detection is not None:
             files["inputs"] = [data.detection["lesions_file"], data.detection["detections_file"]]
         _log_mlflow(run, protocol, manifest, result, files, out)
-        rec = audit_run_end(audit, run, extra={"verdict": result["verdict"],
-                                               "result_sha256": sha256_file(out / "result.json")})
+        rec = tracked.end(extra={"verdict": result["verdict"], "result_sha256": sha256_file(out / "result.json")})
         cp = audit.checkpoint()
         first = next(iter_records(audit_path))
         run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],

@@ -4,6 +4,7 @@ See ``docs/harness.md`` ("Tracking") for conventions: tag ``samd.kind``, the
 ``result.json``-style structured artifact, and integrity records in the audit trail.
 """
 
+from validation.tracking._analysis import RUN_FAIL_ACTION, RUN_START_ACTION, AnalysisRun, track_analysis
 from validation.tracking._audit_link import audit_run_end
 from validation.tracking._env import environment_info, key_package_versions
 from validation.tracking._read import (
@@ -23,6 +24,9 @@ from validation.tracking._uri import artifact_root_for, disable_telemetry, resol
 __all__ = [
     "KINDS",
     "RUN_END_ACTION",
+    "RUN_FAIL_ACTION",
+    "RUN_START_ACTION",
+    "AnalysisRun",
     "RunCheck",
     "TrackedRun",
     "artifact_root_for",
@@ -37,6 +41,7 @@ __all__ = [
     "mlflow_checkpoints",
     "read_run",
     "resolve_tracking_uri",
+    "track_analysis",
     "tracked_run",
     "verify_tracked_run",
     "verify_tracked_runs",
