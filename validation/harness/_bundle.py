@@ -44,7 +44,7 @@ def load_volume(path: Path) -> Any:
     return read_dicom_series(path.parent, series_uid=uid)
 
 
-#: Columns of the detections table written in bundle mode (LPS mm, as `validation.phantom`).
+#: Columns of the detections table written in bundle mode (LPS mm, as `reference_devices.phantom`).
 DETECTION_COLUMNS = ("case_id", "score", "center_x_mm", "center_y_mm", "center_z_mm", "diameter_mm")
 
 
