@@ -32,12 +32,9 @@ def command(runs: tuple[str, ...], latest: bool, config: str, out: str, tracking
 
     run_ids = list(runs)
     if latest:
-        from validation.tracking import find_runs
+        from validation.tracking import latest_run_ids
 
-        for kind in ("validation", "mrmc"):
-            found = [r["run_id"] for r in find_runs(kind=kind, tracking_uri=tracking_uri) if r["status"] == "FINISHED"]
-            if found and found[0] not in run_ids:
-                run_ids.append(found[0])
+        run_ids += [r for r in latest_run_ids(("validation", "mrmc"), tracking_uri=tracking_uri) if r not in run_ids]
     if not run_ids:
         raise click.UsageError("give at least one --run RUN_ID (or --latest)")
     try:

@@ -12,6 +12,7 @@ from validation.tracking._read import (
     RunCheck,
     download_artifact,
     find_runs,
+    latest_run_ids,
     load_json_artifact,
     mlflow_checkpoints,
     read_run,
@@ -19,6 +20,7 @@ from validation.tracking._read import (
     verify_tracked_runs,
 )
 from validation.tracking._run import KINDS, TrackedRun, metric_key, tracked_run
+from validation.tracking._trail import TrailVerificationResult, record_trail_verification, verify_trail
 from validation.tracking._uri import artifact_root_for, disable_telemetry, resolve_tracking_uri
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "AnalysisRun",
     "RunCheck",
     "TrackedRun",
+    "TrailVerificationResult",
     "artifact_root_for",
     "audit_run_end",
     "disable_telemetry",
@@ -36,13 +39,16 @@ __all__ = [
     "environment_info",
     "find_runs",
     "key_package_versions",
+    "latest_run_ids",
     "load_json_artifact",
     "metric_key",
     "mlflow_checkpoints",
     "read_run",
+    "record_trail_verification",
     "resolve_tracking_uri",
     "track_analysis",
     "tracked_run",
     "verify_tracked_run",
     "verify_tracked_runs",
+    "verify_trail",
 ]
