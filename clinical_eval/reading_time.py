@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from clinical_eval.errors import InvalidParameterError
-from validation.stats._results import Estimate, HypothesisTestResult
+from validation.stats import Estimate, HypothesisTestResult
 
 __all__ = ["reading_time_ratio"]
 

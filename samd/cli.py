@@ -32,7 +32,7 @@ from typing import IO, Any
 
 import click
 
-from samd_core._version import __version__
+from samd_core import __version__
 from samd_core.errors import SamdError
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_FAILED", "EXIT_OK", "MAX_MESSAGE_CHARS", "error_message", "main"]

@@ -12,14 +12,14 @@ from validation.errors import InvalidParameterError
 from validation.stats._checks import Described, check_option
 from validation.stats._results import decode_float, encode_float
 
-__all__ = ["ADJUST_METHODS", "AdjustedPValues", "AdjustMethod", "adjust_pvalues"]
+__all__ = ["ADJUST_METHODS", "AdjustedPValuesResult", "AdjustMethod", "adjust_pvalues"]
 
 AdjustMethod = Literal["bonferroni", "holm", "benjamini-hochberg"]
 ADJUST_METHODS: tuple[str, ...] = ("bonferroni", "holm", "benjamini-hochberg")
 
 
 @dataclass(frozen=True, slots=True)
-class AdjustedPValues:
+class AdjustedPValuesResult:
     """Raw and adjusted p-values, in the caller's order.
 
     ``reject(level)`` gives the decisions at a family-wise error rate (Bonferroni, Holm) or
@@ -32,7 +32,7 @@ class AdjustedPValues:
 
     def reject(self, level: float) -> tuple[bool, ...]:
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not (0.0 < float(level) < 1.0):
-            raise InvalidParameterError("level", "AdjustedPValues.reject", "a float in (0, 1)", level)
+            raise InvalidParameterError("level", "AdjustedPValuesResult.reject", "a float in (0, 1)", level)
         return tuple(bool(a <= level) for a in self.adjusted)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +43,7 @@ class AdjustedPValues:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AdjustedPValues:
+    def from_dict(cls, d: dict[str, Any]) -> AdjustedPValuesResult:
         return cls(
             method=str(d["method"]),
             pvalues=tuple(decode_float(p) for p in d["pvalues"]),  # type: ignore[misc]
@@ -54,11 +54,11 @@ class AdjustedPValues:
         return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
 
     @classmethod
-    def from_json(cls, text: str) -> AdjustedPValues:
+    def from_json(cls, text: str) -> AdjustedPValuesResult:
         return cls.from_dict(json.loads(text))
 
 
-def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
+def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValuesResult:
     """Adjust a family of p-values for multiple testing.
 
     Parameters
@@ -72,7 +72,7 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
 
     Returns
     -------
-    AdjustedPValues
+    AdjustedPValuesResult
 
     References
     ----------
@@ -96,7 +96,7 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
         i = int(np.flatnonzero(bad)[0])
         raise InvalidParameterError("pvalues", fn, "p-values in [0, 1]", Described(f"{float(p[i])!r} at index {i}"))
     adj = _adjust(p, method)
-    return AdjustedPValues(method, tuple(float(x) for x in p), tuple(float(x) for x in adj))
+    return AdjustedPValuesResult(method, tuple(float(x) for x in p), tuple(float(x) for x in adj))
 
 
 def _adjust(p: np.ndarray, method: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from validation.tracking._audit_link import audit_run_end
 from validation.tracking._env import environment_info, key_package_versions
 from validation.tracking._read import (
     RUN_END_ACTION,
-    RunCheck,
+    RunCheckResult,
     download_artifact,
     find_runs,
     latest_run_ids,
@@ -24,12 +24,12 @@ from validation.tracking._trail import TrailVerificationResult, record_trail_ver
 from validation.tracking._uri import artifact_root_for, disable_telemetry, resolve_tracking_uri
 
 __all__ = [
+    "AnalysisRun",
     "KINDS",
     "RUN_END_ACTION",
     "RUN_FAIL_ACTION",
     "RUN_START_ACTION",
-    "AnalysisRun",
-    "RunCheck",
+    "RunCheckResult",
     "TrackedRun",
     "TrailVerificationResult",
     "artifact_root_for",
@@ -52,3 +52,16 @@ __all__ = [
     "verify_tracked_runs",
     "verify_trail",
 ]
+
+#: Names of release 0.1.0, importable until 1.0 with a DeprecationWarning.
+_DEPRECATED = {"RunCheck": "RunCheckResult"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _DEPRECATED:
+        import warnings
+
+        new = _DEPRECATED[name]
+        warnings.warn(f"validation.tracking.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

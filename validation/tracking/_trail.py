@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from validation.audit import AuditLog, AuditVerification, iter_records, verify_audit_log
-from validation.tracking._read import RunCheck, mlflow_checkpoints, verify_tracked_runs
+from validation.tracking._read import RunCheckResult, mlflow_checkpoints, verify_tracked_runs
 
 __all__ = ["TrailVerificationResult", "record_trail_verification", "verify_trail"]
 
@@ -26,17 +26,17 @@ class TrailVerificationResult:
         Whether the MLflow runs were checked (only when asked and the chain is intact).
     mlflow_checkpoints : int
         Checkpoints collected from MLflow params of validation runs of this log.
-    runs : tuple of RunCheck
+    runs : tuple of RunCheckResult
         One per run named by an ``mlflow.run.end`` record (when checked).
     """
 
     audit: AuditVerification
     mlflow_checked: bool
     mlflow_checkpoints: int
-    runs: tuple[RunCheck, ...]
+    runs: tuple[RunCheckResult, ...]
 
     @property
-    def bad_runs(self) -> tuple[RunCheck, ...]:
+    def bad_runs(self) -> tuple[RunCheckResult, ...]:
         """Runs whose stored values no longer match their audit record."""
         return tuple(c for c in self.runs if not c.ok)
 
@@ -79,7 +79,7 @@ def verify_trail(
         if first is not None:
             extra = mlflow_checkpoints(first["hash"], tracking_uri=tracking_uri)
     res = verify_audit_log(path, public_keys=list(public_keys) if public_keys else None, checkpoints=extra)
-    runs: tuple[RunCheck, ...] = ()
+    runs: tuple[RunCheckResult, ...] = ()
     if mlflow and res.ok:
         runs = tuple(verify_tracked_runs(iter_records(path), tracking_uri=tracking_uri))
     return TrailVerificationResult(audit=res, mlflow_checked=mlflow and res.ok, mlflow_checkpoints=len(extra),
