@@ -8,6 +8,16 @@ import click
 
 __all__ = ["command"]
 
+#: Decimals shown on the console; result.json keeps every value at full precision.
+CONSOLE_DECIMALS = 3
+
+
+def _rounded(value: object) -> str:
+    """A number for people (3 decimals); anything else (None, "nan" as encoded in JSON) as is."""
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+        return f"{float(value):.{CONSOLE_DECIMALS}f}"
+    return str(value)
+
 
 @click.command("validate")
 @click.argument("protocol", type=click.Path(dir_okay=False))
@@ -36,9 +46,10 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
     click.echo(f"protocol {r['protocol_id']} v{r['protocol_version']} ({r['protocol_sha256'][:12]}…), "
                f"{r['n_cases']} cases, MLflow run {r['mlflow_run_id']}")
     for e in r["endpoints"]:
-        click.echo(f"  {e['id']:<20} {e['metric']:<12} {e['value']!s:<22} [{e['ci_low']}, {e['ci_high']}] "
+        click.echo(f"  {e['id']:<20} {e['metric']:<12} {_rounded(e['value']):>8} "
+                   f"[{_rounded(e['ci_low'])}, {_rounded(e['ci_high'])}] "
                    f"{e['method']}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
     for w in r["warnings"]:
         click.echo(f"warning: {w}", err=True)
-    click.echo(f"verdict: {outcome.verdict}  ({outcome.out_dir / 'result.json'})")
+    click.echo(f"verdict: {outcome.verdict}  ({outcome.out_dir / 'result.json'}, full precision)")
     sys.exit(0 if outcome.verdict == "pass" else 1)
