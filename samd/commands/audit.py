@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 
 import click
@@ -111,19 +110,9 @@ def checkpoint(file: str, signing_key: str, actor: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--csv", "csv_out", required=True, type=click.Path(dir_okay=False))
 def export(file: str, csv_out: str) -> None:
-    """Human-readable CSV of the trail: seq, UTC time, actor, action, object, reason, meaning, hash."""
-    import json
+    """Human-readable CSV of the trail: seq, UTC time, actor, action, object, reason, meaning, hash
+    (formula-safe: cells a spreadsheet would run get a leading apostrophe)."""
+    from validation.audit import export_audit_csv
 
-    from validation.audit import iter_records
-
-    cols = ["seq", "ts_utc", "user_id", "auth_method", "action", "object", "object_sha256",
-            "reason", "signature_meaning", "key_id", "signed", "hash"]
-    with open(csv_out, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(cols)
-        for r in iter_records(file):
-            w.writerow([r["seq"], r["ts_utc"], r["actor"]["user_id"], r["actor"]["auth_method"], r["action"],
-                        json.dumps(r["object"], sort_keys=True), r.get("object_sha256") or "",
-                        r.get("reason") or "", r.get("signature_meaning") or "", r.get("key_id") or "",
-                        "yes" if r.get("sig") else "no", r["hash"]])
-    click.echo(f"wrote {csv_out}")
+    n = export_audit_csv(file, csv_out)
+    click.echo(f"wrote {csv_out} ({n} records)")

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validation.audit._log import AuditLog
-from validation.audit._verify import iter_records
+from validation.audit import AuditLog, iter_records
 from validation.errors import ProtocolError
 from validation.harness._protocol import Protocol
 

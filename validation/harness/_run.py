@@ -17,7 +17,7 @@ import numpy as np
 from samd_core._version import __version__
 from validation.audit._canonical import canonical_json, sha256_file, sha256_json
 from validation.audit._log import AuditLog
-from validation.audit._verify import iter_records
+from validation.audit import iter_records
 from validation.errors import IntegrityError, ProtocolError, SamdError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
