@@ -39,14 +39,19 @@ def body_of(line: bytes) -> dict[str, Any]:
 
 
 def rechain(lines: list[dict[str, Any]], *, key: Ed25519PrivateKey | None = None) -> bytes:
-    """Rewrite a whole chain from bodies (seq, prev_hash and hashes recomputed): a forger's tool."""
+    """Rewrite a whole chain from bodies (seq, prev_hash and hashes recomputed): a forger's tool.
+
+    With ``key``, records that name a ``key_id`` are signed with it; without, every record is
+    stripped of ``key_id`` and signature."""
     out = b""
     prev = "0" * 64
     for i, body in enumerate(lines, start=1):
         body = dict(body, seq=i, prev_hash=prev)
+        if body.get("action") == "checkpoint":
+            body["object"] = {"type": "chain_head", "seq": i - 1, "hash": prev}
         if key is None:
             body["key_id"] = None
-        line = rehash(body, key=key)
+        line = rehash(body, key=key if body.get("key_id") is not None else None)
         out += line
         prev = json.loads(line)["hash"]
     return out
