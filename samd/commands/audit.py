@@ -123,6 +123,28 @@ def sign(file: str, object_path: str, meaning: str, key: str, user_id: str, regi
                f"at {rec['ts_utc']}: audit seq {rec['seq']}, hash {rec['hash'][:16]}")
 
 
+@command.command("signature-page")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--index", "index", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The signed document set's submission_index.json; the page is written beside it.")
+@click.option("--signers", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Signer registry: verify authenticity before listing the signatures.")
+@click.option("--no-pdf", is_flag=True, help="Write signatures.html only.")
+def signature_page(file: str, index: str, signers: str | None, no_pdf: bool) -> None:
+    """Render the signature page (printed name, UTC time, meaning, record seq and hash) of a
+    signed document set: signatures.html/.pdf and signed_submission.pdf (21 CFR 11.50, 11.70)."""
+    from risk.report import render_signature_page
+
+    page = render_signature_page(file, index, signers=signers, pdf=not no_pdf)
+    if page is None:
+        click.echo("no signature covers this document set")
+        sys.exit(1)
+    for name, sha in sorted(page.files.items()):
+        click.echo(f"{sha}  {name}")
+    for e in page.entries:
+        click.echo(f"  {e.name} ({e.user_id}) {e.meaning} {e.ts_utc} seq {e.seq} hash {e.hash[:16]}")
+
+
 @command.command("recover")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--reason", required=True, help="Why the torn record exists (e.g. power loss during run X).")
