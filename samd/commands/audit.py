@@ -162,12 +162,17 @@ def recover(file: str, reason: str, actor: str | None) -> None:
 @click.option("--signing-key", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--actor", default=None)
 def checkpoint(file: str, signing_key: str, actor: str | None) -> None:
-    """Append a signed checkpoint of the chain head (copied to FILE.checkpoints)."""
+    """Append a signed checkpoint of the chain head (copied to FILE.checkpoints).
+
+    An encrypted key (a registered signer's) is opened with SAMD_SIGNING_PASSPHRASE or a prompt;
+    give --actor as that signer's user id so that `verify --signers` accepts it."""
     import json
 
-    from validation.audit import AuditLog
+    from samd.commands.signer import passphrase_option
+    from validation.audit import AuditLog, key_is_encrypted
 
-    cp = AuditLog(file, actor=actor, signing_key=signing_key).checkpoint()
+    pw = passphrase_option(confirm=False) if key_is_encrypted(signing_key) else None
+    cp = AuditLog(file, actor=actor, signing_key=signing_key, passphrase=pw).checkpoint()
     click.echo(json.dumps(cp))
 
 

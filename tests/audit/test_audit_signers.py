@@ -349,3 +349,33 @@ def test_audit_require_all_signed(setup: dict) -> None:
     assert verify_audit_log(setup["log"], signers=setup["reg"]).ok
     res = verify_audit_log(setup["log"], signers=setup["reg"], require_all_signed=True)
     assert not res.ok and res.first_bad_seq == 1 and "signer.add record at seq 1 is not signed" in res.message
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+                                     "rsa"])
+def test_audit_bad_key_files_are_clear_errors_without_key_bytes(tmp_path: Path, content) -> None:
+    if content == "rsa":
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        k = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        content = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+    f = tmp_path / "k.pem"
+    f.write_bytes(content)
+    log = tmp_path / "a.jsonl"
+    AuditLog(log, fsync=False).append("run.start", object="x")
+    for call in (lambda: load_private_key(f), lambda: verify_audit_log(log, public_keys=[f]),
+                 lambda: AuditLog(log, signing_key=f)):
+        with pytest.raises(InvalidParameterError) as ei:
+            call()
+        assert "BEGIN" not in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_audit_checkpoint_with_registered_encrypted_key(setup: dict, monkeypatch) -> None:
+    _sign(setup)
+    monkeypatch.setenv("SAMD_SIGNING_PASSPHRASE", PW)
+    r = CliRunner().invoke(main, ["audit", "checkpoint", str(setup["log"]), "--signing-key",
+                                  str(setup["a"].private_key_path), "--actor", "jdoe"])
+    assert r.exit_code == 0, r.output
+    res = verify_audit_log(setup["log"], signers=setup["reg"])
+    assert res.ok and res.n_checkpoints == 1 and res.n_signatures_verified == 2, res.message

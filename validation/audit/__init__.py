@@ -7,7 +7,7 @@ See ``docs/harness.md`` (record schema, canonical form, threat model) and ``docs
 
 from samd_core.hashing import canonical_json, sha256_bytes, sha256_file, sha256_json
 from validation.audit._export import EXPORT_COLUMNS, export_audit_csv
-from validation.audit._keys import key_id, load_private_key, load_public_keys
+from validation.audit._keys import key_id, key_is_encrypted, load_private_key, load_public_keys
 from validation.audit._log import (
     GENESIS_HASH,
     REASON_REQUIRED,
@@ -61,6 +61,7 @@ __all__ = [
     "failed_verdicts",
     "iter_records",
     "key_id",
+    "key_is_encrypted",
     "load_private_key",
     "load_public_keys",
     "load_signers",

@@ -18,6 +18,7 @@ from validation.errors import InvalidParameterError
 
 __all__ = [
     "key_id",
+    "key_is_encrypted",
     "load_private_key",
     "load_public_keys",
     "sign_digest",
@@ -83,23 +84,42 @@ def load_private_key(key: Any, *, passphrase: str | bytes | None = None) -> Ed25
 
 
 def _load_public(key: Any) -> Ed25519PublicKey:
+    fn = "verify_audit_log"
+    allowed = "Ed25519 public keys (objects, PEM bytes or PEM paths)"
     if isinstance(key, Ed25519PublicKey):
         return key
     if isinstance(key, Ed25519PrivateKey):
         return key.public_key()
+    shown: Any = "<not an Ed25519 key>"
     if isinstance(key, (str, Path)):
-        key = Path(key).read_bytes()
+        p = Path(key)
+        shown = p.name
+        if not p.is_file():
+            raise InvalidParameterError("public_keys", fn, "readable PEM files", p.name)
+        if p.stat().st_size > 64 * 1024:
+            raise InvalidParameterError("public_keys", fn, "PEM files of at most 64 KiB", p.name)
+        key = p.read_bytes()
     if isinstance(key, (bytes, bytearray)):
         data = bytes(key)
+        loaded: Any = None
         try:
             loaded = serialization.load_pem_public_key(data)
-        except ValueError:
-            loaded = serialization.load_pem_private_key(data, password=None).public_key()
+        except Exception:  # noqa: BLE001 - cryptography raises several types on garbage
+            try:
+                loaded = serialization.load_pem_private_key(data, password=None).public_key()
+            except Exception:  # noqa: BLE001
+                loaded = None
         if isinstance(loaded, Ed25519PublicKey):
             return loaded
-    raise InvalidParameterError(
-        "public_keys", "verify_audit_log", "Ed25519 public keys (objects, PEM bytes or paths)", key
-    )
+    raise InvalidParameterError("public_keys", fn, allowed, shown)
+
+
+def key_is_encrypted(path: str | Path) -> bool:
+    """True when a PEM file holds an encrypted private key (a passphrase is needed)."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head
 
 
 def load_public_keys(keys: Iterable[Any] | Mapping[str, Any] | None) -> dict[str, Ed25519PublicKey]:

@@ -126,6 +126,8 @@ class AuditLog:
     auth_method : str, optional
         How the actor was authenticated, recorded as ``actor.auth_method`` (default
         ``"asserted"`` or ``"os-login"``; `sign_object` records ``"user-id+key-passphrase"``).
+    passphrase : str or bytes, optional
+        Decrypts an encrypted ``signing_key`` (as written by `add_signer`).
 
     Notes
     -----
@@ -143,6 +145,7 @@ class AuditLog:
         signing_key: Any = None,
         fsync: bool = True,
         auth_method: str | None = None,
+        passphrase: str | bytes | None = None,
     ) -> None:
         self.path = Path(path)
         if actor is not None and (not isinstance(actor, str) or not actor.strip()):
@@ -151,7 +154,7 @@ class AuditLog:
             "user_id": actor if actor is not None else getpass.getuser(),
             "auth_method": auth_method or ("asserted" if actor is not None else "os-login"),
         }
-        self._key = load_private_key(signing_key) if signing_key is not None else None
+        self._key = load_private_key(signing_key, passphrase=passphrase) if signing_key is not None else None
         self._key_id = key_id(self._key.public_key()) if self._key is not None else None
         self._fsync = bool(fsync)
         self._host = {
