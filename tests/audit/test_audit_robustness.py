@@ -160,3 +160,24 @@ def test_audit_export_neutralises_formula_injection(tmp_path: Path, field: str) 
     raw = next(iter_records(p))
     assert FORMULA in (raw["object"]["id"], raw["actor"]["user_id"], raw["reason"])
     assert verify_audit_log(p).ok
+
+
+@pytest.mark.verifies("SRS-HARNESS-005")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sep=st.sampled_from([(",", ":"), (", ", ":"), (",", ": "), (", ", ": ")]),
+       ascii_=st.booleans(), order=st.randoms(use_true_random=False), dup=st.booleans())
+def test_audit_property_only_the_canonical_serialisation_verifies(tmp_path_factory, sep, ascii_, order, dup) -> None:
+    """Any other JSON serialisation of the same record (spacing, key order, escaping, a duplicated
+    key), re-hashed over its own bytes, fails; the canonical one passes."""
+    p = tmp_path_factory.mktemp("ser") / "a.jsonl"
+    AuditLog(p, fsync=False, actor="é-user").append("run.start", object={"type": "run", "id": "ü"})
+    body = body_of(p.read_bytes())
+    keys = list(body)
+    order.shuffle(keys)
+    text = json.dumps({k: body[k] for k in keys}, separators=sep, ensure_ascii=ascii_)
+    if dup:
+        text = text[:-1] + sep[0] + json.dumps("reason") + sep[1] + json.dumps("accepted") + "}"
+    raw = text.encode("utf-8")
+    p.write_bytes(raw[:-1] + b',"hash":"' + sha256_bytes(raw).encode() + b'"}\n')
+    res = verify_audit_log(p)
+    assert res.ok == (raw == canonical_json(body)), (res.message, raw)

@@ -3,9 +3,11 @@ signatures and signer identity, checkpoints."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -101,13 +103,27 @@ def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> 
     return out
 
 
-def _parse_ts(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
+_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_date(day: str) -> bool:
     try:
-        return datetime.strptime(value, TS_FORMAT).replace(tzinfo=timezone.utc)
+        datetime.strptime(day, "%Y-%m-%d")
     except ValueError:
-        return None
+        return False
+    return True
+
+
+def _valid_ts(value: Any) -> bool:
+    """``ts_utc`` in `TS_FORMAT` and a real calendar time. In this fixed-width form, string order is
+    time order, so the chain's time checks compare strings."""
+    return (isinstance(value, str) and _TS_RE.match(value) is not None and _valid_date(value[:10])
+            and int(value[11:13]) < 24 and int(value[14:16]) < 60 and int(value[17:19]) < 60)
+
+
+def _parse_ts(value: str) -> datetime:
+    return datetime.strptime(value, TS_FORMAT).replace(tzinfo=timezone.utc)
 
 
 def verify_audit_log(
@@ -173,6 +189,7 @@ def verify_audit_log(
     by_signer = registry.by_key_id() if registry is not None else {}
     now = now or datetime.now(timezone.utc)
     horizon = now + timedelta(seconds=float(future_tolerance_s))
+    horizon_s = horizon.astimezone(timezone.utc).strftime(TS_FORMAT)
     if not path.is_file():
         return AuditVerification(False, 0, 1, f"audit log {path.name} does not exist")
     cps = _load_checkpoints(path, checkpoints)
@@ -197,7 +214,7 @@ def verify_audit_log(
 
     expected = 1
     prev = GENESIS_HASH
-    prev_ts: datetime | None = None
+    prev_ts: str | None = None
     n_signed = n_verified = 0
     pending: tuple[int, bytes, str] | None = None
 
@@ -236,14 +253,14 @@ def verify_audit_log(
         if rec.get("prev_hash") != prev:
             return fail(expected, f"chain break at seq {seq}: prev_hash does not match "
                                   "the previous record's hash")
-        ts = _parse_ts(rec.get("ts_utc"))
-        if ts is None:
+        ts = rec.get("ts_utc")
+        if not _valid_ts(ts):
             return fail(seq, f"record at seq {seq}: `ts_utc` is not a UTC time of the form "
                              "YYYY-MM-DDTHH:MM:SS.ffffffZ")
         if prev_ts is not None and ts < prev_ts:
-            return fail(seq, f"record at seq {seq}: time {rec['ts_utc']} goes backwards (seq {seq - 1} "
-                             f"is {prev_ts.strftime(TS_FORMAT)})")
-        if ts > horizon:
+            return fail(seq, f"record at seq {seq}: time {ts} goes backwards (seq {seq - 1} "
+                             f"is {prev_ts})")
+        if ts > horizon_s:
             return fail(seq, f"record at seq {seq}: time {rec['ts_utc']} lies in the future (later than "
                              f"{now.strftime(TS_FORMAT)} plus {future_tolerance_s:g} s tolerance)")
         sig, kid = rec.get("sig"), rec.get("key_id")
@@ -260,7 +277,7 @@ def verify_audit_log(
                     return fail(seq, f"bad signature at seq {seq}")
                 signer = by_signer.get(kid)
                 if registry is not None and signer is not None:
-                    why = signer.invalid_at(ts)
+                    why = signer.invalid_at(_parse_ts(ts))
                     if why:
                         return fail(seq, f"record at seq {seq} is signed by key {kid} of user "
                                          f"{signer.user_id}, {why} at {rec['ts_utc']}")
