@@ -181,3 +181,29 @@ def test_audit_property_only_the_canonical_serialisation_verifies(tmp_path_facto
     p.write_bytes(raw[:-1] + b',"hash":"' + sha256_bytes(raw).encode() + b'"}\n')
     res = verify_audit_log(p)
     assert res.ok == (raw == canonical_json(body)), (res.message, raw)
+
+
+@pytest.mark.verifies("SRS-HARNESS-005")
+def test_audit_log_written_by_release_0_1_0_still_verifies(tmp_path: Path) -> None:
+    """`data/log_0_1_0.jsonl` was written by the 0.1.0 release's `AuditLog` (commit d15bc46):
+    plain, torn + recovered, signed and checkpointed records. It verifies without --signers, and
+    appending to it keeps it verifiable."""
+    import shutil
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from samd.cli import main as cli
+
+    src = Path(__file__).parent / "data" / "log_0_1_0.jsonl"
+    p = tmp_path / src.name
+    shutil.copy(src, p)
+    shutil.copy(src.with_name(src.name + ".checkpoints"), p.with_name(p.name + ".checkpoints"))
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    res = verify_audit_log(p, public_keys=[key.public_key()])
+    assert res.ok and res.n_records == 5 and res.n_signatures_verified == 2 and res.n_checkpoints == 1, res.message
+    assert [r["action"] for r in iter_records(p)] == ["protocol.lock", "testset.access", "recover", "sign",
+                                                      "checkpoint"]
+    r = CliRunner().invoke(cli, ["audit", "verify", str(p)])
+    assert r.exit_code == 0 and "authenticity not verified (no --signers registry)" in r.output
+    AuditLog(p, fsync=False).append("run.start", object={"type": "run", "id": "new"})
+    assert verify_audit_log(p).ok
