@@ -379,3 +379,20 @@ def test_audit_checkpoint_with_registered_encrypted_key(setup: dict, monkeypatch
     assert r.exit_code == 0, r.output
     res = verify_audit_log(setup["log"], signers=setup["reg"])
     assert res.ok and res.n_checkpoints == 1 and res.n_signatures_verified == 2, res.message
+
+
+@pytest.mark.verifies("SRS-HARNESS-008")
+def test_audit_approving_an_index_that_cites_a_failed_run_needs_a_reason(setup: dict) -> None:
+    """A submission index carries no verdict itself; the runs it cites do, in the audit trail."""
+    log = AuditLog(setup["log"], fsync=False)
+    log.append("mlflow.run.end", object={"type": "mlflow_run", "id": "run-fail"}, context={"verdict": "fail"})
+    log.append("mlflow.run.end", object={"type": "mlflow_run", "id": "run-pass"}, context={"verdict": "pass"})
+    setup["doc"].write_text(json.dumps({"format": "samd-submission-index/1",
+                                        "sources": [{"run_id": "run-pass"}],
+                                        "sections": {"x": [{"file": "a.html", "run_ids": ["run-pass"]}]}}))
+    assert _sign(setup)["context"]["failed_verdicts"] == 0
+    setup["doc"].write_text(json.dumps({"format": "samd-submission-index/1",
+                                        "sources": [{"run_id": "run-pass"}, {"run_id": "run-fail"}]}))
+    with pytest.raises(InvalidParameterError, match="1 failed verdict"):
+        _sign(setup)
+    assert _sign(setup, reason="deviation DR-3 accepted")["context"]["failed_verdicts"] == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from samd_core.hashing import sha256_file
 from validation.audit._keys import key_id, load_private_key
 from validation.audit._log import SIGNATURE_MEANINGS, AuditLog
+from validation.audit._records import iter_records
 from validation.audit._signers import (
     REGISTRY_SCHEMA,
     Signer,
@@ -168,22 +168,31 @@ def add_signer(
     return EnrolledSigner(signer, priv_path, pub_path, new.version, seq)
 
 
-def _walk_verdicts(obj: Any, depth: int = 0) -> Iterator[str]:
+def _walk(obj: Any, verdicts: list[str], runs: set[str], depth: int = 0) -> None:
     if depth > 64:
         return
     if isinstance(obj, dict):
-        v = obj.get("verdict")
+        v, rid, rids = obj.get("verdict"), obj.get("run_id"), obj.get("run_ids")
         if isinstance(v, str):
-            yield v
+            verdicts.append(v)
+        if isinstance(rid, str):
+            runs.add(rid)
+        if isinstance(rids, list):
+            runs.update(x for x in rids if isinstance(x, str))
         for x in obj.values():
-            yield from _walk_verdicts(x, depth + 1)
+            _walk(x, verdicts, runs, depth + 1)
     elif isinstance(obj, list):
         for x in obj:
-            yield from _walk_verdicts(x, depth + 1)
+            _walk(x, verdicts, runs, depth + 1)
 
 
-def failed_verdicts(path: str | os.PathLike[str]) -> int:
-    """How many ``"verdict": "fail"`` entries a JSON object file holds (0 when not JSON)."""
+def failed_verdicts(path: str | os.PathLike[str], *, audit_log: str | os.PathLike[str] | None = None) -> int:
+    """How many failed verdicts a JSON object file records or cites (0 when it is not JSON).
+
+    Counts every ``"verdict": "fail"`` in the file, plus, with ``audit_log``, every run the file
+    cites (``run_id``/``run_ids``, as a submission index does) whose ``mlflow.run.end`` record in
+    that audit trail has verdict ``fail``.
+    """
     p = Path(path)
     if p.stat().st_size > _MAX_JSON_BYTES:
         return 0
@@ -191,7 +200,19 @@ def failed_verdicts(path: str | os.PathLike[str]) -> int:
         doc = json.loads(p.read_bytes())
     except (ValueError, RecursionError):
         return 0
-    return sum(1 for v in _walk_verdicts(doc) if v.strip().lower() == "fail")
+    verdicts: list[str] = []
+    runs: set[str] = set()
+    _walk(doc, verdicts, runs)
+    n = sum(1 for v in verdicts if v.strip().lower() == "fail")
+    if audit_log is not None and runs and Path(audit_log).is_file():
+        failed: set[str] = set()
+        for r in iter_records(audit_log):
+            obj, ctx = r.get("object"), r.get("context")
+            if (r.get("action") == "mlflow.run.end" and isinstance(obj, dict) and obj.get("id") in runs
+                    and isinstance(ctx, dict) and str(ctx.get("verdict", "")).lower() == "fail"):
+                failed.add(str(obj["id"]))
+        n += len(failed)
+    return n
 
 
 def sign_object(
@@ -225,7 +246,8 @@ def sign_object(
         The signer registry.
     reason : str, optional
         Free text; required when ``meaning`` is "approved" and the object's JSON holds a
-        ``"verdict": "fail"``.
+        ``"verdict": "fail"`` or cites a run whose ``mlflow.run.end`` record in ``audit_log`` has
+        verdict ``fail`` (`failed_verdicts`), e.g. a submission index of a failed validation.
 
     Returns
     -------
@@ -265,7 +287,7 @@ def sign_object(
     if why:
         raise InvalidParameterError("user_id", fn, "a signer whose key is valid now",
                                     f"{user_id} {why}")
-    n_fail = failed_verdicts(obj) if meaning == "approved" else 0
+    n_fail = failed_verdicts(obj, audit_log=audit_log) if meaning == "approved" else 0
     if n_fail and reason is None:
         raise InvalidParameterError("reason", fn, f"given to approve {obj.name}, which records "
                                     f"{n_fail} failed verdict(s)", None)
