@@ -396,3 +396,13 @@ def test_audit_approving_an_index_that_cites_a_failed_run_needs_a_reason(setup: 
     with pytest.raises(InvalidParameterError, match="1 failed verdict"):
         _sign(setup)
     assert _sign(setup, reason="deviation DR-3 accepted")["context"]["failed_verdicts"] == 1
+
+
+def test_audit_unsigned_checkpoints_of_keyless_runs_with_signers(setup: dict) -> None:
+    """Runs made without a key leave unsigned checkpoints: accepted with --signers (they are
+    integrity anchors), refused with --require-all-signed."""
+    AuditLog(setup["log"], fsync=False).checkpoint()
+    _sign(setup)
+    assert verify_audit_log(setup["log"], signers=setup["reg"]).ok
+    res = verify_audit_log(setup["log"], signers=setup["reg"], require_all_signed=True)
+    assert not res.ok and "not signed by a registered key" in res.message

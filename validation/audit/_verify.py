@@ -97,9 +97,12 @@ def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> 
             except (ValueError, KeyError, TypeError):
                 out.append({"seq": None, "hash": None, "where": f"{side.name} line {n}"})
     for n, cp in enumerate(extra or (), start=1):
-        out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]), "key_id": cp.get("key_id"),
-                    "sig": cp.get("sig"),
-                    "where": f"MLflow run {cp['run_id']}" if cp.get("run_id") else f"checkpoint argument {n}"})
+        try:
+            where = f"MLflow run {cp['run_id']}" if cp.get("run_id") else f"checkpoint argument {n}"
+            out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]), "key_id": cp.get("key_id"),
+                        "sig": cp.get("sig") or None, "where": where})
+        except (ValueError, KeyError, TypeError, AttributeError):
+            out.append({"seq": None, "hash": None, "where": f"checkpoint argument {n}"})
     return out
 
 
@@ -151,8 +154,9 @@ def verify_audit_log(
     Authenticity (only with ``signers``): every ``sign`` record is signed; every signature is by a
     registered signer whose key was valid at the record's ``ts_utc`` (status ``active``,
     ``valid_from <= ts < valid_until``); the record's ``actor.user_id`` is that signer's
-    ``user_id``; every checkpoint is signed by a registered key; at least one record is signed
-    (an unsigned chain proves nothing about who wrote it). With ``public_keys`` alone, signatures
+    ``user_id``; every signed checkpoint is signed by a registered, non-revoked key (unsigned
+    checkpoints are refused only with ``require_all_signed`` or ``public_keys``); at least one
+    record is signed (an unsigned chain proves nothing about who wrote it). With ``public_keys`` alone, signatures
     are checked against those keys but no identity is established.
 
     Parameters
@@ -195,10 +199,13 @@ def verify_audit_log(
     cps = _load_checkpoints(path, checkpoints)
     by_seq: dict[int, list[dict[str, Any]]] = {}
     warnings: list[str] = []
+    # with public keys (or --require-all-signed) every checkpoint must be signed; with a signer
+    # registry alone, unsigned checkpoints (runs made without a key) are plain integrity anchors
+    strict_cps = bool(public_keys) or (registry is not None and require_all_signed)
     for cp in cps:
         if cp["seq"] is None:
             return AuditVerification(False, 0, None, f"unreadable checkpoint at {cp['where']}")
-        if keys:
+        if keys and (strict_cps or cp.get("sig") or cp.get("key_id")):
             kid, sig = cp.get("key_id"), cp.get("sig")
             if not sig or kid not in keys or not verify_digest(keys[kid], cp["hash"], sig):
                 return AuditVerification(
