@@ -55,3 +55,31 @@ def add(registry: str, name: str, user_id: str, role: str, key_out: str, valid_f
     click.echo(f"public key             : {res.public_key_path}")
     if res.audit_seq is not None:
         click.echo(f"audit record seq {res.audit_seq}")
+
+
+@command.command("revoke")
+@click.option("--registry", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--key-id", "key_id", required=True, help="The key to revoke (ed25519:...).")
+@click.option("--reason", required=True, help="Why (e.g. key file lost).")
+@click.option("--audit-log", default=None, type=click.Path(dir_okay=False))
+@click.option("--actor", default=None)
+def revoke(registry: str, key_id: str, reason: str, audit_log: str | None, actor: str | None) -> None:
+    """Revoke a key: no signature by it verifies any more (for a compromised key)."""
+    from validation.audit import revoke_signer
+
+    s = revoke_signer(registry, key_id=key_id, reason=reason, audit_log=audit_log, actor=actor)
+    click.echo(f"revoked {s.key_id} of {s.user_id}")
+
+
+@command.command("list")
+@click.option("--registry", required=True, type=click.Path(exists=True, dir_okay=False))
+def list_(registry: str) -> None:
+    """Print the registry's entries (user id, printed name, role, key id, validity, status)."""
+    from validation.audit import load_signers
+
+    reg = load_signers(registry)
+    click.echo(f"registry version {reg.version}, sha256 {reg.sha256}")
+    for s in reg.signers:
+        d = s.to_dict()
+        click.echo(f"{d['user_id']}\t{d['name']}\t{d['role']}\t{d['key_id']}\t{d['valid_from']}"
+                   f"..{d['valid_until'] or ''}\t{d['status']}")

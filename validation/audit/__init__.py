@@ -32,6 +32,7 @@ from validation.audit._signing import (
     EnrolledSigner,
     add_signer,
     failed_verdicts,
+    revoke_signer,
     sign_object,
 )
 from validation.audit._verify import DEFAULT_FUTURE_TOLERANCE_S, AuditVerification, verify_audit_log
@@ -65,6 +66,7 @@ __all__ = [
     "load_private_key",
     "load_public_keys",
     "load_signers",
+    "revoke_signer",
     "sha256_bytes",
     "sha256_file",
     "sha256_json",

@@ -8,6 +8,7 @@ name, user id, role, meaning, UTC time and the object's SHA-256 (11.50).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from validation.audit._signers import (
 )
 from validation.errors import AuditError, InvalidParameterError
 
-__all__ = ["SIGN_AUTH_METHOD", "EnrolledSigner", "add_signer", "failed_verdicts", "sign_object"]
+__all__ = ["SIGN_AUTH_METHOD", "EnrolledSigner", "add_signer", "failed_verdicts", "revoke_signer", "sign_object"]
 
 #: ``actor.auth_method`` of a ``sign`` record: both components were presented.
 SIGN_AUTH_METHOD = "user-id+key-passphrase"
@@ -148,11 +149,7 @@ def add_signer(
                 raise AuditError(f"key file {path.name} exists already; refusing to overwrite it") from None
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-        data = dump_signers(new)
-        reg_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = reg_path.with_name(reg_path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, reg_path)
+        _write_registry(reg_path, new)
         seq = None
         if audit_log is not None:
             rec = AuditLog(audit_log, actor=actor).append(
@@ -166,6 +163,56 @@ def add_signer(
             seq = int(rec["seq"])
     signer = new.by_key_id()[kid]
     return EnrolledSigner(signer, priv_path, pub_path, new.version, seq)
+
+
+def _write_registry(reg_path: Path, registry: SignerRegistry) -> None:
+    data = dump_signers(registry)
+    reg_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = reg_path.with_name(reg_path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, reg_path)
+
+
+def revoke_signer(
+    registry: str | os.PathLike[str],
+    *,
+    key_id: str,
+    reason: str,
+    audit_log: str | os.PathLike[str] | None = None,
+    actor: str | None = None,
+) -> Signer:
+    """Mark a registered key ``revoked`` (trusted at no time: use it for a compromised key; to end
+    a person's authority but keep their earlier signatures valid, set ``valid_until`` instead).
+
+    The registry's ``version`` is raised; with ``audit_log`` the change is a ``signer.revoke``
+    record with the reason.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown key id or empty reason.
+    """
+    fn = "revoke_signer"
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidParameterError("reason", fn, "a non-empty string", reason)
+    reg_path = Path(registry)
+    with filelock.FileLock(str(reg_path) + ".lock", timeout=60):
+        current = load_signers(reg_path)
+        known = current.by_key_id()
+        if key_id not in known:
+            raise InvalidParameterError("key_id", fn, "a key id listed in the registry", key_id, known)
+        signers = tuple(dataclasses.replace(s, status="revoked") if s.key_id == key_id else s
+                        for s in current.signers)
+        new = SignerRegistry(current.version + 1, signers)
+        _write_registry(reg_path, new)
+        if audit_log is not None:
+            AuditLog(audit_log, actor=actor).append(
+                "signer.revoke",
+                object={"type": "signer_registry", "id": reg_path.name, "user_id": known[key_id].user_id,
+                        "key_id": key_id},
+                object_sha256=sha256_file(reg_path), reason=reason,
+                context={"registry_version": new.version})
+    return new.by_key_id()[key_id]
 
 
 def _walk(obj: Any, verdicts: list[str], runs: set[str], depth: int = 0) -> None:
