@@ -207,3 +207,13 @@ def test_audit_log_written_by_release_0_1_0_still_verifies(tmp_path: Path) -> No
     assert r.exit_code == 0 and "authenticity not verified (no --signers registry)" in r.output
     AuditLog(p, fsync=False).append("run.start", object={"type": "run", "id": "new"})
     assert verify_audit_log(p).ok
+
+
+@pytest.mark.parametrize("side", [b"\xff\xfe\n", b"[1,2]\n", b'{"seq":"x"}\n', b"{" * 10000 + b"\n",
+                                  b"x" * 100_000 + b"\n"])
+def test_audit_garbage_checkpoint_side_file_is_a_finding(tmp_path: Path, side: bytes) -> None:
+    p = tmp_path / "a.jsonl"
+    make_log(p, 2)
+    p.with_name(p.name + ".checkpoints").write_bytes(side)
+    res = verify_audit_log(p)
+    assert not res.ok and "unreadable checkpoint" in res.message and "line 1" in res.message

@@ -86,15 +86,19 @@ def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> 
     out: list[dict[str, Any]] = []
     side = checkpoint_path(path)
     if side.exists():
-        for n, raw in enumerate(side.read_bytes().splitlines(), start=1):
+        if not side.is_file():
+            return [{"seq": None, "hash": None, "where": f"{side.name} (not a regular file)"}]
+        for n, raw, _ in iter_lines(side):
             if not raw.strip():
                 continue
             try:
+                if len(raw) > 4096:
+                    raise ValueError("too long")
                 cp = json.loads(raw)
                 out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]),
                             "key_id": cp.get("key_id"), "sig": cp.get("sig"),
                             "where": f"{side.name} line {n}"})
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 out.append({"seq": None, "hash": None, "where": f"{side.name} line {n}"})
     for n, cp in enumerate(extra or (), start=1):
         try:
