@@ -406,3 +406,12 @@ def test_audit_unsigned_checkpoints_of_keyless_runs_with_signers(setup: dict) ->
     assert verify_audit_log(setup["log"], signers=setup["reg"]).ok
     res = verify_audit_log(setup["log"], signers=setup["reg"], require_all_signed=True)
     assert not res.ok and "not signed by a registered key" in res.message
+
+
+def test_audit_public_key_alone_names_no_signer_under_signers(setup: dict) -> None:
+    other = Ed25519PrivateKey.generate()
+    AuditLog(setup["log"], actor="jdoe", signing_key=other, fsync=False).append("run.start", object="x")
+    _sign(setup)
+    assert verify_audit_log(setup["log"], public_keys=[other.public_key(), setup["a"].public_key_path]).ok
+    res = verify_audit_log(setup["log"], signers=setup["reg"], public_keys=[other.public_key()])
+    assert not res.ok and "not in the signer registry" in res.message

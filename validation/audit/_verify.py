@@ -160,8 +160,9 @@ def verify_audit_log(
     ``valid_from <= ts < valid_until``); the record's ``actor.user_id`` is that signer's
     ``user_id``; every signed checkpoint is signed by a registered, non-revoked key (unsigned
     checkpoints are refused only with ``require_all_signed`` or ``public_keys``); at least one
-    record is signed (an unsigned chain proves nothing about who wrote it). With ``public_keys`` alone, signatures
-    are checked against those keys but no identity is established.
+    record is signed (an unsigned chain proves nothing about who wrote it); a key given only in
+    ``public_keys`` names no signer, so its signatures then fail. With ``public_keys`` alone,
+    signatures are checked against those keys but no identity is established.
 
     Parameters
     ----------
@@ -287,7 +288,10 @@ def verify_audit_log(
                 if not verify_digest(keys[kid], rec["hash"], sig):
                     return fail(seq, f"bad signature at seq {seq}")
                 signer = by_signer.get(kid)
-                if registry is not None and signer is not None:
+                if registry is not None and signer is None:
+                    return fail(seq, f"record at seq {seq} is signed by key {kid}, which is not in the "
+                                     "signer registry (a --public-key alone names no signer)")
+                if signer is not None:
                     why = signer.invalid_at(_parse_ts(ts))
                     if why:
                         return fail(seq, f"record at seq {seq} is signed by key {kid} of user "
