@@ -109,7 +109,10 @@ def _entry(**over) -> dict:
 BAD_REGISTRIES = {
     "missing name": ({"schema": "samd-signers/1", "version": 1, "signers": [{**_entry(), "name": None}]}, "name"),
     "unknown status": ({"schema": "samd-signers/1", "version": 1, "signers": [_entry(status="paused")]}, "status"),
-    "extra key": ({"schema": "samd-signers/1", "version": 1, "signers": [_entry(password="x")]}, "signers"),
+    "extra key": ({"schema": "samd-signers/1", "version": 1, "signers": [_entry(password="x")]},
+                  r"signers\[0\]\.password"),
+    "no role": ({"schema": "samd-signers/1", "version": 1, "signers": [{k: v for k, v in _entry().items()
+                                                                         if k != "role"}]}, r"signers\[0\]\.role"),
     "bad user id": ({"schema": "samd-signers/1", "version": 1, "signers": [_entry(user_id="a b/c")]}, "user_id"),
     "not a key": ({"schema": "samd-signers/1", "version": 1, "signers": [_entry(public_key="garbage")]},
                   "public_key"),

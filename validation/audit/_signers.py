@@ -228,7 +228,17 @@ def _parse(data: bytes, name: str) -> SignerRegistry:
         at = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path) or "<top level>"
         shown = err.instance if isinstance(err.instance, (str, int, float, bool, type(None))) else type(
             err.instance).__name__
-        raise SignerRegistryError(format_invalid(at.lstrip("."), f"signer registry {name}",
+        fn = f"signer registry {name}"
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = sorted(err.schema.get("properties", {}))
+            extra = sorted(str(k) for k in set(err.instance) - set(allowed))
+            raise SignerRegistryError(format_invalid(f"{at.lstrip('.')}.{extra[0] if extra else '?'}".lstrip("."),
+                                                     fn, f"one of the known keys {allowed}", "unknown key"))
+        if err.validator == "required" and isinstance(err.instance, dict):
+            missing = next((k for k in err.validator_value if k not in err.instance), "?")
+            raise SignerRegistryError(format_invalid(f"{at.lstrip('.')}.{missing}".lstrip("."), fn, "present",
+                                                     "missing"))
+        raise SignerRegistryError(format_invalid(at.lstrip("."), fn,
                                                  f"valid ({err.validator}: {str(err.validator_value)[:80]})", shown))
     signers: list[Signer] = []
     seen: set[str] = set()
