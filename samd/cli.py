@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "phantom": "phantom",
     "report": "report",
     "risk": "risk",
+    "signer": "signer",
     "train-reference": "train_reference",
     "validate": "validate",
     "verify": "verify",
