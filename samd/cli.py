@@ -20,6 +20,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, str] = {
     "audit": "audit",
     "bundle": "bundle",
+    "compare": "compare",
     "demo": "demo",
     "mrmc": "mrmc",
     "phantom": "phantom",
