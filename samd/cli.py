@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "mrmc": "mrmc",
     "phantom": "phantom",
+    "predict": "predict",
     "report": "report",
     "risk": "risk",
     "train-reference": "train_reference",
