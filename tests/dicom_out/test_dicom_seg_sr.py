@@ -152,3 +152,48 @@ def test_prediction_json_and_label_map(outputs: dict) -> None:
     img = sitk.ReadImage(str(out / "label.nii.gz"))
     assert np.array_equal(sitk.GetArrayFromImage(img), np.asarray(pred.label.array))
     assert tuple(reversed(img.GetSpacing())) == pytest.approx(pred.label.spacing)
+
+
+@pytest.mark.slow
+@pytest.mark.verifies("SRS-PREDICT-002")
+def test_fractional_seg_when_the_bundle_declares_it(outputs: dict, tmp_path: Path) -> None:
+    import dataclasses
+
+    import highdicom as hd
+
+    from samd_core.dicom_out import AlgorithmIdentity, source_datasets, write_dicom_seg
+    from samd_core.io import read_dicom_seg, read_dicom_series
+
+    pred = outputs["res"].prediction
+    b = outputs["res"].record["bundle"]
+    ident = AlgorithmIdentity(b["name"], b["version"], b["manifest_sha256"], ("background", "nodule"), "fractional")
+    vol = read_dicom_series(outputs["series"])
+    src = source_datasets(outputs["series"], vol)
+    path = write_dicom_seg(pred, src, tmp_path / "frac.dcm", identity=ident)
+    if shutil.which("dciodvfy") is not None:
+        assert dciodvfy_errors([path]) == []
+    seg = hd.seg.segread(path)
+    assert seg.segmentation_type == hd.seg.SegmentationTypeValues.FRACTIONAL
+    px = seg.get_pixels_by_source_instance(source_sop_instance_uids=[str(s.SOPInstanceUID) for s in src],
+                                           segment_numbers=[1], rescale_fractional=True)
+    prob = np.asarray(pred.probability.array)
+    assert np.abs(px[..., 0] - prob).max() <= 0.5 / 255 + 1e-6  # 8-bit quantisation only
+    back = read_dicom_seg(path, reference=vol, fractional_threshold=0.5)
+    assert np.array_equal(back.array != 0, np.round(prob * 255) / 255 >= 0.5)
+    with pytest.raises(Exception, match="segmentation_type"):
+        dataclasses.replace(ident, segmentation_type="soft")
+
+
+@pytest.mark.verifies("SRS-PREDICT-005")
+def test_read_dicom_seg_hostile_inputs(tmp_path: Path) -> None:
+    from samd_core.io import DicomReadError, read_dicom_seg
+    from samd_core.io import write_dicom_series
+    from tests.bundle._factory import small_volume
+
+    (tmp_path / "junk.dcm").write_bytes(b"\x00" * 300)
+    with pytest.raises(DicomReadError, match="read_dicom_seg"):
+        read_dicom_seg(tmp_path / "junk.dcm")
+    write_dicom_series(small_volume(1), tmp_path / "ct", uid_seed="samd-test/seg-hostile")
+    ct = next((tmp_path / "ct").glob("*.dcm"))
+    with pytest.raises(DicomReadError, match="SOPClassUID.*Segmentation Storage"):
+        read_dicom_seg(ct)
