@@ -78,6 +78,20 @@ def _check_against(result: dict, ref: dict, tol: float = 1e-9) -> None:
         est = paired_proportion_difference_ci(ref[table], method=e["ci"], confidence_level=0.95)
         assert (e["value"], e["ci_low"], e["ci_high"]) == (est.value, est.ci_low, est.ci_high)
         assert e["passed"] == (e["ci_low"] > -0.05)
+    # subgroups: pROC's per-gender paired DeLong differences, and Cochran's Q computed from them
+    g = {s["level"]: s["endpoints"]["auc_diff"] for s in result["subgroups"] if s["variable"] == "gender"}
+    z = 1.959963984540054
+    est, w = [], []
+    for level, key in (("Female", "sub_auc_diff_female"), ("Male", "sub_auc_diff_male")):
+        d, lo, hi = ref[key]
+        assert abs(g[level]["value"] - d) <= tol and abs(g[level]["ci_low"] - lo) <= tol
+        assert abs(g[level]["ci_high"] - hi) <= tol
+        est.append(d)
+        w.append(1.0 / ((hi - lo) / (2 * z)) ** 2)
+    mean = sum(a * b for a, b in zip(w, est, strict=True)) / sum(w)
+    q_ref = sum(b * (a - mean) ** 2 for a, b in zip(est, w, strict=True))
+    t = next(t for t in result["interaction_tests"] if t["variable"] == "gender" and t["endpoint"] == "auc_diff")
+    assert abs(t["statistic"] - q_ref) <= 1e-9 and t["df"] == 1
 
 
 @pytest.mark.slow

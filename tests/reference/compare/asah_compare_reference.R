@@ -6,7 +6,7 @@
 #   and OUTDIR/reference.json: roc.test(paired = TRUE, method = "delong") of wfns vs s100b
 #   (difference candidate - reference, its 95% CI, Z and two-sided p-value), both AUCs, and
 #   McNemar's test (continuity-corrected) of the paired sensitivity and specificity tables at
-#   wfns >= 2.5 and s100b >= 0.205.
+#   wfns >= 2.5 and s100b >= 0.205; per gender, the paired DeLong difference and its CI.
 suppressMessages(library(pROC))
 args <- commandArgs(trailingOnly = TRUE)
 out <- args[1]
@@ -32,6 +32,14 @@ sens <- tab(cand[pos], ref[pos])
 spec <- tab(!cand[!pos], !ref[!pos])
 m_se <- mcnemar.test(sens, correct = TRUE)
 m_sp <- mcnemar.test(spec, correct = TRUE)
+# per gender: the paired DeLong difference (subgroup estimates; interaction test = Cochran Q)
+sub <- lapply(c("Female", "Male"), function(lv) {
+  k <- aSAH$gender == lv
+  a <- roc(aSAH$outcome[k], as.integer(aSAH$wfns)[k], levels = c("Good", "Poor"), direction = "<", quiet = TRUE)
+  b <- roc(aSAH$outcome[k], aSAH$s100b[k], levels = c("Good", "Poor"), direction = "<", quiet = TRUE)
+  tt <- roc.test(a, b, method = "delong", paired = TRUE, conf.level = 0.95)
+  c(as.numeric(auc(a)) - as.numeric(auc(b)), tt$conf.int[1], tt$conf.int[2])
+})
 fmt <- function(x) sprintf("%.17g", x)
 cells <- function(m) sprintf("[[%d, %d], [%d, %d]]", m[1, 1], m[1, 2], m[2, 1], m[2, 2])
 lines <- c(
@@ -46,6 +54,8 @@ lines <- c(
   sprintf('  "sens_table": %s,', cells(sens)),
   sprintf('  "spec_table": %s,', cells(spec)),
   sprintf('  "mcnemar_sens": [%s, %s],', fmt(unname(m_se$statistic)), fmt(m_se$p.value)),
-  sprintf('  "mcnemar_spec": [%s, %s]', fmt(unname(m_sp$statistic)), fmt(m_sp$p.value)),
+  sprintf('  "mcnemar_spec": [%s, %s],', fmt(unname(m_sp$statistic)), fmt(m_sp$p.value)),
+  sprintf('  "sub_auc_diff_female": [%s],', paste(fmt(sub[[1]]), collapse = ", ")),
+  sprintf('  "sub_auc_diff_male": [%s]', paste(fmt(sub[[2]]), collapse = ", ")),
   "}")
 writeLines(lines, file.path(out, "reference.json"))
