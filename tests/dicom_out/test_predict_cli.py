@@ -75,3 +75,24 @@ def test_harness_reads_dicom_seg_truth_masks(setup: dict) -> None:
     label = read_image(root / "o1" / "label.nii.gz")
     mask, spacing = load_mask(root / "o1" / "seg.dcm")
     assert np.array_equal(mask, np.asarray(label.array) != 0) and spacing == pytest.approx(label.spacing)
+
+
+@pytest.mark.verifies("SRS-PREDICT-002", "SRS-PREDICT-003")
+def test_prediction_methods_write_the_same_objects(setup: dict, tmp_path: Path) -> None:
+    import pydicom
+
+    import samd_core
+    from samd_core.io import read_dicom_seg, read_dicom_series
+
+    root = setup["root"]
+    model = samd_core.load_locked(root / "bundle")
+    vol = read_dicom_series(root / "series")
+    pred = model.predict(vol)
+    seg = pred.write_dicom_seg(tmp_path / "seg.dcm", source=root / "series", model=model)
+    sr = pred.write_dicom_sr(tmp_path / "sr.dcm", source=root / "series", model=model, seg=seg)
+    assert np.array_equal(read_dicom_seg(seg, reference=vol).array, np.asarray(pred.label.array))
+    ds = pydicom.dcmread(sr)
+    # same inputs, same derived UIDs as `samd predict`
+    if (root / "o1" / "sr.dcm").exists():
+        assert ds.SOPInstanceUID == pydicom.dcmread(root / "o1" / "sr.dcm").SOPInstanceUID
+    assert ds.PatientID == "T-001"  # Patient module copied from the source, as DICOM requires
