@@ -20,9 +20,11 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, str] = {
     "audit": "audit",
     "bundle": "bundle",
+    "compare": "compare",
     "demo": "demo",
     "mrmc": "mrmc",
     "phantom": "phantom",
+    "predict": "predict",
     "report": "report",
     "risk": "risk",
     "signer": "signer",
