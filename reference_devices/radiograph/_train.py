@@ -138,7 +138,7 @@ def train_cxr_classifier(*, seed: int = 2027, n_train: int = 1600, n_tune: int =
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(idx)
+                total += loss.item() * len(idx)
             sched.step()
             history.append(total / n_train)
         net.eval()
