@@ -1,58 +1,46 @@
-"""Human-readable CSV export of an audit trail (spreadsheet-safe)."""
+"""Human-readable CSV copy of an audit trail (formula-safe, OWASP CSV injection)."""
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from typing import Any
 
-from validation.audit._verify import iter_records, verify_audit_log
-from validation.errors import AuditError
+from validation.audit._records import iter_records
 from validation.spreadsheet import write_safe_csv
 
-__all__ = ["EXPORT_COLUMNS", "export_csv"]
+__all__ = ["EXPORT_COLUMNS", "export_audit_csv"]
 
-#: Columns of `export_csv`, in order.
+#: Columns of `export_audit_csv`, in order.
 EXPORT_COLUMNS = ("seq", "ts_utc", "user_id", "auth_method", "action", "object", "object_sha256",
-                  "reason", "signature_meaning", "key_id", "signed", "hash")
+                  "reason", "signature_meaning", "key_id", "signed", "hash", "object_id", "printed_name")
 
 
-def export_csv(path: str | os.PathLike[str], csv_out: str | os.PathLike[str]) -> int:
-    """Write the records of the audit log ``path`` as CSV to ``csv_out``; return the record count.
+def _row(r: dict[str, Any]) -> list[Any]:
+    actor = r.get("actor") if isinstance(r.get("actor"), dict) else {}
+    obj = r.get("object")
+    ctx = r.get("context") if isinstance(r.get("context"), dict) else {}
+    signer = ctx.get("signer") if isinstance(ctx.get("signer"), dict) else {}
+    return [r.get("seq"), r.get("ts_utc"), actor.get("user_id", ""), actor.get("auth_method", ""),
+            r.get("action"), json.dumps(obj, sort_keys=True, ensure_ascii=False), r.get("object_sha256") or "",
+            r.get("reason") or "", r.get("signature_meaning") or "", r.get("key_id") or "",
+            "yes" if r.get("sig") else "no", r.get("hash"),
+            str(obj.get("id", "")) if isinstance(obj, dict) else (obj if isinstance(obj, str) else ""),
+            signer.get("name", "")]
 
-    The log is verified first (hash chain, canonical encoding): a log that does not verify is
-    not exported, because a spreadsheet of it would look like a trustworthy record. Every text
-    cell goes through `validation.spreadsheet.safe_cell` (OWASP CSV injection); the log itself
-    keeps the raw values.
 
-    Parameters
-    ----------
-    path
-        The audit log (JSON Lines).
-    csv_out
-        The CSV file to write (overwritten).
+def export_audit_csv(log: str | os.PathLike[str], csv_path: str | os.PathLike[str]) -> int:
+    """Write the trail as CSV (`EXPORT_COLUMNS`), every text cell formula-safe; return the row count.
 
-    Returns
-    -------
-    int
-        Number of records written.
+    The CSV is a convenience copy for people: cells that a spreadsheet would run as a formula
+    (``=``, ``+``, ``-``, ``@``, ...) get a leading apostrophe (`validation.spreadsheet`). The
+    audit log itself keeps the raw values.
 
     Raises
     ------
     AuditError
-        The log is empty or does not verify (the message names the first bad record).
+        A line of the log is unreadable (its line number is named); nothing is written then.
     """
-    if Path(path).stat().st_size == 0:
-        raise AuditError(f"audit log {Path(path).name} is empty: nothing to export")
-    res = verify_audit_log(path)
-    if not res.ok:
-        raise AuditError(f"audit log {Path(path).name} does not verify, not exported: {res.message} "
-                         f"(first bad seq: {res.first_bad_seq})")
-    rows = [
-        [r["seq"], r["ts_utc"], r["actor"]["user_id"], r["actor"]["auth_method"], r["action"],
-         json.dumps(r["object"], sort_keys=True), r.get("object_sha256") or "", r.get("reason") or "",
-         r.get("signature_meaning") or "", r.get("key_id") or "", "yes" if r.get("sig") else "no", r["hash"]]
-        for r in iter_records(path)
-    ]
-    write_safe_csv(csv_out, EXPORT_COLUMNS, rows)
+    rows = [_row(r) for r in iter_records(log)]
+    write_safe_csv(csv_path, EXPORT_COLUMNS, rows)
     return len(rows)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validation.audit import AuditLog, AuditVerification, iter_records, verify_audit_log
+from validation.audit import DEFAULT_FUTURE_TOLERANCE_S, AuditLog, AuditVerification, iter_records, verify_audit_log
 from validation.tracking._read import RunCheckResult, mlflow_checkpoints, verify_tracked_runs
 
 __all__ = ["TrailVerificationResult", "record_trail_verification", "verify_trail"]
@@ -56,6 +56,9 @@ def verify_trail(
     path: str | os.PathLike[str],
     *,
     public_keys: Sequence[str | os.PathLike[str]] | None = None,
+    signers: str | os.PathLike[str] | None = None,
+    future_tolerance_s: float = DEFAULT_FUTURE_TOLERANCE_S,
+    require_all_signed: bool = False,
     mlflow: bool = False,
     tracking_uri: str | None = None,
 ) -> TrailVerificationResult:
@@ -67,6 +70,8 @@ def verify_trail(
         The audit log.
     public_keys
         Registered signer public keys (PEM files); signatures are checked when given.
+    signers, future_tolerance_s, require_all_signed
+        Authenticity against a signer registry, as in `validation.audit.verify_audit_log`.
     mlflow
         Also collect the checkpoints stored as MLflow params, and check every run named by an
         ``mlflow.run.end`` record against the values recorded there (only if the chain is intact).
@@ -78,7 +83,9 @@ def verify_trail(
         first = next(iter(iter_records(path)), None)
         if first is not None:
             extra = mlflow_checkpoints(first["hash"], tracking_uri=tracking_uri)
-    res = verify_audit_log(path, public_keys=list(public_keys) if public_keys else None, checkpoints=extra)
+    res = verify_audit_log(path, public_keys=list(public_keys) if public_keys else None, checkpoints=extra,
+                           signers=signers, future_tolerance_s=future_tolerance_s,
+                           require_all_signed=require_all_signed)
     runs: tuple[RunCheckResult, ...] = ()
     if mlflow and res.ok:
         runs = tuple(verify_tracked_runs(iter_records(path), tracking_uri=tracking_uri))
@@ -98,5 +105,6 @@ def record_trail_verification(
     return AuditLog(path, actor=actor).append(
         "audit.verify", object={"type": "audit_log", "id": Path(path).name, "n_records": result.audit.n_records},
         object_sha256=result.audit.head_hash,
-        context={"ok": True, "public_keys": n_public_keys, "mlflow_runs_checked": len(result.runs),
+        context={"ok": True, "public_keys": n_public_keys,
+                 "authenticity_verified": result.audit.authenticity_verified, "mlflow_runs_checked": len(result.runs),
                  "mlflow_runs_not_matching": [c.run_id for c in result.bad_runs]})
