@@ -211,8 +211,9 @@ class _LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit,
-                KeyboardInterrupt):
+        except click.exceptions.Abort as exc:  # a prompt got no answer (stdin closed) or was interrupted
+            raise _CommandError("error: aborted: a prompt got no answer") from exc
+        except (click.exceptions.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:
             if os.environ.get("SAMD_DEBUG") == "1":

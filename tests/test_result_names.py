@@ -25,6 +25,9 @@ NOT_RESULTS = {
     "Protocol": "a parsed protocol (configuration)",
     "Manifest": "a parsed test-set manifest (input data)",
     "LockState": "the lock state of a protocol (harness)",
+    "Signer": "an entry of the signer registry",
+    "SignerRegistry": "the signer registry (configuration)",
+    "EnrolledSigner": "a new signer and its key files",
 }
 
 DEPRECATED = [

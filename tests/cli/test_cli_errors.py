@@ -162,3 +162,8 @@ def test_cli_imports_no_heavy_modules() -> None:
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_a_prompt_without_an_answer_is_2() -> None:
+    code, out = _invoke(click.exceptions.Abort())
+    assert code == 2 and out.strip() == "error: aborted: a prompt got no answer"

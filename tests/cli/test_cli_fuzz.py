@@ -31,10 +31,11 @@ VERIFIES = {
     ("audit verify", "file"),  # a garbage audit log is a broken chain (exit 1), documented
     ("bundle check", "path"),  # a garbage bundle is REFUSED (exit 1), documented
     ("bundle sign", "path"),  # refuses to sign a bundle that does not verify (exit 1)
+    ("audit signature-page", "file"),  # no valid signature covers the document set (exit 1)
 }
 #: (command path, parameter name, hostile file) that is a valid input: an empty audit log is an
 #: intact chain of 0 records (truncation is caught by checkpoints, `samd audit checkpoint`).
-VALID = {("audit verify", "file", "empty")}
+VALID = {("audit verify", "file", "empty"), ("audit export", "file", "empty")}
 #: commands whose default run is long (minutes): only their argument checks are fuzzed.
 EXPENSIVE = {"demo", "train-reference"}
 
@@ -221,9 +222,9 @@ def _check(res_code: int, output: str, case: Case) -> None:
     assert "internal error" not in output, output
     allowed = {2} | ({1} if case.allow_1 else set()) | ({0} if case.allow_0 else set())
     assert res_code in allowed, f"exit {res_code}: {output[-2000:]}"
-    if res_code == 2:
-        last = [ln for ln in output.splitlines() if ln.strip()][-1]
-        assert last.startswith(("error: ", "Error: ")), output[-2000:]
+    if res_code == 2:  # samd's one line, or click's usage error (which may list the choices below it)
+        ours = [ln for ln in output.splitlines() if ln.startswith("error: ")]
+        assert len(ours) == 1 or (not ours and "Error: " in output), output[-2000:]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -320,7 +321,10 @@ def test_bad_audit_log_to_recover_and_export(content: str, tmp_path: pathlib.Pat
 
     log = tmp_path / "audit.jsonl"
     shutil.copy(files[content], log)
-    for args in (["recover", str(log), "--reason", "r"], ["export", str(log), "--csv", str(tmp_path / "o.csv")]):
+    cases = [["recover", str(log), "--reason", "r"]]
+    if content != "empty":  # an empty log is a valid trail of 0 records to export
+        cases.append(["export", str(log), "--csv", str(tmp_path / "o.csv")])
+    for args in cases:
         res = CliRunner().invoke(main, ["audit", *args])
         _check(res.exit_code, res.output, Case("audit", (), content))
 
@@ -358,3 +362,39 @@ def test_subprocess_verify_empty_lock_is_an_error(tmp_path: pathlib.Path, files:
     proc = _samd(["verify", "--lock", files["empty"], "--out", str(tmp_path / "q")], tmp_path)
     _assert_one_line_2(proc)
     assert "PASS" not in proc.stdout.split("IQ-distributions")[-1].split("\n")[0]
+
+
+# ---- a bad --tracking-uri, with otherwise valid inputs, for every command that takes one -----------
+
+VD = ROOT / "tests" / "reference" / "mrmc" / "vandyke_long.csv"
+EXAMPLE = ROOT / "examples" / "reference_device"
+#: command -> valid arguments that reach the tracking store
+TRACKING_ARGS = {
+    "mrmc": [str(VD), "--out", "{tmp}/out"],
+    "report": ["--latest", "--config", str(EXAMPLE / "submission.yaml"), "--out", "{tmp}/sub", "--draft", "--no-pdf"],
+    "risk check": ["--junit", "{tmp}/junit.xml", "--srs", str(EXAMPLE / "srs"), "--run", "0" * 32],
+    "audit verify": ["{tmp}/audit.jsonl", "--mlflow"],
+    "validate": ["{tmp}/p.yaml", "--out", "{tmp}/v"],
+    "compare": ["{tmp}/p.yaml", "--out", "{tmp}/c"],
+}
+
+
+def test_every_tracking_command_has_a_tracking_case() -> None:
+    takes = {name for name, cmd in COMMANDS if any(p.name == "tracking_uri" for p in cmd.params)}
+    assert takes <= set(TRACKING_ARGS), f"add a bad --tracking-uri case for {sorted(takes - set(TRACKING_ARGS))}"
+
+
+@pytest.mark.parametrize("uri", ["bogus://nowhere", "sqlite:///{tmp}/no/such/folder/mlflow.db", ""])
+@pytest.mark.parametrize("name", sorted(TRACKING_ARGS))
+def test_bad_tracking_uri(name: str, uri: str, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from validation.audit import AuditLog
+
+    monkeypatch.chdir(tmp_path)
+    AuditLog(tmp_path / "audit.jsonl").append("note", object={"type": "t", "id": "x"})
+    (tmp_path / "junit.xml").write_text('<testsuite name="s" tests="1"><testcase classname="t" name="x"/></testsuite>')
+    (tmp_path / "p.yaml").write_text("id: x\n")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in TRACKING_ARGS[name]]
+    res = CliRunner().invoke(main, [*name.split(), *args, "--tracking-uri", uri.replace("{tmp}", str(tmp_path))])
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    _check(res.exit_code, res.output, Case(name, (), f"tracking-uri={uri}"))
+    assert not (tmp_path / "no").exists()  # no store created somewhere else
