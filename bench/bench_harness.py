@@ -23,7 +23,7 @@ import numpy as np
 
 def build_log(path: Path, n: int) -> None:
     """n chained records in the on-disk format, written in-process (no locking, no fsync)."""
-    from validation.audit._canonical import canonical_json
+    from samd_core.hashing import canonical_json
     from validation.audit._log import GENESIS_HASH, SCHEMA, _uuid7, encode_line
 
     prev = GENESIS_HASH
@@ -46,7 +46,7 @@ def build_log(path: Path, n: int) -> None:
 
 
 def naive_verify(path: Path) -> bool:
-    from validation.audit._canonical import canonical_json
+    from samd_core.hashing import canonical_json
 
     prev, seq = "0" * 64, 0
     with open(path, "rb") as fh:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from risk._soup import soup_list
 from risk.errors import IntegrityError, RiskFileError
 from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
 from risk.report._runs import RunRecord
+from samd_core.hashing import sha256_bytes
 
 __all__ = ["Missing", "build_context", "ifu_sha256", "normalize_ifu"]
 
@@ -44,7 +44,7 @@ def normalize_ifu(text: str) -> str:
 
 def ifu_sha256(text: str) -> str:
     """SHA-256 (hex) of the UTF-8 bytes of `normalize_ifu` ``(text)``."""
-    return hashlib.sha256(normalize_ifu(text).encode("utf-8")).hexdigest()
+    return sha256_bytes(normalize_ifu(text).encode("utf-8"))
 
 
 def _audit_hash(records: Sequence[Mapping[str, Any]], run: RunRecord) -> str | None:

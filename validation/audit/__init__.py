@@ -3,7 +3,7 @@
 See ``docs/harness.md`` for the record schema, the canonical form and the threat model.
 """
 
-from validation.audit._canonical import canonical_json, sha256_bytes, sha256_file, sha256_json
+from samd_core.hashing import canonical_json, sha256_bytes, sha256_file, sha256_json
 from validation.audit._keys import key_id, load_private_key, load_public_keys
 from validation.audit._log import (
     GENESIS_HASH,

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from samd_core._version import __version__
-from validation.audit._canonical import canonical_json, sha256_bytes
+from samd_core.hashing import canonical_json, sha256_bytes
 from validation.audit._keys import key_id, load_private_key, sign_digest
 from validation.errors import AuditError, InvalidParameterError
 

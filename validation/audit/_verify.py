@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -10,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from samd_core.hashing import sha256_bytes
 from validation.audit._keys import load_public_keys, verify_digest
 from validation.audit._log import GENESIS_HASH, checkpoint_path
 
@@ -91,25 +91,6 @@ def _split(line: bytes) -> tuple[bytes, str, str | None] | None:
     return line[:i] + b"}", h.decode("ascii"), sig
 
 
-def _field_int(body: bytes, key: bytes) -> int | None:
-    j = body.rfind(key)
-    if j < 0:
-        return None
-    j += len(key)
-    k = j
-    while k < len(body) and 48 <= body[k] <= 57:
-        k += 1
-    return int(body[j:k]) if k > j else None
-
-
-def _field_hex(body: bytes, key: bytes) -> str | None:
-    j = body.rfind(key)
-    if j < 0:
-        return None
-    j += len(key)
-    return body[j : j + 64].decode("ascii", "replace")
-
-
 def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     side = checkpoint_path(path)
@@ -183,7 +164,6 @@ def verify_audit_log(
     prev = GENESIS_HASH
     n_signed = n_verified = 0
     pending_fragment: bytes | None = None
-    sha256 = hashlib.sha256
 
     def fail(seq: int, msg: str) -> AuditVerification:
         return AuditVerification(False, expected - 1, seq, msg, prev, n_signed, n_verified,
@@ -208,7 +188,7 @@ def verify_audit_log(
                     sig = tail[73:201].decode("ascii", "replace")
             if stored_b is not None:
                 body = raw[:i] + b"}"
-                if sha256(body).hexdigest().encode("ascii") != stored_b:
+                if sha256_bytes(body).encode("ascii") != stored_b:
                     body = None
             if body is None:
                 if pending_fragment is not None:
@@ -226,8 +206,7 @@ def verify_audit_log(
             stored = stored_b.decode("ascii")  # type: ignore[union-attr]
             if pending_fragment is not None:
                 ack = json.loads(body)
-                if ack.get("action") != "recover" or ack.get("object_sha256") != sha256(
-                    pending_fragment).hexdigest():
+                if ack.get("action") != "recover" or ack.get("object_sha256") != sha256_bytes(pending_fragment):
                     return fail(expected, f"record at seq {expected}: unreadable or hash mismatch")
                 warnings.append(f"torn record before seq {seq} acknowledged: {ack.get('reason')!r}")
                 pending_fragment = None

@@ -9,7 +9,6 @@ of an uninterrupted run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from validation.audit._canonical import canonical_json
+from samd_core.hashing import canonical_json, sha256_bytes
 from validation.errors import ProtocolError
 from validation.harness._manifest import Manifest
 
@@ -83,7 +82,7 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
     it = zip(manifest.table["case_id"], manifest.table[image_column], digests, strict=True)
     detections: list[dict[str, Any]] = []
     for case, rel, digest in tqdm(list(it), desc="cases", unit="case", disable=not progress):
-        key = hashlib.sha256(case.encode("utf-8")).hexdigest()[:24]
+        key = sha256_bytes(case.encode("utf-8"))[:24]
         rec_path = cache / f"{key}.json"
         rec = None
         if rec_path.exists():

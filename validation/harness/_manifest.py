@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from validation.audit._canonical import sha256_file
+from samd_core.hashing import sha256_file
 from validation.errors import IntegrityError, ProtocolError
 
 __all__ = ["Manifest", "check_manifest_files", "read_manifest"]
@@ -47,7 +47,7 @@ def read_manifest(path: Path) -> Manifest:
     """Read a manifest CSV (every column as text); check ``case_id`` is present and unique."""
     if not path.is_file():
         raise ProtocolError(f"`manifest` file {path} does not exist")
-    from validation.audit._canonical import sha256_file as _sha
+    from samd_core.hashing import sha256_file as _sha
 
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     if "case_id" not in table.columns:

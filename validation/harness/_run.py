@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from samd_core._version import __version__
-from validation.audit._canonical import canonical_json, sha256_file, sha256_json
+from samd_core.hashing import canonical_json, sha256_file, sha256_json
 from validation.audit._log import AuditLog
 from validation.audit._verify import iter_records
 from validation.errors import IntegrityError, ProtocolError, SamdError

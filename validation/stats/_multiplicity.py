@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from samd_core.hashing import canonical_json
 from validation.errors import InvalidParameterError
 from validation.stats._checks import Described, check_option
 from validation.stats._results import decode_float, encode_float
@@ -51,7 +52,7 @@ class AdjustedPValues:
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> AdjustedPValues:

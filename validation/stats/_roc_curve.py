@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from samd_core.hashing import canonical_json
 from validation.errors import InvalidParameterError
 from validation.stats._bootstrap import bootstrap_ci
 from validation.stats._checks import (
@@ -80,7 +81,7 @@ class RocCurve:
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> RocCurve:
