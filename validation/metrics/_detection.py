@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from samd_core.errors import InvalidParameterError
 from validation.metrics._validate import check_mask, check_spacing
-from validation.stats._checks import as_count, as_rng, check_confidence_level
+from samd_core.checks import as_count, as_rng, check_confidence_level
 from validation.stats._results import Estimate
 
 __all__ = [
