@@ -14,7 +14,7 @@ import torch
 
 from samd_core.bundle._manifest import PublicKeyLike, read_verified_files
 from samd_core.bundle._network import build_bundle_network, network_divisor
-from samd_core.bundle._prediction import Prediction, extract_lesions
+from samd_core.bundle._prediction import Prediction, predicted_lesions
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._settings import InferenceSettings
 from samd_core.bundle.errors import BundleIntegrityError, LockedModelError
@@ -211,7 +211,7 @@ class LockedModel:
         meta = {"source": f"{self.name} {self.version}"}
         pvol = volume.with_array(prob, meta=meta)
         lvol = volume.with_array(label, meta=meta)
-        lesions = extract_lesions(pvol, label, min_volume_mm3=s.min_lesion_volume_mm3)
+        lesions = predicted_lesions(pvol, label, min_volume_mm3=s.min_lesion_volume_mm3)
         if s.case_score_rule == "max_probability":
             score = float(prob.max()) if prob.size else 0.0
         else:  # largest_lesion_volume_mm3
