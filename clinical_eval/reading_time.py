@@ -11,7 +11,7 @@ from scipy import stats
 
 from clinical_eval.errors import InvalidParameterError
 from samd_core.checks import check_confidence_level
-from validation.stats._results import Estimate, HypothesisTestResult
+from validation.stats import Estimate, HypothesisTestResult
 
 __all__ = ["reading_time_ratio"]
 

@@ -22,7 +22,7 @@ from clinical_eval.mrmc._data import MrmcData, as_mrmc_data
 from clinical_eval.mrmc._fom import Fom, cell_covariance
 from clinical_eval.mrmc._result import Comparison, ModalityFom, MrmcResult, ReaderComparison
 from samd_core.checks import check_confidence_level
-from validation.stats._results import Estimate
+from validation.stats import Estimate
 
 __all__ = ["CONVENTIONS", "analyze"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from samd_core.hashing import canonical_json
-from validation.stats._results import Estimate, decode_float, encode_float
+from validation.stats import Estimate, decode_float, encode_float
 
 __all__ = ["Comparison", "ModalityFom", "MrmcResult", "ReaderComparison"]
 

@@ -43,7 +43,7 @@ from samd_core.errors import InvalidParameterError
 from validation.metrics._validate import check_mask, check_spacing
 from samd_core.checks import as_count, as_rng, check_confidence_level
 from samd_core import lesions as core_lesions
-from validation.stats._results import Estimate
+from validation.stats import Estimate
 
 __all__ = [
     "DetectionMatch",
