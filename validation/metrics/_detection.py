@@ -44,6 +44,7 @@ from validation.metrics._validate import check_mask, check_spacing
 from samd_core.checks import as_count, as_rng, check_confidence_level
 from samd_core import lesions as core_lesions
 from validation.stats import Estimate
+from validation.stats._bootstrap import percentile_interval
 
 __all__ = [
     "DetectionMatch",
@@ -353,8 +354,7 @@ def lesion_sensitivity_at_fp(
     w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
     reps = _sens_at_fp_weighted(match, w, np.array([f]))[:, 0]
     reps = reps[np.isfinite(reps)]
-    alpha = 1.0 - level
-    lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2]) if reps.size else (np.nan, np.nan)
+    lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
     return Estimate(point, float(min(lo, point)), float(max(hi, point)), level,
                     "cluster-bootstrap-percentile", match.n_lesions)
 
