@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from clinical_eval.errors import InvalidParameterError
 from samd_core.checks import check_confidence_level
 from validation.stats import Estimate, HypothesisTestResult
+from clinical_eval.errors import InvalidParameterError
 
 __all__ = ["reading_time_ratio"]
 

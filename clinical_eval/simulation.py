@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from clinical_eval.errors import InvalidParameterError
 from samd_core.checks import as_rng
+from clinical_eval.errors import InvalidParameterError
 
 __all__ = ["ROE_METZ_1997", "RoeMetzConfig", "expected_auc", "roe_metz_config", "simulate_roe_metz"]
 

@@ -25,8 +25,8 @@ from typing import Literal
 
 from scipy import stats
 
-from clinical_eval.errors import InvalidParameterError
 from samd_core.checks import check_confidence_level
+from clinical_eval.errors import InvalidParameterError
 
 __all__ = ["SampleSizeResult", "power", "sample_size"]
 

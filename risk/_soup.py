@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from risk._schema import load_yaml
-from risk.errors import RiskFileError
 from samd_core.errors import InvalidParameterError
 from samd_core.qualification import normalize_name, read_lock
+from risk._schema import load_yaml
+from risk.errors import RiskFileError
 
 __all__ = ["LockedPackage", "SoupItem", "parse_lock", "soup_list"]
 

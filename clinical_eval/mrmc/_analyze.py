@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from samd_core.checks import check_confidence_level
+from validation.stats import Estimate
 from clinical_eval.errors import InvalidParameterError, MrmcDataError
 from clinical_eval.mrmc._anova import (
     dbm_anova,
@@ -21,8 +23,6 @@ from clinical_eval.mrmc._anova import (
 from clinical_eval.mrmc._data import MrmcData, as_mrmc_data
 from clinical_eval.mrmc._fom import Fom, cell_covariance
 from clinical_eval.mrmc._result import Comparison, ModalityFom, MrmcResult, ReaderComparison
-from samd_core.checks import check_confidence_level
-from validation.stats import Estimate
 
 __all__ = ["CONVENTIONS", "analyze"]
 

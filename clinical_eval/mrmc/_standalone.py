@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from samd_core.checks import check_confidence_level
+from validation.stats import Estimate, HypothesisTestResult, encode_float
 from clinical_eval.errors import InvalidParameterError, MrmcDataError
 from clinical_eval.mrmc._data import MrmcData, as_mrmc_data
 from clinical_eval.mrmc._fom import Fom, cell_covariance
 from clinical_eval.mrmc._result import MrmcResult
-from samd_core.checks import check_confidence_level
-from validation.stats import Estimate, HypothesisTestResult, encode_float
 
 __all__ = ["StandaloneResult", "non_inferiority", "standalone_vs_readers"]
 

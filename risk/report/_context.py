@@ -11,6 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from samd_core.hashing import sha256_bytes
 from risk._checks import check_traceability
 from risk._junit import TestOutcome
 from risk._requirements import load_requirements
@@ -19,7 +20,6 @@ from risk._soup import soup_list
 from risk.errors import IntegrityError, RiskFileError
 from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
 from risk.report._runs import RunRecord
-from samd_core.hashing import sha256_bytes
 
 __all__ = ["Missing", "build_context", "ifu_sha256", "normalize_ifu"]
 

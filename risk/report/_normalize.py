@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from risk.report._runs import RunRecord
 from samd_core.qualification import read_changelog
+from risk.report._runs import RunRecord
 
 __all__ = ["IDENTITY_KEYS", "device_identity", "endpoint_rows", "mrmc_summary", "parse_changelog", "subgroup_rows"]
 

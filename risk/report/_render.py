@@ -16,6 +16,8 @@ from typing import Any
 
 import jinja2
 
+from samd_core import __version__
+from samd_core.hashing import sha256_file
 from risk._junit import parse_junit
 from risk._sbom import CORE_RUNTIME_ROOTS, sbom_json
 from risk._schema import load_yaml, validate_document
@@ -23,8 +25,6 @@ from risk._soup import soup_list
 from risk.errors import IntegrityError, MissingInputsError, SamdError
 from risk.report._context import Missing, build_context, ifu_sha256
 from risk.report._runs import load_runs
-from samd_core import __version__
-from samd_core.hashing import sha256_file
 
 __all__ = ["SECTIONS", "RenderedSubmission", "load_submission_config", "render_submission"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from risk.errors import IntegrityError
 from samd_core.hashing import sha256_file
+from risk.errors import IntegrityError
 
 __all__ = ["RESULT_ARTIFACTS", "RunRecord", "load_runs"]
 

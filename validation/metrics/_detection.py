@@ -39,10 +39,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from samd_core import lesions as core_lesions
+from samd_core.checks import as_count, as_rng, check_confidence_level
 from samd_core.errors import InvalidParameterError
 from validation.metrics._validate import check_mask, check_spacing
-from samd_core.checks import as_count, as_rng, check_confidence_level
-from samd_core import lesions as core_lesions
 from validation.stats import Estimate
 from validation.stats._bootstrap import percentile_interval
 

@@ -10,9 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from samd_core.hashing import canonical_json
-from validation.errors import InvalidParameterError
-from validation.stats._checks import (
+from samd_core.checks import (
     Described,
     as_count,
     as_labels,
@@ -20,6 +18,8 @@ from validation.stats._checks import (
     check_option,
     check_same_length,
 )
+from samd_core.hashing import canonical_json
+from validation.errors import InvalidParameterError
 from validation.stats._proportion import PROPORTION_METHODS, ProportionMethod, _proportion_bounds
 from validation.stats._results import Estimate
 

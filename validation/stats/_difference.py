@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from scipy import optimize, special, stats
 
+from samd_core.checks import as_count, check_confidence_level, check_option
 from validation.errors import InvalidParameterError
-from validation.stats._checks import as_count, check_confidence_level, check_option
 from validation.stats._paired import _paired_newcombe, _paired_newcombe_z, as_paired_table
 from validation.stats._proportion import PROPORTION_METHODS, ProportionMethod, _proportion_bounds, _wilson
 from validation.stats._results import Estimate, HypothesisTestResult

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from samd_core.checks import Described, check_option
 from samd_core.hashing import canonical_json
 from validation.errors import InvalidParameterError
-from validation.stats._checks import Described, check_option
 from validation.stats._results import decode_float, encode_float
 
 __all__ = ["ADJUST_METHODS", "AdjustedPValues", "AdjustMethod", "adjust_pvalues"]

@@ -14,10 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from samd_core.hashing import canonical_json
-from validation.errors import InvalidParameterError
-from validation.stats._bootstrap import bootstrap_ci
-from validation.stats._checks import (
+from samd_core.checks import (
     as_count,
     as_labels,
     as_rng,
@@ -27,6 +24,9 @@ from validation.stats._checks import (
     check_same_length,
     check_two_classes,
 )
+from samd_core.hashing import canonical_json
+from validation.errors import InvalidParameterError
+from validation.stats._bootstrap import bootstrap_ci
 from validation.stats._diagnostic import DiagnosticAccuracy, diagnostic_accuracy
 from validation.stats._proportion import ProportionMethod
 from validation.stats._results import Estimate, decode_float, encode_float
