@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -53,11 +52,10 @@ def _json(contents: Mapping[str, bytes], name: str) -> Any:
 
 
 def _weights_digest(network: torch.nn.Module) -> str:
-    h = hashlib.sha256()
-    for name, t in sorted(network.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().contiguous().numpy().tobytes())
-    return h.hexdigest()
+    """SHA-256 of every parameter and buffer (`samd_core.training.state_dict_sha256`)."""
+    from samd_core.training import state_dict_sha256
+
+    return state_dict_sha256(network)
 
 
 class LockedModel:
