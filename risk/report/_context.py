@@ -18,6 +18,7 @@ from risk._requirements import load_requirements
 from risk._riskfile import load_risk_file
 from risk._soup import soup_list
 from risk.errors import IntegrityError, RiskFileError
+from risk.report._compare import comparison_summary
 from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
 from risk.report._runs import RunRecord
 
@@ -177,6 +178,7 @@ def build_context(
     ]
     endpoints = {ep["id"]: ep for v in ctx["validations"] for ep in v["endpoints"]}
     ctx["endpoints"] = endpoints
+    ctx["comparisons"] = [comparison_summary(r, src_of[r.run_id]) for r in runs if r.kind == "compare"]
     ctx["mrmc"] = [dict(mrmc_summary(r), source=src_of[r.run_id]) for r in mrmc]
 
     # substantial-equivalence table

@@ -224,7 +224,7 @@ def render_submission(
             raise MissingInputsError(missing)
         out.mkdir(parents=True, exist_ok=True)
         fig_dir = out / "figures"
-        for v in ctx["validations"]:
+        for v in [*ctx["validations"], *ctx.get("comparisons", [])]:
             for p in v["plots"]:
                 fig_dir.mkdir(exist_ok=True)
                 dest = fig_dir / f"{v['run_id']}_{p['name']}"
@@ -303,7 +303,7 @@ def render_submission(
             entries.append({"file": n, "sha256": sha, "run_ids": run_of.get(sid, all_runs)})
         index["sections"][sid] = entries
     figures = []
-    for v in ctx["validations"]:
+    for v in [*ctx["validations"], *ctx.get("comparisons", [])]:
         for p in v["plots"]:
             files[p["href"]] = p["sha256"]
             figures.append({"file": p["href"], "sha256": p["sha256"], "run_ids": [v["run_id"]],

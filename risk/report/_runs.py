@@ -20,7 +20,7 @@ from risk.errors import IntegrityError
 __all__ = ["RESULT_ARTIFACTS", "RunRecord", "load_runs"]
 
 #: samd.kind tag -> name of the result artifact.
-RESULT_ARTIFACTS: dict[str, str] = {"validation": "result.json", "mrmc": "mrmc_result.json"}
+RESULT_ARTIFACTS: dict[str, str] = {"compare": "result.json", "validation": "result.json", "mrmc": "mrmc_result.json"}
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,9 @@ def command(runs: tuple[str, ...], latest: bool, config: str, out: str, tracking
         for m in res.missing:
             click.echo(f"  - {m}", err=True)
     click.echo(f"index: {res.index_path}")
+    if audit_log is not None:  # signatures already covering this exact document set
+        from risk.report import render_signature_page
+
+        page = render_signature_page(audit_log, res.index_path, pdf=not no_pdf)
+        if page is not None:
+            click.echo(f"signature page: {len(page.entries)} signature(s) -> {', '.join(sorted(page.files))}")
