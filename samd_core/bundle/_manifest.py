@@ -166,22 +166,17 @@ def read_verified_files(
         )
     present = set(_list_files(base))
     listed = set(files)
-    missing = sorted(listed - present)
-    if missing:
-        raise BundleIntegrityError(
-            f"bundle {base}: file {missing[0]!r} listed in {MANIFEST_NAME} is missing"
-            + (f" (and {len(missing) - 1} more: {missing[1:]})" if len(missing) > 1 else ""),
-            kind="missing_file",
-            file=missing[0],
-        )
-    extra = sorted(present - listed)
-    if extra:
-        raise BundleIntegrityError(
-            f"bundle {base}: extra file {extra[0]!r} is not listed in {MANIFEST_NAME}"
-            + (f" (and {len(extra) - 1} more: {extra[1:]})" if len(extra) > 1 else ""),
-            kind="extra_file",
-            file=extra[0],
-        )
+    for names, kind, what in (
+        (sorted(listed - present), "missing_file", "file {!r} listed in " + MANIFEST_NAME + " is missing"),
+        (sorted(present - listed), "extra_file", "extra file {!r} is not listed in " + MANIFEST_NAME),
+    ):
+        if names:
+            raise BundleIntegrityError(
+                f"bundle {base}: " + what.format(names[0])
+                + (f" (and {len(names) - 1} more: {names[1:]})" if len(names) > 1 else ""),
+                kind=kind,
+                file=names[0],
+            )
     contents: dict[str, bytes] = {}
     for name in sorted(listed):
         data = (base / name).read_bytes()
