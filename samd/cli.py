@@ -12,7 +12,7 @@ import importlib.util
 
 import click
 
-from samd_core._version import __version__
+from samd_core import __version__
 
 __all__ = ["COMMANDS", "main"]
 

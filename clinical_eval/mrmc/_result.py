@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from validation.stats._results import Estimate, decode_float, encode_float
+from samd_core.hashing import canonical_json
+from validation.stats import Estimate, decode_float, encode_float
 
 __all__ = ["Comparison", "ModalityFom", "MrmcResult", "ReaderComparison"]
 
@@ -253,7 +254,7 @@ class MrmcResult:
 
     def to_json(self) -> str:
         """Canonical strict JSON (sorted keys)."""
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> MrmcResult:

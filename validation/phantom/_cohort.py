@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import hashlib
+
 import json
 import os
 import pathlib
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from samd_core import Volume
+from samd_core.hashing import sha256_file, sha256_tree
 from validation.errors import InvalidParameterError
 from validation.phantom._render import render_case
 from validation.phantom._spec import GENERATOR_VERSION, VENDORS, CaseSpec, sample_case
@@ -72,12 +73,7 @@ def generate_cases(
 
 def series_sha256(folder: str | os.PathLike[str]) -> str:
     """SHA-256 over a series folder: ``<file name>\\0<sha256 of file>\\n`` for files sorted by name."""
-    h = hashlib.sha256()
-    base = pathlib.Path(folder)
-    for p in sorted(base.iterdir(), key=lambda q: q.name):
-        if p.is_file():
-            h.update(f"{p.name}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
-    return h.hexdigest()
+    return sha256_tree(folder)
 
 
 def _row(case: PhantomCase, out: pathlib.Path, split: str) -> dict[str, Any]:
@@ -111,7 +107,7 @@ def _row(case: PhantomCase, out: pathlib.Path, split: str) -> dict[str, Any]:
         "series_sha256": series_sha256(series_dir),
         "n_slices": case.ct.shape[0],
         "mask_path": mask_path.relative_to(out).as_posix(),
-        "mask_sha256": hashlib.sha256(mask_path.read_bytes()).hexdigest(),
+        "mask_sha256": sha256_file(mask_path),
         "has_nodule": int(s.has_nodule),
         "n_nodules": len(s.nodules),
         "nodule_centres_lps_mm": json.dumps([list(n.centre_lps_mm) for n in s.nodules]),

@@ -8,7 +8,6 @@ same platform gives the same weights SHA-256.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pathlib
 import shutil
@@ -21,6 +20,7 @@ import torch
 
 from samd_core import Volume
 from samd_core.bundle import ResampleClipScale, build_bundle_network, canonical_json, load_locked, write_bundle
+from samd_core.hashing import sha256_bytes, sha256_file
 from samd_core.training import deterministic
 from validation.phantom import PhantomCase, generate_cases
 from validation.reference._card import model_card
@@ -46,7 +46,7 @@ def training_manifest_sha256(cases: list[PhantomCase]) -> str:
         {"spec": c.spec.to_dict(), "ct_sha256": c.ct.content_sha256(), "mask_sha256": c.mask.content_sha256()}
         for c in cases
     ]
-    return hashlib.sha256(canonical_json(items)).hexdigest()
+    return sha256_bytes(canonical_json(items))  # bundle manifest form: with the trailing newline
 
 
 def _sample_patch(
@@ -257,7 +257,7 @@ _INTENDED_USE = (
 
 def weights_sha256(bundle: str | pathlib.Path) -> str:
     """SHA-256 of a bundle's ``weights.safetensors``."""
-    return hashlib.sha256((pathlib.Path(bundle) / "weights.safetensors").read_bytes()).hexdigest()
+    return sha256_file(pathlib.Path(bundle) / "weights.safetensors")
 
 
 def summary(bundle: str | pathlib.Path) -> dict[str, Any]:
@@ -267,5 +267,5 @@ def summary(bundle: str | pathlib.Path) -> dict[str, Any]:
         "name": meta["name"],
         "version": meta["version"],
         "weights_sha256": weights_sha256(bundle),
-        "manifest_sha256": hashlib.sha256((pathlib.Path(bundle) / "manifest.json").read_bytes()).hexdigest(),
+        "manifest_sha256": sha256_file(pathlib.Path(bundle) / "manifest.json"),
     }

@@ -14,7 +14,7 @@ from validation.stats._difference import (
 from validation.stats._multiplicity import AdjustedPValues, adjust_pvalues
 from validation.stats._paired import mcnemar_test, paired_proportion_difference_ci
 from validation.stats._proportion import proportion_ci
-from validation.stats._results import Estimate, HypothesisTestResult
+from validation.stats._results import Estimate, HypothesisTestResult, decode_float, encode_float
 from validation.stats._roc_curve import (
     RocCurve,
     operating_point,
@@ -35,10 +35,12 @@ __all__ = [
     "bland_altman",
     "bootstrap_ci",
     "cohen_kappa",
+    "decode_float",
     "delong_test",
     "delong_test_unpaired",
     "diagnostic_accuracy",
     "diagnostic_accuracy_from_labels",
+    "encode_float",
     "fleiss_kappa",
     "icc",
     "mcnemar_test",
