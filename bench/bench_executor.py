@@ -23,7 +23,10 @@ def main() -> int:
     ap.add_argument("--tasks", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat: checks that the script runs")
     a = ap.parse_args()
+    if a.smoke:
+        a.tasks, a.workers, a.repeats = 20, 1, 1
     from distributed import Client, LocalCluster
 
     from validation import executor

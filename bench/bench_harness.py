@@ -10,7 +10,6 @@ bootstrap kernel.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -23,7 +22,7 @@ import numpy as np
 
 def build_log(path: Path, n: int) -> None:
     """n chained records in the on-disk format, written in-process (no locking, no fsync)."""
-    from validation.audit._canonical import canonical_json
+    from samd_core.hashing import canonical_json, sha256_bytes
     from validation.audit._log import GENESIS_HASH, SCHEMA, _uuid7, encode_line
 
     prev = GENESIS_HASH
@@ -37,7 +36,7 @@ def build_log(path: Path, n: int) -> None:
                     "object": {"type": "test_set", "id": "manifest.csv"}, "object_sha256": "a" * 64,
                     "prev_hash": prev, "reason": None, "schema": SCHEMA, "seq": seq,
                     "signature_meaning": None, "ts_source": "system", "ts_utc": "2026-11-29T04:00:00.000000Z"}
-            prev = hashlib.sha256(canonical_json(body)).hexdigest()
+            prev = sha256_bytes(canonical_json(body))
             buf.append(encode_line(body, prev, None))
             if len(buf) >= 10000:
                 fh.write(b"".join(buf))
@@ -46,7 +45,7 @@ def build_log(path: Path, n: int) -> None:
 
 
 def naive_verify(path: Path) -> bool:
-    from validation.audit._canonical import canonical_json
+    from samd_core.hashing import canonical_json, sha256_bytes
 
     prev, seq = "0" * 64, 0
     with open(path, "rb") as fh:
@@ -55,7 +54,7 @@ def naive_verify(path: Path) -> bool:
             h = rec.pop("hash")
             rec.pop("sig", None)
             seq += 1
-            if rec["seq"] != seq or rec["prev_hash"] != prev or hashlib.sha256(canonical_json(rec)).hexdigest() != h:
+            if rec["seq"] != seq or rec["prev_hash"] != prev or sha256_bytes(canonical_json(rec)) != h:
                 return False
             prev = h
     return True
@@ -78,7 +77,7 @@ def bench_audit(n: int, tmp: Path) -> dict:
     return {"records": n, "bytes": p.stat().st_size, "build_s": build, "verify_s": ours, "naive_s": naive}
 
 
-def bench_validation(n: int, tmp: Path) -> dict:
+def bench_validation(n: int, tmp: Path, replicates: int = 2000) -> dict:
     from validation.harness import run_validation
     from validation.stats import roc_auc
 
@@ -102,7 +101,7 @@ def bench_validation(n: int, tmp: Path) -> dict:
         "  - {id: sens, metric: sensitivity, ci: bootstrap_percentile, acceptance: {value_at_least: 0.5}}\n"
         "  - {id: spec, metric: specificity, ci: wilson, acceptance: {value_at_least: 0.5}}\n"
         "subgroups: {min_size: 100, variables: [{column: site}]}\n"
-        "bootstrap: {replicates: 2000, seed: 3}\nmultiplicity: holm\n")
+        f"bootstrap: {{replicates: {replicates}, seed: 3}}\nmultiplicity: holm\n")
     t = time.perf_counter()
     o = run_validation(root / "protocol.yaml", out_dir=root / "out", audit_log=root / "audit.jsonl",
                        tracking_uri=f"sqlite:///{root}/mlflow.db", progress=False)
@@ -128,13 +127,17 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--out", default="docs/benchmarks.d/harness.md")
+    ap.add_argument("--replicates", type=int, default=2000, help="bootstrap replicates of the validation run")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written unless --out: checks that the script runs")
     a = ap.parse_args()
+    if a.smoke:
+        a.records, a.cases, a.replicates = 200, 400, 100
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         au = bench_audit(a.records, tmp)
         print(au)
-        va = bench_validation(a.cases, tmp)
+        va = bench_validation(a.cases, tmp, a.replicates)
         print(va)
     lines = [
         "# Benchmarks: validation harness and audit trail",
@@ -147,15 +150,17 @@ def main() -> None:
         f"| `verify_audit_log` on {au['records']:,} records ({au['bytes'] / 1e6:.0f} MB) | {au['verify_s']:.2f} | "
         f"{au['naive_s']:.2f} (json.loads + re-canonicalize + SHA-256 per record) | "
         f"{au['verify_s'] / au['naive_s']:.2f} | ≤ 5 s |",
-        f"| `samd validate` predictions mode, {va['cases']:,} cases, 2000 bootstrap replicates "
+        f"| `samd validate` predictions mode, {va['cases']:,} cases, {a.replicates} bootstrap replicates "
         f"(AUC DeLong, AUC BCa, sensitivity percentile, specificity Wilson; 2 subgroup levels; "
         f"MLflow sqlite, plots) | {va['total_s']:.1f} | — | — | record the time |",
         f"| `validation.stats.roc_auc` stratified bootstrap, 200 replicates at n={va['cases']:,} | {va['kernel_200_s']:.2f} | "
         f"{va['sklearn_200_s']:.2f} (sklearn `roc_auc_score` loop) | {va['kernel_200_s'] / va['sklearn_200_s']:.2f} | — |",
         "",
     ]
-    Path(a.out).write_text("\n".join(lines))
     print("\n".join(lines))
+    if a.smoke and a.out == "docs/benchmarks.d/harness.md":
+        return
+    Path(a.out).write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

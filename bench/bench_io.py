@@ -26,16 +26,12 @@ import numpy as np
 import pydicom
 import SimpleITK as sitk
 
+from bench_data import INV3, cranium_hu
 from samd_core import Volume
 from samd_core.io import read_dicom_series, write_dicom_series
 
-INV3 = Path("/usr/share/doc/invesalius-examples/examples/Cranium.inv3")
-
-
 def make_volume(slices: int, size: int) -> Volume:
     if INV3.exists():
-        from tests.io.io_factory import cranium_hu
-
         src = cranium_hu()
         reps = -(-size // src.shape[1])
         arr = np.stack([np.kron(src[k % src.shape[0]], np.ones((reps, reps), np.int16))[:size, :size]
@@ -79,7 +75,10 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help="write the markdown table here")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written unless --out: checks that the script runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.slices, args.size, args.repeats = 4, 32, 1
     with tempfile.TemporaryDirectory() as d:
         vol = make_volume(args.slices, args.size)
         t0 = time.perf_counter()

@@ -27,12 +27,16 @@ def _ellipsoid(shape: tuple[int, int, int], c: tuple[float, ...], r: tuple[float
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written unless --out: checks that the script runs")
     args = ap.parse_args()
     from monai.metrics import compute_average_surface_distance, compute_hausdorff_distance, compute_surface_dice
 
     shape = (200, 256, 256)  # (z, y, x)
-    ref = _ellipsoid(shape, (100, 128, 128), (60, 80, 70))
-    pred = _ellipsoid(shape, (103, 125, 131), (57, 84, 66))
+    k = 10.0 if args.smoke else 1.0  # --smoke: a 20x26x26 version of the same scene
+    if args.smoke:
+        shape, args.repeats = (20, 26, 26), 1
+    ref = _ellipsoid(shape, (100 / k, 128 / k, 128 / k), (60 / k, 80 / k, 70 / k))
+    pred = _ellipsoid(shape, (103 / k, 125 / k, 131 / k), (57 / k, 84 / k, 66 / k))
     sp = (1.5, 0.8, 0.8)
     tol = 2.0
     P = torch.from_numpy(pred[None, None].astype(np.float32))

@@ -46,7 +46,11 @@ def main() -> None:
     ap.add_argument("--out", default="docs/benchmarks.d/models.md")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads for both libraries")
     ap.add_argument("--ct", action="store_true", help="also run the 512x512x300 CT-sized volume (minutes)")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written unless --out: checks that the script runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.repeats, args.ct = 1, False
+    side, vol_shape, roi = (32, (48, 48, 40), 32) if args.smoke else (96, (192, 192, 160), 96)
     torch.set_grad_enabled(False)
     torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
@@ -58,7 +62,7 @@ def main() -> None:
     ours = build_network(ours_cfg).eval()
     classic = build_network(classic_cfg).eval()
     theirs = MonaiUNet(3, 1, 2, CHANNELS, (2, 2, 2, 2), num_res_units=2).eval()
-    x = torch.randn(1, 1, 96, 96, 96, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(1, 1, side, side, side, generator=torch.Generator().manual_seed(0))
     for net in (ours, classic, theirs):
         net(x)  # warm-up
     t_ours, t_theirs, t_classic = [], [], []
@@ -69,8 +73,8 @@ def main() -> None:
     f_ours, f_theirs, f_classic = (min(t) for t in (t_ours, t_theirs, t_classic))
     print(f"forward: samd {f_ours:.3f}s  MONAI {f_theirs:.3f}s  ratio {f_ours / f_theirs:.2f}  classic {f_classic:.3f}s")
 
-    vol = torch.randn(1, 1, 192, 192, 160, generator=torch.Generator().manual_seed(1))
-    kw = dict(roi_size=(96, 96, 96), overlap=0.25, mode="gaussian")
+    vol = torch.randn(1, 1, *vol_shape, generator=torch.Generator().manual_seed(1))
+    kw = dict(roi_size=(roi, roi, roi), overlap=0.25, mode="gaussian")
     s_ours, s_theirs = [], []
     a = b = None
     for r in range(args.repeats):  # alternate which one goes first
@@ -137,6 +141,9 @@ windows use the same samd network, so the time ratio measures the tiling/blendin
 only, and the difference is pure floating-point blending.
 
 """
+    if args.smoke and args.out == "docs/benchmarks.d/models.md":
+        print(text + ct_text)
+        return
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text + ct_text)
     print(f"wrote {args.out}")

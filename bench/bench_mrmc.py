@@ -9,6 +9,7 @@ Run: PYTHONPATH=. python bench/bench_mrmc.py
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 import platform
 import time
@@ -32,8 +33,13 @@ def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=pathlib.Path, default=OUT)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written unless --out: checks that the script runs")
+    args = ap.parse_args()
+    readers, per_class = (3, 20) if args.smoke else (20, 1000)
     cfg = roe_metz_config("HL", 1.5, delta_mu=0.1)
-    df = simulate_roe_metz(cfg, n_readers=20, n_nondiseased=1000, n_diseased=1000, rng=2024)
+    df = simulate_roe_metz(cfg, n_readers=readers, n_nondiseased=per_class, n_diseased=per_class, rng=2024)
     data = as_mrmc_data(df)
     I, J, K = data.shape
     cells = data.ratings.reshape(I * J, K)
@@ -67,9 +73,11 @@ def main() -> None:
         "best of 5 (fast) / 3 (analysis) runs, naive run once.",
         "",
     ]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    if args.smoke and args.out == OUT:
+        return
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":

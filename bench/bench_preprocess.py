@@ -40,10 +40,10 @@ def _pair(ours: Callable[[], Any], peer: Callable[[], Any], repeats: int) -> tup
     return min(w[0]), min(w[1]), min(c[0]), min(c[1])
 
 
-def _volume() -> Volume:
+def _volume(nz: int = 300, n: int = 512) -> Volume:
     rng = np.random.default_rng(0)
-    z, y, x = np.ogrid[:300, :512, :512]
-    body = ((y - 256) ** 2 + (x - 256) ** 2) < 200**2
+    z, y, x = np.ogrid[:nz, :n, :n]
+    body = ((y - n // 2) ** 2 + (x - n // 2) ** 2) < (n * 200 // 512) ** 2
     arr = np.where(body, 40, -1000).astype(np.int16)
     arr = arr + (10 * np.sin(z / 7.0)).astype(np.int16)
     arr += rng.integers(-20, 21, size=arr.shape, dtype=np.int16)
@@ -54,9 +54,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None, help="write a markdown table here")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written unless --out: checks that the script runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.repeats = 1
 
-    vol = _volume()
+    vol = _volume(12, 64) if args.smoke else _volume()
     rows = []
 
     # 1. resampling -----------------------------------------------------------------

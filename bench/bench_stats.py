@@ -69,12 +69,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default="docs/benchmarks.d/stats.md")
     ap.add_argument("--skip-r", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written unless --out: checks that the script runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.repeats, args.skip_r = 1, True
+    n_big, n_boot, boot = (2000, 500, 50) if args.smoke else (10**6, 10**4, 2000)
     g = np.random.default_rng(0)
     rows = []
     notes = []
 
-    n = 10**6
+    n = n_big
     y = (g.random(n) < 0.3).astype(np.int64)
     s = g.normal(size=n) + 0.8 * y
     t_ours = best_of(lambda: roc_auc(y, s, method="delong"), args.repeats)
@@ -91,11 +95,11 @@ def main() -> None:
             f"({est.ci_low:.10f}, {est.value:.10f}, {est.ci_high:.10f})."
         )
 
-    n = 10**4
+    n = n_boot
     y = (g.random(n) < 0.3).astype(np.int64)
     s = g.normal(size=n) + 0.8 * y
     t_boot = best_of(
-        lambda: roc_auc(y, s, method="bootstrap-percentile", n_resamples=2000, rng=1), args.repeats
+        lambda: roc_auc(y, s, method="bootstrap-percentile", n_resamples=boot, rng=1), args.repeats
     )
     pb = None if args.skip_r else proc_time(
         y, s, 'ci.auc(r, method = "bootstrap", boot.n = 2000, boot.stratified = TRUE, progress = "none")', 1
@@ -128,6 +132,8 @@ def main() -> None:
     lines += ["", *[f"- {n}" for n in notes]]
     text = "\n".join(lines) + "\n"
     print(text)
+    if args.smoke and args.out == "docs/benchmarks.d/stats.md":
+        return
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
 

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from clinical_eval.errors import InvalidParameterError
+from samd_core.checks import check_confidence_level
 from validation.stats import Estimate, HypothesisTestResult
+from clinical_eval.errors import InvalidParameterError
 
 __all__ = ["reading_time_ratio"]
 
@@ -45,8 +46,7 @@ def reading_time_ratio(
         A ratio below 1 means aided reading is faster.
     """
     fn = "reading_time_ratio"
-    if not isinstance(confidence_level, float | int) or isinstance(confidence_level, bool) or not 0 < confidence_level < 1:
-        raise InvalidParameterError("confidence_level", fn, "a number in (0, 1)", confidence_level)
+    confidence_level = check_confidence_level(confidence_level, fn)
     try:
         u = np.asarray(unaided, dtype=float)
         a = np.asarray(aided, dtype=float)

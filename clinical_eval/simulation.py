@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from samd_core.checks import as_rng
 from clinical_eval.errors import InvalidParameterError
 
 __all__ = ["ROE_METZ_1997", "RoeMetzConfig", "expected_auc", "roe_metz_config", "simulate_roe_metz"]
@@ -100,7 +101,7 @@ def simulate_roe_metz(
         v = getattr(config, name)
         if not (math.isfinite(v) and v >= 0):
             raise InvalidParameterError(f"config.{name}", fn, "a finite variance >= 0", v)
-    g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    g = as_rng(rng, fn)
     I, J, K0, K1 = n_modalities, n_readers, n_nondiseased, n_diseased
     K = K0 + K1
     truth = np.r_[np.zeros(K0, int), np.ones(K1, int)]

@@ -25,6 +25,7 @@ from typing import Literal
 
 from scipy import stats
 
+from samd_core.checks import check_confidence_level
 from clinical_eval.errors import InvalidParameterError
 
 __all__ = ["SampleSizeResult", "power", "sample_size"]
@@ -77,8 +78,7 @@ def power(
     for name, v, lo in (("n_readers", n_readers, 2), ("n_cases", n_cases, 2), ("pilot_cases", pilot_cases, 2)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise InvalidParameterError(name, fn, f"an integer >= {lo}", v)
-    if not 0 < confidence_level < 1:
-        raise InvalidParameterError("confidence_level", fn, "a number in (0, 1)", confidence_level)
+    confidence_level = check_confidence_level(confidence_level, fn)
     if generalization not in ("RRRC", "FRRC", "RRFC"):
         raise InvalidParameterError("generalization", fn, "'RRRC', 'FRRC' or 'RRFC'", generalization, options=["RRRC", "FRRC", "RRFC"])
     if not math.isfinite(effect):

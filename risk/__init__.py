@@ -18,7 +18,7 @@ from risk._riskfile import (
 )
 from risk._sbom import CORE_RUNTIME_ROOTS, sbom_json
 from risk._soup import LockedPackage, SoupItem, parse_lock, soup_list
-from samd_core._version import __version__
+from samd_core import __version__
 
 __all__ = [
     "CORE_RUNTIME_ROOTS",

@@ -12,23 +12,17 @@ IEC 62304:2006+A1:2015, clauses 5.3.3-5.3.4 (SOUP requirements), 7.1.3 (SOUP ano
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from samd_core.errors import InvalidParameterError
+from samd_core.qualification import normalize_name, read_lock
 from risk._schema import load_yaml
 from risk.errors import RiskFileError
 
 __all__ = ["LockedPackage", "SoupItem", "parse_lock", "soup_list"]
 
-_REQ = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;\\]+)")
-_HASH = re.compile(r"--hash=(sha256):([0-9a-f]{64})")
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,33 +56,14 @@ def parse_lock(path: str | Path) -> tuple[LockedPackage, ...]:
     p = Path(path)
     if not p.is_file():
         raise RiskFileError(str(p), ["file does not exist"])
-    entries: list[dict[str, Any]] = []
-    in_via = False
-    for raw in p.read_text("utf-8").splitlines():
-        line = raw.strip()
-        m = _REQ.match(line)
-        if m:
-            entries.append({"name": _norm(m.group(1)), "version": m.group(3), "hashes": [], "via": []})
-            in_via = False
-        elif entries and line.startswith("--hash="):
-            entries[-1]["hashes"].extend(h for _, h in _HASH.findall(line))
-        elif entries and line.startswith("# via"):
-            rest = line[len("# via"):].strip()
-            in_via = not rest
-            if rest:
-                entries[-1]["via"].append(rest)
-        elif entries and in_via and line.startswith("#   "):
-            entries[-1]["via"].append(line[1:].strip())
-        else:
-            in_via = False
-    if not entries:
-        raise RiskFileError(str(p), ["no pinned `name==version` lines found"])
-    problems = [f"`{e['name']}=={e['version']}` has no --hash line" for e in entries if not e["hashes"]]
+    try:
+        pins = read_lock(p)
+    except InvalidParameterError:
+        raise RiskFileError(str(p), ["no pinned `name==version` lines found"]) from None
+    problems = [f"`{pin.name}=={pin.version}` has no --hash line" for pin in pins if not pin.hashes]
     if problems:
         raise RiskFileError(str(p), problems)
-    return tuple(
-        LockedPackage(e["name"], e["version"], tuple(sorted(e["hashes"])), tuple(e["via"])) for e in entries
-    )
+    return tuple(LockedPackage(pin.name, pin.version, pin.hashes, pin.via) for pin in pins)
 
 
 def soup_list(
@@ -119,10 +94,10 @@ def soup_list(
         pmap = loaded
     else:
         pmap = purposes
-    pmap = {_norm(k): v for k, v in pmap.items()}
+    pmap = {normalize_name(k): v for k, v in pmap.items()}
     keep = {p.name for p in pkgs}
     if roots is not None:
-        keep = {_norm(r) for r in roots}
+        keep = {normalize_name(r) for r in roots}
         unknown = sorted(keep - {p.name for p in pkgs})
         if unknown:
             raise RiskFileError(str(lock), [f"root package {u!r} is not pinned in the lock" for u in unknown])
@@ -130,7 +105,7 @@ def soup_list(
         while changed:
             changed = False
             for p in pkgs:
-                if p.name not in keep and any(_norm(v.split(" ")[0]) in keep for v in p.via):
+                if p.name not in keep and any(normalize_name(v.split(" ")[0]) in keep for v in p.via):
                     keep.add(p.name)
                     changed = True
     items = []
@@ -139,7 +114,7 @@ def soup_list(
             continue
         info = pmap.get(p.name, {})
         direct = any(v.startswith("-r ") for v in p.via) or p.name in pmap
-        via = [v for v in p.via if not v.startswith("-r ") and (roots is None or _norm(v.split(" ")[0]) in keep)]
+        via = [v for v in p.via if not v.startswith("-r ") and (roots is None or normalize_name(v.split(" ")[0]) in keep)]
         purpose = info.get("purpose") or (
             "dependency of " + ", ".join(via) if via else "direct dependency (purpose not recorded)"
         )

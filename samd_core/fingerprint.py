@@ -18,13 +18,13 @@ rewrite line endings of ``samd_core`` (the repository's ``.gitattributes`` shoul
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pathlib
 from collections.abc import Mapping
 from typing import Any
 
 from samd_core.errors import IntegrityError
+from samd_core.hashing import sha256_file, sha256_listing  # sha256_file: re-exported, public since 0.1.0
 
 __all__ = [
     "FINGERPRINT_SUFFIXES",
@@ -44,15 +44,6 @@ _EXCLUDED_DIRS = ("bundles",)
 
 def _package_dir() -> pathlib.Path:
     return pathlib.Path(__file__).resolve().parent
-
-
-def sha256_file(path: str | pathlib.Path, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def core_files(root: str | pathlib.Path | None = None) -> list[str]:
@@ -92,10 +83,7 @@ def core_fingerprint(root: str | pathlib.Path | None = None) -> str:
         64 lowercase hex digits.
     """
     base = pathlib.Path(root) if root is not None else _package_dir()
-    h = hashlib.sha256()
-    for name in core_files(base):
-        h.update(f"{name}\0{sha256_file(base / name)}\n".encode())
-    return h.hexdigest()
+    return sha256_listing(base, core_files(base))
 
 
 def released_fingerprint(root: str | pathlib.Path | None = None) -> Mapping[str, Any]:

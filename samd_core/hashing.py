@@ -31,6 +31,7 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "sha256_json",
+    "sha256_listing",
     "sha256_tree",
 ]
 
@@ -156,6 +157,32 @@ def sha256_tree(
             if full.is_symlink():
                 raise IntegrityError(f"{rel}: a symbolic link inside a hashed tree is refused")
             names.append(rel)
+    return sha256_listing(base, names, max_bytes=max_bytes)
+
+
+def sha256_listing(
+    root: str | os.PathLike[str],
+    names: Iterable[str],
+    *,
+    max_bytes: int | None = None,
+) -> str:
+    """SHA-256 of the named files under ``root``, in the canonical order of `sha256_tree`.
+
+    The names (``/``-separated, relative to ``root``) are sorted by their UTF-8 bytes; for
+    each, ``<name>\\0<sha256 hex of its bytes>\\n`` (UTF-8) is fed into one SHA-256. This is
+    the digest format of `sha256_tree` and of the core code fingerprint
+    (`samd_core.fingerprint.core_fingerprint`), for callers that choose the files themselves.
+
+    Parameters
+    ----------
+    root : path-like
+        The directory the names are relative to.
+    names : iterable of str
+        Relative posix names of regular files.
+    max_bytes : int, optional
+        Per-file size limit passed to `sha256_file`.
+    """
+    base = pathlib.Path(root)
     h = hashlib.sha256()
     for name in sorted(names, key=lambda s: s.encode("utf-8")):
         h.update(f"{name}\0{sha256_file(base / name, max_bytes=max_bytes)}\n".encode())

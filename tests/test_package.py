@@ -45,6 +45,45 @@ def test_import_direction(package: str) -> None:
     assert not bad, "import direction violated:\n" + "\n".join(bad)
 
 
+def _private_imports_of_other_packages(path: pathlib.Path, package: str, root: pathlib.Path = ROOT) -> list[str]:
+    """``X._y`` modules (or ``_y`` names) imported from a top-level package ``X`` other than ``package``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods = [(a.name, []) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            mods = [(node.module, [a.name for a in node.names])]
+        else:
+            continue
+        for mod, names in mods:
+            parts = mod.split(".")
+            if parts[0] not in FORBIDDEN or parts[0] == package:
+                continue
+            private = [p for p in parts[1:] if p.startswith("_") and not p.startswith("__")]
+            private += [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if private:
+                out.append(f"{path.relative_to(root)}:{node.lineno} imports {mod} ({', '.join(private)})")
+    return out
+
+
+@pytest.mark.parametrize("package", sorted([*FORBIDDEN, "samd"]))
+def test_no_private_module_of_another_package(package: str) -> None:
+    """Packages talk through public names only: never ``from <other>._module import``."""
+    bad = [hit for py in sorted((ROOT / package).rglob("*.py")) for hit in _private_imports_of_other_packages(py, package)]
+    assert not bad, "private module of another package imported:\n" + "\n".join(bad)
+
+
+def test_private_import_rule_catches_a_violation(tmp_path: pathlib.Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("from validation.stats._results import Estimate\nfrom samd_core import _version\n"
+                     "import clinical_eval.mrmc._fom\nfrom risk._soup import x\nfrom validation.stats import Estimate\n",
+                     encoding="utf-8")
+    hits = _private_imports_of_other_packages(probe, "risk", root=tmp_path)
+    assert [h.split(" imports ")[1] for h in hits] == [
+        "validation.stats._results (_results)", "samd_core (_version)", "clinical_eval.mrmc._fom (_fom)"]
+
+
 def test_core_imports_without_heavy_packages() -> None:
     code = (
         "import sys, samd_core, samd_core.volume; "

@@ -1,5 +1,5 @@
 """samd validation: statistics, metrics and the validation harness."""
 
-from samd_core._version import __version__
+from samd_core import __version__
 
 __all__ = ["__version__"]

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from samd_core.checks import check_confidence_level
+from validation.stats import Estimate
 from clinical_eval.errors import InvalidParameterError, MrmcDataError
 from clinical_eval.mrmc._anova import (
     dbm_anova,
@@ -21,7 +23,6 @@ from clinical_eval.mrmc._anova import (
 from clinical_eval.mrmc._data import MrmcData, as_mrmc_data
 from clinical_eval.mrmc._fom import Fom, cell_covariance
 from clinical_eval.mrmc._result import ComparisonResult, ModalityFomResult, MrmcResult, ReaderComparisonResult
-from validation.stats import Estimate
 
 __all__ = ["CONVENTIONS", "analyze"]
 
@@ -146,8 +147,7 @@ def analyze(
         raise InvalidParameterError("fom", fn, "one of 'auc', 'sensitivity', 'specificity'", fom, options=["auc", "sensitivity", "specificity"])
     if convention not in CONVENTIONS:
         raise InvalidParameterError("convention", fn, "one of 'iowa', 'rjafroc', 'mrmcaov'", convention, options=list(CONVENTIONS))
-    if isinstance(confidence_level, bool) or not isinstance(confidence_level, float | int) or not 0 < confidence_level < 1:
-        raise InvalidParameterError("confidence_level", fn, "a number in (0, 1)", confidence_level)
+    confidence_level = check_confidence_level(confidence_level, fn)
     d = as_mrmc_data(data, function=fn)
     I, J, K = d.shape
     if I < 2:

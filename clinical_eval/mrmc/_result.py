@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from samd_core.hashing import canonical_json
 from validation.stats import Estimate, decode_float, encode_float
 
 __all__ = ["ComparisonResult", "ModalityFomResult", "MrmcResult", "ReaderComparisonResult"]
@@ -269,7 +270,7 @@ class MrmcResult:
 
     def to_json(self) -> str:
         """Canonical strict JSON (sorted keys)."""
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> MrmcResult:

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from samd_core.checks import check_confidence_level
+from validation.stats import Estimate, HypothesisTestResult, encode_float
 from clinical_eval.errors import InvalidParameterError, MrmcDataError
 from clinical_eval.mrmc._data import MrmcData, as_mrmc_data
 from clinical_eval.mrmc._fom import Fom, cell_covariance
 from clinical_eval.mrmc._result import MrmcResult
-from validation.stats import Estimate, HypothesisTestResult, encode_float
 
 __all__ = ["StandaloneResult", "non_inferiority", "standalone_vs_readers"]
 
@@ -86,8 +87,7 @@ def standalone_vs_readers(
         raise InvalidParameterError("generalization", fn, "one of 'RRRC', 'RRFC'", generalization, options=["RRRC", "RRFC"])
     if covariance not in ("jackknife", "delong", "unbiased"):
         raise InvalidParameterError("covariance", fn, "one of 'jackknife', 'delong', 'unbiased'", covariance, options=["jackknife", "delong", "unbiased"])
-    if not 0 < confidence_level < 1:
-        raise InvalidParameterError("confidence_level", fn, "a number in (0, 1)", confidence_level)
+    confidence_level = check_confidence_level(confidence_level, fn)
     d = as_mrmc_data(data, function=fn)
     if modality is None:
         if len(d.modalities) != 1:

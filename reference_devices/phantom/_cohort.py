@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+
 import json
 import os
 import pathlib

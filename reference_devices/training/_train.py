@@ -46,7 +46,7 @@ def training_manifest_sha256(cases: list[PhantomCase]) -> str:
         {"spec": c.spec.to_dict(), "ct_sha256": c.ct.content_sha256(), "mask_sha256": c.mask.content_sha256()}
         for c in cases
     ]
-    return sha256_bytes(canonical_json(items))
+    return sha256_bytes(canonical_json(items))  # bundle manifest form: with the trailing newline
 
 
 def _sample_patch(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from samd_core.hashing import sha256_bytes
 from risk._checks import check_traceability
 from risk._junit import TestOutcome
 from risk._requirements import load_requirements
@@ -45,7 +45,7 @@ def normalize_ifu(text: str) -> str:
 
 def ifu_sha256(text: str) -> str:
     """SHA-256 (hex) of the UTF-8 bytes of `normalize_ifu` ``(text)``."""
-    return hashlib.sha256(normalize_ifu(text).encode("utf-8")).hexdigest()
+    return sha256_bytes(normalize_ifu(text).encode("utf-8"))
 
 
 def _audit_hash(records: Sequence[Mapping[str, Any]], run: RunRecord) -> str | None:

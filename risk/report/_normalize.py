@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from samd_core.qualification import read_changelog
 from risk.report._runs import RunRecord
 
 __all__ = ["IDENTITY_KEYS", "device_identity", "endpoint_rows", "mrmc_summary", "parse_changelog", "subgroup_rows"]
@@ -189,25 +189,13 @@ def mrmc_summary(run: RunRecord) -> dict[str, Any]:
     }
 
 
-_VERSION = re.compile(r"^##\s+\[([^\]]+)\](?:\s*-\s*(\S+))?")
-
-
 def parse_changelog(text: str) -> list[dict[str, Any]]:
-    """Keep-a-Changelog sections -> ``[{version, date, changes: [str]}]`` (newest first)."""
-    out: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        m = _VERSION.match(line)
-        if m:
-            out.append({"version": m.group(1), "date": m.group(2) or "", "changes": []})
-        elif out and line.startswith("### "):
-            out[-1]["changes"].append({"kind": line[4:].strip(), "entries": []})
-        elif out and out[-1]["changes"] and line.startswith("- "):
-            out[-1]["changes"][-1]["entries"].append(line[2:].strip())
-        elif out and out[-1]["changes"] and out[-1]["changes"][-1]["entries"] and line.startswith("  ") and line.strip():
-            out[-1]["changes"][-1]["entries"][-1] += " " + line.strip()
-    return out
+    """Keep-a-Changelog sections -> ``[{version, date, changes: [{kind, entries}]}]`` (newest first).
 
-
-def is_finite(x: Any) -> bool:
-    """True for a finite float."""
-    return isinstance(x, float) and math.isfinite(x)
+    Reads through `samd_core.qualification.read_changelog`, the one changelog parser.
+    """
+    return [
+        {"version": sec.label, "date": sec.date,
+         "changes": [{"kind": kind, "entries": list(entries)} for kind, entries in sec.changes]}
+        for sec in read_changelog(text)
+    ]

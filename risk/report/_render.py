@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import math
@@ -17,6 +16,8 @@ from typing import Any
 
 import jinja2
 
+from samd_core import __version__
+from samd_core.hashing import sha256_file
 from risk._junit import parse_junit
 from risk._sbom import CORE_RUNTIME_ROOTS, sbom_json
 from risk._schema import load_yaml, validate_document
@@ -24,7 +25,6 @@ from risk._soup import soup_list
 from risk.errors import IntegrityError, MissingInputsError, SamdError
 from risk.report._context import Missing, build_context, ifu_sha256
 from risk.report._runs import load_runs
-from samd_core._version import __version__
 
 __all__ = ["SECTIONS", "RenderedSubmission", "load_submission_config", "render_submission"]
 
@@ -99,14 +99,6 @@ def _environment() -> jinja2.Environment:
     env.filters["pct"] = _pct
     env.tests["missing"] = lambda v: isinstance(v, Missing)
     return env
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_html(name: str, text: str, *, draft: bool, ifu: Any) -> int:
@@ -238,8 +230,8 @@ def render_submission(
                 dest = fig_dir / f"{v['run_id']}_{p['name']}"
                 shutil.copyfile(p["local"], dest)
                 p["href"] = f"figures/{dest.name}"
-                p["sha256"] = _sha256_file(dest)
-        config_sha = _sha256_file(config_path)
+                p["sha256"] = sha256_file(dest)
+        config_sha = sha256_file(config_path)
         ctx.update(
             draft=draft, now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), date_prepared=now.strftime("%Y-%m-%d"),
             samd_version=__version__, config_sha256=config_sha, sections=SECTIONS,
@@ -306,7 +298,7 @@ def render_submission(
     for sid, names in section_files.items():
         entries = []
         for n in names:
-            sha = _sha256_file(out / n)
+            sha = sha256_file(out / n)
             files[n] = sha
             entries.append({"file": n, "sha256": sha, "run_ids": run_of.get(sid, all_runs)})
         index["sections"][sid] = entries
@@ -328,6 +320,6 @@ def render_submission(
             log.append("report.render", object={"file": n, "out_dir": str(out.resolve())}, object_sha256=sha,
                        context={"run_ids": all_runs, "draft": draft})
         log.append("report.index", object={"file": "submission_index.json", "out_dir": str(out.resolve())},
-                   object_sha256=_sha256_file(index_path), context={"run_ids": all_runs, "draft": draft})
-    files["submission_index.json"] = _sha256_file(index_path)
+                   object_sha256=sha256_file(index_path), context={"run_ids": all_runs, "draft": draft})
+    files["submission_index.json"] = sha256_file(index_path)
     return RenderedSubmission(str(out), files, str(index_path), draft, tuple(missing))

@@ -8,13 +8,13 @@ documents comes from it (or from the run's params/tags for the device identity).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from samd_core.hashing import sha256_file
 from risk.errors import IntegrityError
 
 __all__ = ["RESULT_ARTIFACTS", "RunRecord", "load_runs"]
@@ -36,14 +36,6 @@ class RunRecord:
     result_artifact: str
     result_sha256: str
     plots: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (artifact path, local path)
-
-
-def _sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_runs(
@@ -110,7 +102,7 @@ def load_runs(
                 tags=dict(info["tags"]),
                 result=result,
                 result_artifact=cands[0],
-                result_sha256=_sha256(local),
+                result_sha256=sha256_file(local),
                 plots=plots,
             )
         )

@@ -7,8 +7,20 @@ import click
 __all__ = ["command"]
 
 
+def _usable_lock(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A lock file that cannot be read (empty, no pins, not a lock) cannot qualify anything: exit 2."""
+    if value is not None:
+        from samd_core.qualification import read_lock
+
+        try:
+            read_lock(value)
+        except (ValueError, OSError) as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    return value
+
+
 @click.command(name="verify")
-@click.option("--lock", "lock", type=click.Path(dir_okay=False), default=None,
+@click.option("--lock", "lock", type=click.Path(dir_okay=False), default=None, callback=_usable_lock,
               help="requirements.lock to compare with (default: the one next to the installed samd_core).")
 @click.option("--bundle", "bundles", type=click.Path(file_okay=False), multiple=True,
               help="Bundle to qualify (repeatable; default: every bundle shipped in samd_core).")

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from samd_core.errors import InvalidParameterError
-from samd_core.preprocess._validate import as_rng, probability
+from samd_core.checks import as_rng, check_probability
 
 __all__ = ["TRANSFORMS", "Compose", "RandomTransform", "check_pair"]
 
@@ -166,7 +166,7 @@ class Compose:
         if len(probs) != len(ts):
             raise InvalidParameterError("probabilities", fn, f"{len(ts)} numbers (one per transform)", probabilities)
         self.transforms = tuple(ts)
-        self.probabilities = tuple(probability(p, f"probabilities[{i}]", fn) for i, p in enumerate(probs))
+        self.probabilities = tuple(check_probability(p, f"probabilities[{i}]", fn) for i, p in enumerate(probs))
 
     @property
     def config(self) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from samd_core.augment._base import check_pair
 from samd_core.errors import InvalidParameterError
-from samd_core.preprocess._validate import as_rng
+from samd_core.checks import as_rng
 
 __all__ = ["Mixup"]
 

@@ -28,7 +28,7 @@ from samd_core.augment._base import (
     restore_label,
 )
 from samd_core.errors import InvalidParameterError
-from samd_core.preprocess._validate import int_tuple, probability
+from samd_core.checks import check_probability, int_tuple
 
 __all__ = ["RandomAffine", "RandomElastic", "RandomFlip", "RandomRot90"]
 
@@ -65,7 +65,7 @@ class RandomFlip(RandomTransform):
 
     def __init__(self, axes: Sequence[int] | None = None, *, p_per_axis: float = 0.5) -> None:
         self.axes = None if axes is None else _axes(axes, "axes", "RandomFlip")
-        self.p_per_axis = probability(p_per_axis, "p_per_axis", "RandomFlip")
+        self.p_per_axis = check_probability(p_per_axis, "p_per_axis", "RandomFlip")
 
     @property
     def config(self) -> dict[str, Any]:

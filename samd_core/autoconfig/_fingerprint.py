@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from samd_core.errors import InvalidParameterError
+from samd_core.hashing import sha256_json
 
 __all__ = ["DatasetFingerprint", "IntensityStats", "fingerprint_from_cases"]
 
@@ -113,8 +113,7 @@ class DatasetFingerprint:
 
     def sha256(self) -> str:
         """SHA-256 of the canonical JSON."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return sha256_json(self.to_dict())
 
 
 def fingerprint_from_cases(

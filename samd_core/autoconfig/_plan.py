@@ -8,7 +8,6 @@ self-configuring method for deep learning-based biomedical image segmentation. N
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -21,6 +20,7 @@ import numpy as np
 
 from samd_core.autoconfig._fingerprint import DatasetFingerprint
 from samd_core.errors import IntegrityError, InvalidParameterError
+from samd_core.hashing import canonical_json, sha256_json
 from samd_core.models import UNetConfig, config_from_dict
 
 __all__ = ["ANISOTROPY_RATIO", "Plan", "estimate_memory_mb", "make_plan"]
@@ -111,11 +111,11 @@ class Plan:
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, compact)."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     def sha256(self) -> str:
         """SHA-256 of `to_json`."""
-        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+        return sha256_json(self.to_dict())
 
     def save(self, path: str | os.PathLike[str]) -> str:
         """Write ``{"plan": ..., "sha256": ...}`` as JSON; return the hash."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -14,7 +13,7 @@ import torch
 
 from samd_core.bundle._manifest import PublicKeyLike, read_verified_files
 from samd_core.bundle._network import build_bundle_network, network_divisor
-from samd_core.bundle._prediction import Prediction, extract_lesions
+from samd_core.bundle._prediction import Prediction, predicted_lesions
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._settings import InferenceSettings
 from samd_core.bundle.errors import BundleIntegrityError, LockedModelError
@@ -53,11 +52,10 @@ def _json(contents: Mapping[str, bytes], name: str) -> Any:
 
 
 def _weights_digest(network: torch.nn.Module) -> str:
-    h = hashlib.sha256()
-    for name, t in sorted(network.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().contiguous().numpy().tobytes())
-    return h.hexdigest()
+    """SHA-256 of every parameter and buffer (`samd_core.training.state_dict_sha256`)."""
+    from samd_core.training import state_dict_sha256
+
+    return state_dict_sha256(network)
 
 
 class LockedModel:
@@ -211,7 +209,7 @@ class LockedModel:
         meta = {"source": f"{self.name} {self.version}"}
         pvol = volume.with_array(prob, meta=meta)
         lvol = volume.with_array(label, meta=meta)
-        lesions = extract_lesions(pvol, label, min_volume_mm3=s.min_lesion_volume_mm3)
+        lesions = predicted_lesions(pvol, label, min_volume_mm3=s.min_lesion_volume_mm3)
         if s.case_score_rule == "max_probability":
             score = float(prob.max()) if prob.size else 0.0
         else:  # largest_lesion_volume_mm3

@@ -9,7 +9,6 @@ bundle directory must be listed; nothing listed may be missing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pathlib
@@ -18,6 +17,8 @@ from typing import Any
 
 from samd_core.bundle.errors import BundleIntegrityError
 from samd_core.errors import InvalidParameterError
+from samd_core.hashing import canonical_json as _canonical_bytes
+from samd_core.hashing import sha256_bytes, sha256_file
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -38,10 +39,12 @@ PublicKeyLike = Any  # Ed25519PublicKey | bytes (raw 32 or PEM) | str/PathLike t
 
 
 def canonical_json(obj: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, compact separators, UTF-8, no NaN, trailing newline."""
-    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode(
-        "utf-8"
-    )
+    """Bytes of a canonical JSON *file*: `samd_core.hashing.canonical_json` plus one ``\\n``.
+
+    This is the byte format of ``manifest.json`` (and of every file a released bundle was
+    hashed with); the encoding itself lives only in `samd_core.hashing`.
+    """
+    return _canonical_bytes(obj) + b"\n"
 
 
 def _list_files(root: pathlib.Path) -> list[str]:
@@ -62,7 +65,7 @@ def write_manifest(root: str | os.PathLike[str]) -> bytes:
     for rel in _list_files(base):
         if "__pycache__" in rel.split("/"):
             raise InvalidParameterError("root", "write_manifest", "a bundle directory without __pycache__", rel)
-        files[rel] = hashlib.sha256((base / rel).read_bytes()).hexdigest()
+        files[rel] = sha256_file(base / rel)
     data = canonical_json({"format": MANIFEST_FORMAT, "algorithm": "sha256", "files": files})
     (base / MANIFEST_NAME).write_bytes(data)
     sig = base / SIGNATURE_NAME
@@ -163,26 +166,21 @@ def read_verified_files(
         )
     present = set(_list_files(base))
     listed = set(files)
-    missing = sorted(listed - present)
-    if missing:
-        raise BundleIntegrityError(
-            f"bundle {base}: file {missing[0]!r} listed in {MANIFEST_NAME} is missing"
-            + (f" (and {len(missing) - 1} more: {missing[1:]})" if len(missing) > 1 else ""),
-            kind="missing_file",
-            file=missing[0],
-        )
-    extra = sorted(present - listed)
-    if extra:
-        raise BundleIntegrityError(
-            f"bundle {base}: extra file {extra[0]!r} is not listed in {MANIFEST_NAME}"
-            + (f" (and {len(extra) - 1} more: {extra[1:]})" if len(extra) > 1 else ""),
-            kind="extra_file",
-            file=extra[0],
-        )
+    for names, kind, what in (
+        (sorted(listed - present), "missing_file", "file {!r} listed in " + MANIFEST_NAME + " is missing"),
+        (sorted(present - listed), "extra_file", "extra file {!r} is not listed in " + MANIFEST_NAME),
+    ):
+        if names:
+            raise BundleIntegrityError(
+                f"bundle {base}: " + what.format(names[0])
+                + (f" (and {len(names) - 1} more: {names[1:]})" if len(names) > 1 else ""),
+                kind=kind,
+                file=names[0],
+            )
     contents: dict[str, bytes] = {}
     for name in sorted(listed):
         data = (base / name).read_bytes()
-        found = hashlib.sha256(data).hexdigest()
+        found = sha256_bytes(data)
         if found != files[name]:
             raise BundleIntegrityError(
                 f"bundle {base}: file {name!r} differs from the manifest: expected sha256 {files[name]}, "
@@ -193,4 +191,4 @@ def read_verified_files(
                 found=found,
             )
         contents[name] = data
-    return contents, verified_sig, hashlib.sha256(mbytes).hexdigest()
+    return contents, verified_sig, sha256_bytes(mbytes)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
+from samd_core.lesions import extract_lesions
 from samd_core.volume import Volume
 
-__all__ = ["Lesion", "Prediction", "extract_lesions"]
+__all__ = ["Lesion", "Prediction", "predicted_lesions"]
 
 
 @dataclass(frozen=True)
@@ -117,32 +117,30 @@ class Prediction:
                               identity=AlgorithmIdentity.from_model(model), seg=seg)
 
 
-def extract_lesions(probability: Volume, label: np.ndarray, *, min_volume_mm3: float) -> tuple[Lesion, ...]:
-    """Connected components of ``label`` as `Lesion` records, largest first (ties: by centre)."""
-    comps, n = ndimage.label(label, structure=np.ones((3, 3, 3), dtype=bool))
-    if n == 0:
-        return ()
-    voxel_mm3 = float(np.prod(probability.spacing))
-    ids = np.arange(1, n + 1)
-    counts = ndimage.sum_labels(np.ones_like(comps), comps, ids)
-    centres = ndimage.center_of_mass(np.ones_like(comps, dtype=np.float64), comps, ids)
-    maxp = ndimage.maximum(probability.array, comps, ids)
-    out = []
-    for cnt, ctr, mp in zip(counts, centres, maxp, strict=True):
-        vol = float(cnt) * voxel_mm3
-        if vol < min_volume_mm3:
-            continue
-        idx = tuple(float(c) for c in ctr)
-        lps = tuple(float(v) for v in probability.index_to_physical(np.asarray(idx)))
-        out.append(
-            Lesion(
-                (idx[0], idx[1], idx[2]),
-                (lps[0], lps[1], lps[2]),
-                vol,
-                float((6.0 * vol / np.pi) ** (1.0 / 3.0)),
-                float(mp),
-                int(cnt),
-            )
+def predicted_lesions(probability: Volume, label: np.ndarray, *, min_volume_mm3: float) -> tuple[Lesion, ...]:
+    """Lesions of ``label`` on the grid of ``probability`` as `Lesion` records, largest first.
+
+    The components come from `samd_core.lesions.extract_lesions` (26-connectivity); ties in
+    size are ordered by centre index.
+    """
+    t = extract_lesions(
+        np.asarray(label),
+        spacing=probability.spacing,
+        origin=probability.origin,
+        direction=probability.direction,
+        values=probability.array,
+        min_volume_mm3=min_volume_mm3,
+    )
+    out = [
+        Lesion(
+            (float(t.index[i, 0]), float(t.index[i, 1]), float(t.index[i, 2])),
+            (float(t.centre_lps_mm[i, 0]), float(t.centre_lps_mm[i, 1]), float(t.centre_lps_mm[i, 2])),
+            float(t.volume_mm3[i]),
+            float(t.equivalent_diameter_mm[i]),
+            float(t.max_value[i]),
+            int(t.n_voxels[i]),
         )
+        for i in range(len(t))
+    ]
     out.sort(key=lambda les: (-les.n_voxels, les.centre_index))
     return tuple(out)

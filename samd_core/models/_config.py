@@ -8,13 +8,13 @@ Every field is validated when the config is created; invalid values raise
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 from samd_core.errors import InvalidParameterError
+from samd_core.hashing import canonical_json, sha256_json
 from samd_core.models._blocks import ACTS, NORMS
 from samd_core.models._validate import (
     check_bool,
@@ -53,11 +53,11 @@ class NetworkConfig:
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, no whitespace)."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     def sha256(self) -> str:
         """SHA-256 of the canonical JSON: identifies the architecture exactly."""
-        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+        return sha256_json(self.to_dict())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,13 +1,17 @@
-"""Small validators shared by the network configs (one error template, see `samd_core.errors`)."""
+"""Config-structure validators of the network configs (per-axis, per-stage values, unknown keys).
+
+Generic checks (options, numbers, random generators, arrays) live in `samd_core.checks`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from samd_core.checks import check_option
 from samd_core.errors import InvalidParameterError
 
-__all__: list[str] = []
+__all__ = ["check_option"]  # re-exported from samd_core.checks (the one home of option checks)
 
 
 def check_int(value: Any, field: str, function: str, *, minimum: int = 1) -> int:
@@ -22,14 +26,6 @@ def check_float(value: Any, field: str, function: str, *, low: float, high: floa
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= float(value) <= high):
         raise InvalidParameterError(field, function, f"a number in [{low}, {high}]", value)
     return float(value)
-
-
-def check_option(value: Any, field: str, function: str, options: Iterable[str]) -> str:
-    """Return ``value`` when it is one of ``options``, else raise with a "did you mean" hint."""
-    opts = tuple(options)
-    if not isinstance(value, str) or value not in opts:
-        raise InvalidParameterError(field, function, f"one of {list(opts)}", value, options=opts)
-    return value
 
 
 def check_bool(value: Any, field: str, function: str) -> bool:

@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from samd_core.errors import InvalidParameterError
-from samd_core.preprocess._validate import as_rng, int_tuple, probability
+from samd_core.checks import as_rng, check_probability, int_tuple
 
 __all__ = ["PatchMode", "PatchSampler", "crop_pad_array"]
 
@@ -105,7 +105,7 @@ class PatchSampler:
             raise InvalidParameterError("mode", fn, f"one of {list(_MODES)}", mode, options=_MODES)
         self.mode: PatchMode = mode
         self.patch_size = int_tuple(patch_size, 3 if mode == "3d" else 2, "patch_size", fn)
-        self.foreground_oversample = probability(foreground_oversample, "foreground_oversample", fn)
+        self.foreground_oversample = check_probability(foreground_oversample, "foreground_oversample", fn)
         self.context = int_tuple(context, 1, "context", fn, minimum=0)[0]
         try:
             self.pad_value = float(pad_value)

@@ -10,8 +10,6 @@ lists) or raises `InvalidParameterError` naming the key path (``steps[1].spacing
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from samd_core.errors import InvalidParameterError
+from samd_core.hashing import canonical_json as _canonical_bytes
+from samd_core.hashing import sha256_json
 
 __all__ = ["FN", "Grid", "Step", "canonical_json", "sha256_of"]
 
@@ -29,13 +29,18 @@ Validator = Callable[[Any, str], Any]
 
 
 def canonical_json(data: Any) -> str:
-    """Compact JSON with sorted keys and no NaN/inf: the byte string that is hashed."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    """`samd_core.hashing.canonical_json` of ``data``, as text: the string that is hashed.
+
+    A validated spec holds only numbers, lists and ASCII option names (every string goes
+    through `v_choice`), so this text is pure ASCII and its bytes equal those of release
+    0.1.0's ``ensure_ascii=True`` encoding: spec hashes are unchanged.
+    """
+    return _canonical_bytes(data).decode("utf-8")
 
 
 def sha256_of(data: Any) -> str:
-    """SHA-256 (hex) of `canonical_json` of ``data``."""
-    return hashlib.sha256(canonical_json(data).encode("ascii")).hexdigest()
+    """SHA-256 (hex) of the canonical JSON of ``data`` (`samd_core.hashing.sha256_json`)."""
+    return sha256_json(data)
 
 
 # ---------------------------------------------------------------------- validators

@@ -6,15 +6,18 @@ the goldens' platform, within `PROBABILITY_TOLERANCE` elsewhere). Products call
 `run_qualification` and keep the `QualificationRecord` (``samd verify`` is the command line).
 """
 
-from samd_core.qualification._change import change_control_findings, changelog_sections
+from samd_core.qualification._change import ChangelogSection, change_control_findings, changelog_sections, read_changelog
 from samd_core.qualification._iq import check_core_fingerprint, check_distributions, find_lock_file, parse_lock
+from samd_core.qualification._lock import Pin, normalize_name, read_lock
 from samd_core.qualification._oq import PROBABILITY_TOLERANCE, check_bundle, shipped_bundles
 from samd_core.qualification._record import CheckResult, QualificationRecord
 from samd_core.qualification._run import environment, run_qualification
 
 __all__ = [
     "PROBABILITY_TOLERANCE",
+    "ChangelogSection",
     "CheckResult",
+    "Pin",
     "QualificationRecord",
     "change_control_findings",
     "changelog_sections",
@@ -23,7 +26,10 @@ __all__ = [
     "check_distributions",
     "environment",
     "find_lock_file",
+    "normalize_name",
     "parse_lock",
+    "read_changelog",
+    "read_lock",
     "run_qualification",
     "shipped_bundles",
 ]

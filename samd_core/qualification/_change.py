@@ -15,17 +15,66 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+from dataclasses import dataclass
 
-__all__ = ["change_control_findings", "changelog_sections"]
+__all__ = ["ChangelogSection", "change_control_findings", "changelog_sections", "read_changelog"]
+
+
+@dataclass(frozen=True)
+class ChangelogSection:
+    """One ``## [label] - date`` section of a Keep-a-Changelog file.
+
+    Attributes
+    ----------
+    label : str
+        ``Unreleased`` or a version.
+    date : str
+        The date after the label (``""`` when absent).
+    body : str
+        The text of the section after its heading line, up to the next ``## [`` heading.
+    changes : tuple of (kind, entries)
+        ``### Kind`` subsections and their ``- `` entries (continuation lines joined).
+    """
+
+    label: str
+    date: str
+    body: str
+    changes: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+_HEADING = re.compile(r"^## \[([^\]]+)\](?:\s*-\s*(\S+))?[^\n]*\n")
+
+
+def read_changelog(text: str) -> tuple[ChangelogSection, ...]:
+    """The ``## [label]`` sections of a Keep-a-Changelog file, in file order (newest first).
+
+    The one changelog parser: change control (`changelog_sections`) and the submission
+    report (`risk.report.parse_changelog`) both read through it.
+    """
+    raw: list[tuple[str, str, list[str]]] = []
+    for line in text.splitlines(keepends=True):
+        m = _HEADING.match(line)
+        if m:
+            raw.append((m.group(1).strip(), m.group(2) or "", []))
+        elif raw:
+            raw[-1][2].append(line)
+    out = []
+    for label, date, lines in raw:
+        changes: list[tuple[str, list[str]]] = []
+        for line in (ln.rstrip("\n") for ln in lines):
+            if line.startswith("### "):
+                changes.append((line[4:].strip(), []))
+            elif changes and line.startswith("- "):
+                changes[-1][1].append(line[2:].strip())
+            elif changes and changes[-1][1] and line.startswith("  ") and line.strip():
+                changes[-1][1][-1] += " " + line.strip()
+        out.append(ChangelogSection(label, date, "".join(lines), tuple((k, tuple(e)) for k, e in changes)))
+    return tuple(out)
 
 
 def changelog_sections(text: str) -> dict[str, str]:
     """``{heading label: body}`` of the ``## [label]`` sections of a Keep-a-Changelog file."""
-    out: dict[str, str] = {}
-    parts = re.split(r"(?m)^## \[([^\]]+)\][^\n]*\n", text)
-    for label, body in zip(parts[1::2], parts[2::2], strict=True):
-        out[label.strip()] = body
-    return out
+    return {sec.label: sec.body for sec in read_changelog(text)}
 
 
 def change_control_findings(repo_root: str | pathlib.Path) -> list[str]:

@@ -4,36 +4,24 @@ from __future__ import annotations
 
 import importlib.metadata
 import pathlib
-import re
 
+from samd_core.errors import InvalidParameterError
+from samd_core.qualification._lock import normalize_name, read_lock
 from samd_core.qualification._record import CheckResult
 
 __all__ = ["check_core_fingerprint", "check_distributions", "find_lock_file", "parse_lock"]
 
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;\\]+)\s*(;[^\\]*)?")
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def parse_lock(path: str | pathlib.Path) -> dict[str, str]:
-    """``{normalised name: version}`` of the ``name==version`` pins of a pip lock file.
+    """``{normalised name: version}`` of the pins of a pip lock file (`read_lock`).
 
     Pins whose environment marker does not hold on this interpreter are skipped.
-    """
-    from packaging.markers import Marker
 
-    out: dict[str, str] = {}
-    for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines():
-        m = _PIN.match(line.strip())
-        if not m:
-            continue
-        marker = m.group(4)
-        if marker and not Marker(marker[1:].strip()).evaluate():
-            continue
-        out[_norm(m.group(1))] = m.group(3)
-    return out
+    Raises
+    ------
+    InvalidParameterError
+        When the lock holds no pin.
+    """
+    return {pin.name: pin.version for pin in read_lock(path) if pin.applies()}
 
 
 def find_lock_file(start: str | pathlib.Path | None = None) -> pathlib.Path | None:
@@ -48,12 +36,19 @@ def find_lock_file(start: str | pathlib.Path | None = None) -> pathlib.Path | No
 
 def check_distributions(lock_path: str | pathlib.Path) -> CheckResult:
     """Every pinned distribution is installed at exactly its pinned version."""
-    pins = parse_lock(lock_path)
+    try:
+        pins = parse_lock(lock_path)
+    except InvalidParameterError as exc:  # a readable lock without pins; an unreadable one raises
+        return CheckResult("IQ-distributions", "IQ", False, f"lock file unusable: {exc}",
+                           {"lock_file": str(lock_path), "n_pinned": 0, "missing": [], "version_mismatch": {}})
+    if not pins:
+        return CheckResult("IQ-distributions", "IQ", False, "no pin of the lock file applies to this interpreter",
+                           {"lock_file": str(lock_path), "n_pinned": 0, "missing": [], "version_mismatch": {}})
     installed = {}
     for dist in importlib.metadata.distributions():
         name = dist.metadata.get("Name")
         if name:
-            installed.setdefault(_norm(name), dist.version)
+            installed.setdefault(normalize_name(name), dist.version)
     missing = sorted(n for n in pins if n not in installed)
     wrong = {n: {"locked": v, "installed": installed[n]} for n, v in sorted(pins.items()) if n in installed and installed[n] != v}
     ok = not missing and not wrong

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from samd_core.errors import InvalidParameterError
+from samd_core.hashing import sha256_json
 from samd_core.losses import LossConfig
 from samd_core.models._validate import check_bool, check_float, check_int, check_option, int_tuple, reject_unknown
 
@@ -135,5 +135,4 @@ class TrainingConfig:
 
     def sha256(self) -> str:
         """SHA-256 of the canonical JSON of `to_dict`."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return sha256_json(self.to_dict())

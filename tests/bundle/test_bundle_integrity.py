@@ -209,18 +209,18 @@ def test_predict_on_input_grid_and_deterministic(built: pathlib.Path) -> None:
 
 @pytest.mark.verifies("SRS-BUNDLE-006")
 def test_lesion_geometry_closed_form(built: pathlib.Path) -> None:
-    from samd_core.bundle._prediction import extract_lesions
+    from samd_core.bundle._prediction import predicted_lesions
 
     prob = np.zeros((10, 10, 10), dtype=np.float32)
     prob[2:4, 2:4, 2:4] = 0.9  # 8 voxels, centre index (2.5, 2.5, 2.5)
     vol = Volume(prob, (2.0, 1.0, 0.5), (1.0, 2.0, 3.0))
-    (les,) = extract_lesions(vol, (prob >= 0.5).astype(np.uint8), min_volume_mm3=0.0)
+    (les,) = predicted_lesions(vol, (prob >= 0.5).astype(np.uint8), min_volume_mm3=0.0)
     assert les.n_voxels == 8 and les.volume_mm3 == pytest.approx(8.0)
     assert les.centre_index == (2.5, 2.5, 2.5)
     # default direction: x along array axis 2, z along array axis 0
     assert les.centre_lps_mm == pytest.approx((1.0 + 2.5 * 0.5, 2.0 + 2.5 * 1.0, 3.0 + 2.5 * 2.0))
     assert les.equivalent_diameter_mm == pytest.approx((6 * 8.0 / np.pi) ** (1 / 3))
-    assert extract_lesions(vol, (prob >= 0.5).astype(np.uint8), min_volume_mm3=8.5) == ()
+    assert predicted_lesions(vol, (prob >= 0.5).astype(np.uint8), min_volume_mm3=8.5) == ()
 
 
 @pytest.mark.verifies("SRS-BUNDLE-006")

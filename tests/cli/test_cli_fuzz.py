@@ -344,24 +344,13 @@ def test_risk_soup_sbom_garbage_lock(sub: list[str], content: str, tmp_path: pat
     _check(res.exit_code, res.output, Case("risk", (), content))
 
 
-def _empty_lock_accepted() -> bool:
-    import tempfile
-
-    from samd_core.qualification import _iq
-
-    with tempfile.NamedTemporaryFile(suffix=".lock") as fh:
-        try:
-            return _iq.parse_lock(fh.name) == {}
-        except ValueError:
-            return False
-
-
-@pytest.mark.xfail(_empty_lock_accepted(), reason="the lock parser of this core still accepts an empty lock",
-                   strict=True)
-def test_subprocess_verify_empty_lock_is_an_error(tmp_path: pathlib.Path, files: dict[str, str]) -> None:
-    proc = _samd(["verify", "--lock", files["empty"], "--out", str(tmp_path / "q")], tmp_path)
+@pytest.mark.parametrize("content", ["empty", "garbage", "yaml_bomb"])
+def test_subprocess_verify_unusable_lock_is_an_error(content: str, tmp_path: pathlib.Path,
+                                                     files: dict[str, str]) -> None:
+    """`samd verify --lock EMPTY` reported IQ PASS with 0 pins (issue #18): now exit 2, nothing written."""
+    proc = _samd(["verify", "--lock", files[content], "--out", str(tmp_path / "q")], tmp_path)
     _assert_one_line_2(proc)
-    assert "PASS" not in proc.stdout.split("IQ-distributions")[-1].split("\n")[0]
+    assert "PASS" not in proc.stdout and not (tmp_path / "q").exists()
 
 
 # ---- a bad --tracking-uri, with otherwise valid inputs, for every command that takes one -----------

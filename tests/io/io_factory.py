@@ -8,10 +8,8 @@ spacing (z, y, x) = 1.5, 0.9570312, 0.9570312 mm.
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,25 +20,13 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import EnhancedCTImageStorage, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
+from bench.bench_data import INV3, cranium_hu  # one reader of the head CT, shared with bench/
 from samd_core import Volume
 from samd_core.io import derive_uid, write_dicom_series
 
-INV3 = Path("/usr/share/doc/invesalius-examples/examples/Cranium.inv3")
 INV3_SKIP = "Debian package invesalius-examples (Cranium.inv3 head CT) is not installed"
 FAKE_PATIENT = {"PatientName": "Phantom^Head", "PatientID": "SAMD-TEST-001", "PatientBirthDate": "19700101",
                 "PatientSex": "O", "StudyID": "1", "AccessionNumber": "ACC0001"}
-
-
-@functools.lru_cache(maxsize=1)
-def cranium_hu() -> np.ndarray:
-    """The whole InVesalius head CT, int16 HU, (z, y, x) with DICOM row order (read-only)."""
-    with tarfile.open(INV3) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith("matrix.dat"))
-        raw = tar.extractfile(member).read()  # type: ignore[union-attr]
-    arr = np.frombuffer(raw, dtype="<i2").reshape(108, 256, 256)[:, ::-1, :]
-    out = np.ascontiguousarray(arr)
-    out.flags.writeable = False
-    return out
 
 
 def cranium_slab(n: int = 12, step: int = 4, z0: int = 40) -> Volume:

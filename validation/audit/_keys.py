@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from samd_core.hashing import sha256_bytes
 from validation.errors import InvalidParameterError
 
 __all__ = [
@@ -31,7 +31,7 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(
         encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw
     )
-    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+    return "ed25519:" + sha256_bytes(raw)[:16]
 
 
 def load_private_key(key: Any, *, passphrase: str | bytes | None = None) -> Ed25519PrivateKey:

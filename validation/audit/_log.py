@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from samd_core._version import __version__
+from samd_core import __version__
 from samd_core.hashing import canonical_json, sha256_bytes
 from validation.audit._keys import key_id, load_private_key, sign_digest
 from validation.audit._records import BadLine, encode_line, parse_line

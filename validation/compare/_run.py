@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from samd_core._version import __version__
+from samd_core import __version__
 from samd_core.hashing import canonical_json, sha256_file, sha256_json
 from validation.audit import AuditLog, iter_records
 from validation.compare import _plots

@@ -9,7 +9,6 @@ of an uninterrupted run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from validation.audit._canonical import canonical_json
+from samd_core.hashing import canonical_json, sha256_bytes
 from validation.errors import ProtocolError
 from validation.harness._manifest import Manifest
 
-__all__ = ["DETECTION_COLUMNS", "load_volume", "run_bundle"]
+__all__ = ["DETECTION_COLUMNS", "detection_rows", "load_volume", "run_bundle"]
 
 
 def load_volume(path: Path) -> Any:
@@ -44,8 +43,21 @@ def load_volume(path: Path) -> Any:
     return read_dicom_series(path.parent, series_uid=uid)
 
 
-#: Columns of the detections table written in bundle mode (LPS mm, as `reference_devices.phantom`).
+#: Columns of the detections table written in bundle mode. Centres are in **LPS mm** of the
+#: series (``center_x_mm`` = L, ``center_y_mm`` = P, ``center_z_mm`` = S), the frame of the
+#: reference lesions (``truth.lesions``, e.g. ``lesions.csv`` of `reference_devices.phantom`).
 DETECTION_COLUMNS = ("case_id", "score", "center_x_mm", "center_y_mm", "center_z_mm", "diameter_mm")
+
+
+def detection_rows(lesions: Any) -> list[dict[str, float]]:
+    """Detection rows of a locked model's lesions, centres in LPS mm (the frame of the truth).
+
+    ``Lesion.centre_lps_mm`` is ``(x, y, z)`` LPS (`samd_core.lesions`); it is never the array
+    frame (``centre_index`` × spacing), which differs from LPS by the origin and direction.
+    """
+    return [{"score": float(les.max_probability), "center_x_mm": float(les.centre_lps_mm[0]),
+             "center_y_mm": float(les.centre_lps_mm[1]), "center_z_mm": float(les.centre_lps_mm[2]),
+             "diameter_mm": float(les.equivalent_diameter_mm)} for les in lesions]
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -83,7 +95,7 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
     it = zip(manifest.table["case_id"], manifest.table[image_column], digests, strict=True)
     detections: list[dict[str, Any]] = []
     for case, rel, digest in tqdm(list(it), desc="cases", unit="case", disable=not progress):
-        key = hashlib.sha256(case.encode("utf-8")).hexdigest()[:24]
+        key = sha256_bytes(case.encode("utf-8"))[:24]
         rec_path = cache / f"{key}.json"
         rec = None
         if rec_path.exists():
@@ -104,9 +116,7 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
                 np.savez_compressed(tmp, mask=np.asarray(label.array) != 0,
                                     spacing=np.asarray(label.spacing, float))
                 os.replace(tmp, cache / mask_name)
-            lesions = [{"score": float(les.max_probability), "center_x_mm": float(les.centre_lps_mm[0]),
-                        "center_y_mm": float(les.centre_lps_mm[1]), "center_z_mm": float(les.centre_lps_mm[2]),
-                        "diameter_mm": float(les.equivalent_diameter_mm)} for les in getattr(pred, "lesions", ())]
+            lesions = detection_rows(getattr(pred, "lesions", ()))
             rec = {"case_id": case, "input_sha256": digest, "model_sha256": model_id,
                    "score": float(pred.score), "mask": mask_name, "lesions": lesions}
             _atomic_write(rec_path, canonical_json(rec))

@@ -176,7 +176,7 @@ def _read_detection(protocol: Protocol, manifest: Manifest, table: pd.DataFrame,
     patient = None
     if "patient_id" in manifest.table.columns:
         patient = dict(zip(manifest.table["case_id"], manifest.table["patient_id"], strict=True))
-    from validation.audit._canonical import sha256_file
+    from samd_core.hashing import sha256_file
 
     return {"l_case": les["case_id"].to_numpy(object), "l_center": les[_CENTER].to_numpy(float),
             "l_diam": les["diameter_mm"].to_numpy(float), "c_case": cand["case_id"].to_numpy(object),

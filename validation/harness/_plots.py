@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from validation.stats._bootstrap import percentile_interval
+
 __all__ = ["calibration_plot", "forest_plot", "roc_plot"]
 
 
@@ -60,8 +62,7 @@ def roc_plot(y: np.ndarray, s: np.ndarray, auc: dict[str, Any] | None, out: Path
         idx = np.r_[rng.choice(pos, pos.size), rng.choice(neg, neg.size)]
         f, t = _roc_points(y[idx], s[idx])
         band[i] = np.interp(grid, f, t)
-    a = (1 - confidence_level) / 2
-    lo, hi = np.quantile(band, [a, 1 - a], axis=0)
+    lo, hi = np.array([percentile_interval(band[:, j], confidence_level) for j in range(grid.size)]).T
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.fill_between(grid, lo, hi, color="tab:blue", alpha=0.2,
                     label=f"{confidence_level:.0%} pointwise bootstrap band ({b} replicates)")

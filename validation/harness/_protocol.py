@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from validation.audit._canonical import sha256_bytes
+from samd_core.hashing import sha256_bytes
 from validation.errors import ProtocolError, format_invalid
 
 __all__ = ["BINARY_METRICS", "SEGMENTATION_METRICS", "Protocol", "load_protocol", "protocol_schema"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from samd_core._version import __version__
-from validation.audit._canonical import canonical_json, sha256_file, sha256_json
+from samd_core import __version__
+from samd_core.hashing import canonical_json, sha256_file, sha256_json
 from validation.audit._log import AuditLog
 from validation.audit import iter_records
 from validation.errors import IntegrityError, ProtocolError
@@ -26,7 +26,7 @@ from validation.harness._lock import ensure_locked
 from validation.harness._manifest import check_manifest_files, prior_accesses, read_manifest
 from validation.harness._protocol import SEGMENTATION_METRICS, load_protocol
 from validation.harness._subgroups import subgroup_levels, subgroup_results
-from validation.stats._results import encode_float
+from validation.stats import encode_float
 from validation.tracking import environment_info, key_package_versions, metric_key, track_analysis
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ValidationOutcome", "run_validation"]

@@ -38,12 +38,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import ndimage
 
+from samd_core import lesions as core_lesions
+from samd_core.checks import as_count, as_rng, check_confidence_level
 from samd_core.errors import InvalidParameterError
 from validation.metrics._validate import check_mask, check_spacing
-from validation.stats._checks import as_count, as_rng, check_confidence_level
-from validation.stats._results import Estimate
+from validation.stats import Estimate
+from validation.stats._bootstrap import percentile_interval
 
 __all__ = [
     "DetectionMatchResult",
@@ -353,8 +354,7 @@ def lesion_sensitivity_at_fp(
     w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
     reps = _sens_at_fp_weighted(match, w, np.array([f]))[:, 0]
     reps = reps[np.isfinite(reps)]
-    alpha = 1.0 - level
-    lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2]) if reps.size else (np.nan, np.nan)
+    lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
     return Estimate(point, float(min(lo, point)), float(max(hi, point)), level,
                     "cluster-bootstrap-percentile", match.n_lesions)
 
@@ -367,40 +367,29 @@ def extract_lesions(
     probability: Any = None,
     min_volume_mm3: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Connected components of a binary mask as lesion/candidate records (mm, array frame).
+    """Connected components of a binary mask as lesion/candidate records (mm, **array frame**).
 
-    Components use full connectivity (26-neighbourhood in 3-D). Each record has ``center_mm``
-    (centroid index × spacing, array order), ``diameter_mm`` (diameter of the sphere/disc of
-    equal volume/area), ``bbox_mm`` (min corner and max corner of the voxel extent, mm),
-    ``volume_mm3`` and ``score`` (max of ``probability`` inside the component, or 1.0).
+    A thin view of `samd_core.lesions.extract_lesions` (the one extractor; full connectivity,
+    26-neighbourhood in 3-D). Each record has ``center_mm`` (centroid index × spacing, array
+    order: the array frame, not LPS), ``diameter_mm`` (diameter of the sphere/disc of equal
+    volume/area), ``bbox_mm`` (min and max corner of the voxel extent, mm), ``volume_mm3`` and
+    ``score`` (max of ``probability`` inside the component, or 1.0). Reference lesions and
+    candidates matched against these must be in the same array frame; for LPS centres use
+    `samd_core.lesions.extract_lesions` with the volume's origin and direction.
     """
     function = "extract_lesions"
     m = check_mask(mask, "mask", function)
-    sp = np.asarray(check_spacing(spacing, m.ndim, function))
+    sp = check_spacing(spacing, m.ndim, function)
     prob = None
     if probability is not None:
         prob = np.asarray(probability, dtype=float)
         if prob.shape != m.shape:
             raise InvalidParameterError("probability", function, f"an array of shape {m.shape}", f"shape {prob.shape}")
-    labels, n = ndimage.label(m, structure=np.ones((3,) * m.ndim, dtype=bool))
-    idx = np.arange(1, n + 1)
-    voxel = float(np.prod(sp))
-    counts = np.asarray(ndimage.sum_labels(np.ones(m.shape), labels, idx)) if n else np.zeros(0)
-    centers = np.asarray(ndimage.center_of_mass(m, labels, idx)).reshape(n, m.ndim) * sp if n else np.zeros((0, m.ndim))
-    slices = ndimage.find_objects(labels)
-    bbox = np.array([[[s.start for s in sl], [s.stop for s in sl]] for sl in slices], dtype=float).reshape(n, 2, m.ndim)
-    bbox = (bbox - 0.5) * sp  # voxel i spans [(i - 0.5) s, (i + 0.5) s] in this frame
-    vol = counts * voxel
-    if m.ndim == 3:
-        diam = 2.0 * np.cbrt(3.0 * vol / (4.0 * np.pi))
-    else:
-        diam = 2.0 * np.sqrt(vol / np.pi)
-    score = np.asarray(ndimage.maximum(prob, labels, idx), dtype=float).reshape(n) if (prob is not None and n) else np.ones(n)
-    keep = vol >= float(min_volume_mm3)
+    t = core_lesions.extract_lesions(m, spacing=sp, values=prob, min_volume_mm3=min_volume_mm3)
     return {
-        "center_mm": centers[keep],
-        "diameter_mm": diam[keep],
-        "bbox_mm": bbox[keep],
-        "volume_mm3": vol[keep],
-        "score": score[keep],
+        "center_mm": t.centre_mm,
+        "diameter_mm": t.equivalent_diameter_mm,
+        "bbox_mm": t.bbox_mm,
+        "volume_mm3": t.volume_mm3,
+        "score": t.max_value,
     }

@@ -13,16 +13,11 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
+from samd_core.checks import check_confidence_level
 from validation.errors import InvalidParameterError
 from validation.stats._results import Estimate
 
 __all__ = ["BlandAltmanResult", "bland_altman", "cohen_kappa", "fleiss_kappa", "icc"]
-
-
-def _check_level(x: object, fn: str, field: str = "confidence_level") -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < float(x) < 1:
-        raise InvalidParameterError(field, fn, "a number in (0, 1)", x)
-    return float(x)
 
 
 def _z(level: float) -> float:
@@ -100,7 +95,7 @@ def cohen_kappa(
     Fleiss JL, Cohen J, Everitt BS (1969) Psychol Bull 72:323-327.
     """
     fn = "cohen_kappa"
-    level = _check_level(confidence_level, fn)
+    level = check_confidence_level(confidence_level, fn)
     if weights not in (None, "linear", "quadratic"):
         raise InvalidParameterError("weights", fn, "None, 'linear' or 'quadratic'", weights, options=["linear", "quadratic"])
     x = _ratings_1d(a, "a", fn)
@@ -170,7 +165,7 @@ def fleiss_kappa(ratings: Any, *, categories: Sequence[Any] | None = None, confi
     Other Resampling Plans (jackknife SE).
     """
     fn = "fleiss_kappa"
-    level = _check_level(confidence_level, fn)
+    level = check_confidence_level(confidence_level, fn)
     x = np.asarray(ratings)
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
         raise InvalidParameterError("ratings", fn, "a 2-D array (subjects x raters) with >= 2 subjects and >= 2 raters", f"array of shape {x.shape}")
@@ -226,7 +221,7 @@ def icc(ratings: Any, *, form: Literal["ICC(2,1)", "ICC(3,1)"] = "ICC(2,1)", con
     Methods 1:30-46.
     """
     fn = "icc"
-    level = _check_level(confidence_level, fn)
+    level = check_confidence_level(confidence_level, fn)
     if form not in ("ICC(2,1)", "ICC(3,1)"):
         raise InvalidParameterError("form", fn, "'ICC(2,1)' or 'ICC(3,1)'", form, options=["ICC(2,1)", "ICC(3,1)"])
     try:
@@ -318,8 +313,8 @@ def bland_altman(
     Res 8:135-160; Carkeet A (2015) Optom Vis Sci 92:e71-e80.
     """
     fn = "bland_altman"
-    level = _check_level(confidence_level, fn)
-    cov = _check_level(coverage, fn, "coverage")
+    level = check_confidence_level(confidence_level, fn)
+    cov = check_confidence_level(coverage, fn, "coverage")
     if method not in ("exact", "approximate"):
         raise InvalidParameterError("method", fn, "'exact' or 'approximate'", method, options=["exact", "approximate"])
     try:

@@ -8,11 +8,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special
 
-from validation.errors import InvalidParameterError
-from validation.stats._checks import Described
-from validation.stats._bootstrap import bca_interval, percentile_interval
-from validation.stats._bootstrap_auc import auc_bootstrap_replicates, auc_jackknife
-from validation.stats._checks import (
+from samd_core.checks import (
+    Described,
     as_count,
     as_labels,
     as_rng,
@@ -22,6 +19,9 @@ from validation.stats._checks import (
     check_same_length,
     check_two_classes,
 )
+from validation.errors import InvalidParameterError
+from validation.stats._bootstrap import bca_interval, percentile_interval
+from validation.stats._bootstrap_auc import auc_bootstrap_replicates, auc_jackknife
 from validation.stats._ranks import delong_placements
 from validation.stats._results import Estimate
 

@@ -19,8 +19,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special
 
+from samd_core.checks import Described, as_count, as_rng, check_confidence_level, check_option
 from validation.errors import InvalidParameterError
-from validation.stats._checks import Described, as_count, as_rng, check_confidence_level, check_option
 from validation.stats._results import Estimate
 
 __all__ = ["BOOTSTRAP_METHODS", "BootstrapMethod", "bootstrap_ci"]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from validation.stats._checks import (
+from samd_core.checks import (
     as_labels,
     as_scores,
     check_confidence_level,

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from validation.errors import InvalidParameterError
-from validation.stats._checks import (
+from samd_core.checks import (
     Described,
     as_count,
     as_labels,
@@ -19,6 +18,8 @@ from validation.stats._checks import (
     check_option,
     check_same_length,
 )
+from samd_core.hashing import canonical_json
+from validation.errors import InvalidParameterError
 from validation.stats._proportion import PROPORTION_METHODS, ProportionMethod, _proportion_bounds
 from validation.stats._results import Estimate
 
@@ -56,7 +57,7 @@ class DiagnosticAccuracyResult:
         return cls(**kw, prevalence=None if prev is None else float(prev))
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> DiagnosticAccuracyResult:

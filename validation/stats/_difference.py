@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from scipy import optimize, special, stats
 
+from samd_core.checks import as_count, check_confidence_level, check_option
 from validation.errors import InvalidParameterError
-from validation.stats._checks import as_count, check_confidence_level, check_option
 from validation.stats._paired import (
     PAIRED_DIFFERENCE_METHODS,
     PairedDifferenceMethod,

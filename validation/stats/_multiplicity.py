@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from samd_core.checks import Described, check_confidence_level, check_option
+from samd_core.hashing import canonical_json
 from validation.errors import InvalidParameterError
-from validation.stats._checks import Described, check_option
 from validation.stats._results import decode_float, encode_float
 
 __all__ = ["ADJUST_METHODS", "AdjustedPValuesResult", "AdjustMethod", "adjust_pvalues"]
@@ -31,8 +32,7 @@ class AdjustedPValuesResult:
     adjusted: tuple[float, ...]
 
     def reject(self, level: float) -> tuple[bool, ...]:
-        if isinstance(level, bool) or not isinstance(level, (int, float)) or not (0.0 < float(level) < 1.0):
-            raise InvalidParameterError("level", "AdjustedPValuesResult.reject", "a float in (0, 1)", level)
+        level = check_confidence_level(level, "AdjustedPValuesResult.reject", "level")  # same rule: a float in (0, 1)
         return tuple(bool(a <= level) for a in self.adjusted)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,7 +51,7 @@ class AdjustedPValuesResult:
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> AdjustedPValuesResult:

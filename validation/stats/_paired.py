@@ -8,8 +8,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special, stats
 
+from samd_core.checks import Described, as_count, check_confidence_level, check_option
 from validation.errors import InvalidParameterError
-from validation.stats._checks import Described, as_count, check_confidence_level, check_option
 from validation.stats._proportion import _wilson
 from validation.stats._results import Alternative, Estimate, HypothesisTestResult
 from validation.stats._tango import tango_bounds

@@ -7,7 +7,7 @@ from typing import Literal
 
 from scipy import special, stats
 
-from validation.stats._checks import as_count, check_confidence_level, check_option
+from samd_core.checks import as_count, check_confidence_level, check_option
 from validation.stats._results import Estimate
 
 __all__ = ["PROPORTION_METHODS", "ProportionMethod", "proportion_ci"]

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from samd_core.hashing import canonical_json
+
 __all__ = ["Alternative", "Estimate", "HypothesisTestResult", "decode_float", "encode_float"]
 
 Alternative = Literal["two-sided", "less", "greater"]
@@ -86,7 +88,7 @@ class Estimate:
 
     def to_json(self) -> str:
         """Canonical JSON text (sorted keys)."""
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> Estimate:
@@ -132,7 +134,7 @@ class HypothesisTestResult:
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> HypothesisTestResult:

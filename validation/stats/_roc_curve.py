@@ -14,9 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from validation.errors import InvalidParameterError
-from validation.stats._bootstrap import bootstrap_ci
-from validation.stats._checks import (
+from samd_core.checks import (
     as_count,
     as_labels,
     as_rng,
@@ -26,6 +24,9 @@ from validation.stats._checks import (
     check_same_length,
     check_two_classes,
 )
+from samd_core.hashing import canonical_json
+from validation.errors import InvalidParameterError
+from validation.stats._bootstrap import bootstrap_ci
 from validation.stats._diagnostic import DiagnosticAccuracyResult, diagnostic_accuracy
 from validation.stats._proportion import ProportionMethod
 from validation.stats._results import Estimate, decode_float, encode_float
@@ -80,7 +81,7 @@ class RocCurveResult:
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> RocCurveResult:

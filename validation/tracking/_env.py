@@ -7,7 +7,7 @@ import platform
 import sys
 from typing import Any
 
-from samd_core._version import __version__
+from samd_core import __version__
 
 __all__ = ["environment_info", "key_package_versions"]
 

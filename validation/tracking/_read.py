@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validation.audit._canonical import sha256_file
-from validation.stats._results import encode_float
+from samd_core.hashing import sha256_file
+from validation.stats import encode_float
 from validation.tracking._run import _client
 from validation.tracking._uri import resolve_tracking_uri
 

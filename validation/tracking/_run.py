@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from samd_core._version import __version__
-from validation.audit._canonical import canonical_json, sha256_file, sha256_json
+from samd_core import __version__
+from samd_core.hashing import canonical_json, sha256_file, sha256_json
 from validation.errors import InvalidParameterError
-from validation.stats._results import encode_float
+from validation.stats import encode_float
 from validation.tracking._uri import artifact_root_for, disable_telemetry, resolve_tracking_uri
 
 __all__ = ["KINDS", "TrackedRun", "metric_key", "tracked_run"]
