@@ -34,7 +34,43 @@ import numpy as np
 
 from samd_core.errors import GeometryError, InvalidParameterError
 
-__all__ = ["ALLOWED_META", "Volume"]
+__all__ = ["ALLOWED_META", "MAX_ARRAY_BYTES", "Volume", "check_array_bytes"]
+
+#: Largest array (bytes) that readers and resamplers of the core will allocate: 16 GiB. Sizes
+#: are computed from declared or planned shapes *before* allocating, and larger ones refused.
+MAX_ARRAY_BYTES: int = 16 * 2**30
+
+
+def check_array_bytes(shape: tuple[int, ...], itemsize: int, what: str, error: type[Exception] = GeometryError) -> int:
+    """Bytes of an array of ``shape`` and ``itemsize``; raise ``error`` when above `MAX_ARRAY_BYTES`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Planned array shape (voxels).
+    itemsize : int
+        Bytes per voxel.
+    what : str
+        What is being planned, with the parameters that led to ``shape`` (e.g. spacing in mm),
+        for the message.
+    error : exception class
+        Raised when the size is too large (default `GeometryError`).
+
+    Returns
+    -------
+    int
+        The planned size in bytes (Python integers: no overflow).
+    """
+    n = 1
+    for s in shape:
+        n *= int(s)
+    size = n * int(itemsize)
+    if size > MAX_ARRAY_BYTES:
+        raise error(
+            f"{what}: the output would have shape {tuple(int(s) for s in shape)} = {size} bytes "
+            f"({size / 2**30:.4g} GiB), above the limit of {MAX_ARRAY_BYTES} bytes; refusing to allocate it"
+        )
+    return size
 
 #: Metadata keys a `Volume` may carry. Everything else is dropped (no PHI can leak through).
 ALLOWED_META: frozenset[str] = frozenset(
