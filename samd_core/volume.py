@@ -34,7 +34,7 @@ import numpy as np
 
 from samd_core.errors import GeometryError, InvalidParameterError
 
-__all__ = ["ALLOWED_META", "MAX_ARRAY_BYTES", "Volume", "check_array_bytes"]
+__all__ = ["ALLOWED_META", "MAX_ARRAY_BYTES", "Volume", "check_array_bytes", "empty_checked"]
 
 #: Largest array (bytes) that readers and resamplers of the core will allocate: 16 GiB. Sizes
 #: are computed from declared or planned shapes *before* allocating, and larger ones refused.
@@ -71,6 +71,23 @@ def check_array_bytes(shape: tuple[int, ...], itemsize: int, what: str, error: t
             f"({size / 2**30:.4g} GiB), above the limit of {MAX_ARRAY_BYTES} bytes; refusing to allocate it"
         )
     return size
+
+def empty_checked(shape: tuple[int, ...], dtype: Any, what: str, error: type[Exception] = GeometryError) -> np.ndarray:
+    """``numpy.empty(shape, dtype)`` after `check_array_bytes`; a MemoryError becomes ``error`` too.
+
+    The allocation can still fail below `MAX_ARRAY_BYTES` when the process has less memory
+    (e.g. an address-space limit): the caller then gets the same clear error, never a bare
+    MemoryError.
+    """
+    size = check_array_bytes(shape, np.dtype(dtype).itemsize, what, error)
+    try:
+        return np.empty(shape, dtype=dtype)
+    except MemoryError:
+        raise error(
+            f"{what}: cannot allocate shape {tuple(int(s) for s in shape)} = {size} bytes ({size / 2**30:.4g} GiB): "
+            "not enough memory"
+        ) from None
+
 
 #: Metadata keys a `Volume` may carry. Everything else is dropped (no PHI can leak through).
 ALLOWED_META: frozenset[str] = frozenset(

@@ -31,6 +31,7 @@ from samd_core.volume import MAX_ARRAY_BYTES
 __all__ = [
     "FrameHeader",
     "IMAGE_SOP_CLASSES",
+    "MAX_FRAME_BYTES",
     "PROJECTION_SOP_CLASSES",
     "PixelLocation",
     "file_label",
@@ -130,6 +131,10 @@ class FrameHeader:
         label = file_label(self.index, self.sop_uid)
         return label if self.frame is None else f"{label} frame {self.frame + 1}"
 
+
+#: Largest decoded frame (bytes) accepted: 2 GiB, far above any radiograph or CT slice. Checked
+#: before decoding, so a compressed frame declaring 65535 x 65535 pixels is refused unallocated.
+MAX_FRAME_BYTES: int = 2**31
 
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
 
@@ -270,9 +275,11 @@ def check_pixel_size(
         f"Rows {rows} x Columns {columns} x {frames} frame(s) x {pixel['SamplesPerPixel']} sample(s) "
         f"x {pixel['BitsAllocated']} bits"
     )
-    if need > MAX_ARRAY_BYTES:
+    frame = expected_pixel_bytes(rows, columns, 1, pixel["SamplesPerPixel"], pixel["BitsAllocated"])
+    if frame > MAX_FRAME_BYTES or need > MAX_ARRAY_BYTES:
         raise DicomReadError(
-            f"{where}: {declared} = {need} bytes exceeds the limit of {MAX_ARRAY_BYTES} bytes per image"
+            f"{where}: {declared} = {need} bytes ({frame} per frame) exceeds the limit of "
+            f"{MAX_FRAME_BYTES} bytes per frame and {MAX_ARRAY_BYTES} per file; refusing to decode it"
         )
     have = _pixel_bytes_available(ds, loc)
     if have is not None and have < need:

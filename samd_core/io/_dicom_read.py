@@ -23,7 +23,7 @@ from samd_core.io._dicom_resample import deshear, fill_gaps
 from samd_core.io._dicom_select import select_series
 from samd_core.io._dicom_tags import bad, safe_uid, tag_float, tag_text
 from samd_core.io._errors import DicomReadError, GantryTiltError, SliceSpacingError
-from samd_core.volume import Volume, check_array_bytes
+from samd_core.volume import Volume, check_array_bytes, empty_checked
 
 __all__ = ["read_dicom_series"]
 
@@ -85,13 +85,17 @@ def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.nda
         ends = [int(v) * int(h.slope) + int(h.intercept) for (lo, hi), h in zip(ranges, frames) for v in (lo, hi)]
         lo, hi = min(ends), max(ends)
         dtype = np.int16 if -(2**15) <= lo and hi < 2**15 else np.int32 if -(2**31) <= lo and hi < 2**31 else np.float64
-    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=dtype)
+    out = empty_checked((len(frames), frames[0].rows, frames[0].columns), dtype, _stack_label(frames), DicomReadError)
 
     def fill(k: int) -> None:
         to_values(stored[k], frames[k].slope, frames[k].intercept, out[k])
 
     list(pool.map(fill, range(len(frames))))
     return out, invert
+
+
+def _stack_label(frames: list[FrameHeader]) -> str:
+    return f"series {safe_uid(frames[0].series_uid)} of {len(frames)} frame(s)"
 
 
 def _direct(h: FrameHeader) -> bool:
@@ -119,7 +123,7 @@ def _read_direct(frames: list[FrameHeader], pool: ThreadPoolExecutor) -> np.ndar
     when every value fits int16, the intercept is added in place (16-bit modular arithmetic is
     exact when the true result fits). Otherwise the stored values are widened into int32.
     """
-    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=np.int16)
+    out = empty_checked((len(frames), frames[0].rows, frames[0].columns), np.int16, _stack_label(frames), DicomReadError)
     kinds = [np.dtype("<i2") if int(h.dataset.get("PixelRepresentation", 0)) == 1 else np.dtype("<u2") for h in frames]
 
     def load(k: int) -> tuple[int, int]:
@@ -137,7 +141,7 @@ def _read_direct(frames: list[FrameHeader], pool: ThreadPoolExecutor) -> np.ndar
 
         list(pool.map(shift, range(len(frames))))
         return out
-    wide = np.empty(out.shape, dtype=np.int32)
+    wide = empty_checked(out.shape, np.int32, _stack_label(frames), DicomReadError)
     for k, h in enumerate(frames):
         to_values(out[k].view(kinds[k]), 1.0, h.intercept, wide[k])
     return wide
@@ -269,7 +273,7 @@ def read_dicom_series(
             )
         check_array_bytes(
             (len(geo.frames), geo.frames[0].rows, geo.frames[0].columns), 4,
-            f"series {safe_uid(frames[0].series_uid)} of {len(geo.frames)} frame(s)", DicomReadError,
+            _stack_label(geo.frames), DicomReadError,
         )
         stack, invert = _decode_stack(geo, pool)
     return _assemble(stack, geo, _meta(geo.frames[0], geo, invert, excluded))

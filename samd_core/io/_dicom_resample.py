@@ -8,7 +8,7 @@ import numpy as np
 from scipy import ndimage
 
 from samd_core.io._errors import GantryTiltError, SliceSpacingError
-from samd_core.volume import check_array_bytes
+from samd_core.volume import empty_checked
 
 __all__ = ["deshear", "fill_gaps"]
 
@@ -35,11 +35,10 @@ def deshear(
     extra = [math.ceil((hi[a] - lo[a]) / s - 1e-6) for a, s in enumerate((sy, sx))]
     n, rows, cols = stack.shape
     shape = (n, rows + extra[0], cols + extra[1])
-    check_array_bytes(
-        shape, 4, f"de-shearing with pixel spacing {pixel_spacing} mm and in-plane drift up to "
+    out = empty_checked(
+        shape, np.float32, f"de-shearing with pixel spacing {pixel_spacing} mm and in-plane drift up to "
         f"{float(np.abs(offsets_mm).max()):.6g} mm", GantryTiltError,
     )
-    out = np.empty(shape, dtype=np.float32)
     for k in range(n):
         shift = ((offsets_mm[k, 0] - lo[0]) / sy, (offsets_mm[k, 1] - lo[1]) / sx)
         padded = np.full(out.shape[1:], fill, dtype=np.float32)
@@ -62,11 +61,11 @@ def fill_gaps(stack: np.ndarray, positions_mm: np.ndarray, step_mm: float) -> tu
     p0 = float(positions_mm[0])
     extent = float(positions_mm[-1]) - p0
     m = int(round(extent / step_mm)) + 1
-    check_array_bytes(
-        (m, *stack.shape[1:]), 4, f"gap filling at a step of {step_mm:.6g} mm over {extent:.6g} mm", SliceSpacingError
+    out = empty_checked(
+        (m, *stack.shape[1:]), np.float32, f"gap filling at a step of {step_mm:.6g} mm over {extent:.6g} mm",
+        SliceSpacingError,
     )
     targets = p0 + step_mm * np.arange(m)
-    out = np.empty((m, *stack.shape[1:]), dtype=np.float32)
     interpolated = []
     for i, t in enumerate(targets):
         j = int(np.searchsorted(positions_mm, t))
