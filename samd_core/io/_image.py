@@ -27,8 +27,10 @@ def _suffix(path: Path, function: str) -> str:
     for suffix in sorted(IMAGE_SUFFIXES, key=len, reverse=True):
         if name.endswith(suffix):
             return suffix
+    # only the suffix is quoted: file names may hold patient names
+    suffix = "".join(path.suffixes)[-16:] or "(none)"
     raise InvalidParameterError(
-        "path", function, f"a file name ending in one of {sorted(IMAGE_SUFFIXES)}", str(path), IMAGE_SUFFIXES
+        "path", function, f"a file name ending in one of {sorted(IMAGE_SUFFIXES)}", f"suffix {suffix}", IMAGE_SUFFIXES
     )
 
 
@@ -51,20 +53,21 @@ def read_image(path: str | os.PathLike[str]) -> Volume:
     p = Path(path)
     suffix = _suffix(p, "read_image")
     if not p.is_file():
-        raise ImageReadError(f"{p}: no such file")
+        raise ImageReadError(f"{suffix} file: no such file")
     try:
         image = sitk.ReadImage(str(p))
     except RuntimeError as exc:
-        raise ImageReadError(f"{p}: SimpleITK cannot read it ({str(exc).strip().splitlines()[-1]})") from exc
+        # SimpleITK's message quotes the path: only the exception type is kept
+        raise ImageReadError(f"{suffix} file: SimpleITK cannot read it ({type(exc).__name__})") from exc
     if image.GetDimension() not in (2, 3) or image.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(
-            f"{p}: a scalar 2-D or 3-D image is needed; got dimension {image.GetDimension()} with "
+            f"{suffix} file: a scalar 2-D or 3-D image is needed; got dimension {image.GetDimension()} with "
             f"{image.GetNumberOfComponentsPerPixel()} component(s) per voxel"
         )
     try:
         return Volume.from_sitk(image, meta={"source": IMAGE_SUFFIXES[suffix]})
     except ValueError as exc:
-        raise ImageReadError(f"{p}: {exc}") from exc
+        raise ImageReadError(f"{suffix} file: {exc}") from exc
 
 
 def write_image(volume: Volume, path: str | os.PathLike[str], *, compress: bool = True) -> Path:
