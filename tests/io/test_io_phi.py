@@ -24,7 +24,7 @@ from pydicom.tag import Tag
 
 from samd_core import Volume
 from samd_core.errors import SamdError
-from samd_core.io import read_dicom_series, read_image, write_dicom_series
+from samd_core.io import read_dicom_image, read_dicom_series, read_image, write_dicom_image, write_dicom_series
 
 #: Annex E Table E.1-1 attributes (PS3.15 2024b) with text, person-name, date/time or
 #: identifier values that a single-frame image can carry (sequences and UIDs left out).
@@ -277,4 +277,31 @@ def test_io_read_image_errors_carry_no_phi(name: str, content: bytes | None, tmp
         path.write_bytes(content)
     with pytest.raises(SamdError) as info:
         read_image(path)
+    assert MARK not in str(info.value) and "Smith" not in str(info.value), str(info.value)
+
+
+IMAGE_BREAKS: dict[str, dict[str, object]] = {
+    "bits": {"BitsStored": 17},
+    "photometric": {"PhotometricInterpretation": "CMYK"},
+    "frames": {"NumberOfFrames": 3},
+    "spacing": {"PixelSpacing": ["0", "1"]},
+    "samples": {"SamplesPerPixel": 3},
+    "slope": {"RescaleSlope": "0"},
+    "sop-class": {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.2"},
+    "size": {"Rows": 4000},
+}
+
+
+@pytest.mark.verifies("SRS-IO-011")
+@pytest.mark.parametrize("name", sorted(IMAGE_BREAKS))
+def test_io_image_errors_carry_no_phi(name: str, tmp_path: Path) -> None:
+    d = tmp_path / f"{MARK}dir_Smith"
+    arr = np.random.default_rng(5).integers(0, 4000, size=(10, 12)).astype(np.int16)
+    p = write_dicom_image(Volume(arr, (0.2, 0.2)), d / f"{MARK}_Smith^John.dcm", spacing_attribute="PixelSpacing")
+    _mark(p)
+    _edit(p, **IMAGE_BREAKS[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(SamdError) as info:
+            read_dicom_image(p)
     assert MARK not in str(info.value) and "Smith" not in str(info.value), str(info.value)

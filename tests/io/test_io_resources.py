@@ -101,6 +101,23 @@ from samd_core.preprocess import Pipeline
 v = Volume(np.zeros((4, 8, 8), np.float32), (1.0, 1.0, 1.0))
 Pipeline.from_spec({"version": 1, "steps": [{"op": "resample", "spacing": [1e-6, 1e-6, 1e-6]}]}).forward(v)
 """,
+    # A single DX image declaring 65535 x 65535 pixels with a few bytes of data.
+    "image-rows-columns-65535": """
+from samd_core.io import read_dicom_image, write_dicom_image
+p = write_dicom_image(Volume(np.zeros((8, 8), np.int16), (0.2, 0.2)), d / "dx.dcm")
+edit(p, Rows=65535, Columns=65535)
+read_dicom_image(p)
+""",
+    # A PNG whose header declares 100000 x 100000 pixels.
+    "png-100000-squared": """
+import struct, zlib
+from samd_core.io import read_image
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
+(d / "a.png").write_bytes(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(16))) + chunk(b"IEND", b""))
+read_image(d / "a.png")
+""",
     # Crop/pad to an absurd shape.
     "crop-pad-absurd": """
 from samd_core.preprocess import Pipeline
@@ -119,6 +136,8 @@ EXPECTED = {
     "deshear-tiny-spacing": "GantryTiltError: de-shearing with pixel spacing (1e-06, 1e-06) mm",
     "resample-spacing-1e6": "GeometryError: resampling shape (4, 8, 8) from spacing (1000000.0, 1000000.0, 1000000.0) mm",
     "resample-to-1e-6": "GeometryError: resampling shape (4, 8, 8)",
+    "image-rows-columns-65535": "DicomReadError: file (SOPInstanceUID",
+    "png-100000-squared": "ImageReadError: .png file",
     "crop-pad-absurd": "GeometryError: steps[0]: crop/pad: the output would have shape (100000, 100000, 100000)",
 }
 
