@@ -354,5 +354,7 @@ def sop_class_name(uid: str) -> str:
     """Human name of a SOP class UID (falls back to the UID itself)."""
     if not uid:
         return "no SOPClassUID"
+    if safe_uid(uid) != uid:  # not a syntactically valid UID: never echo it
+        return safe_uid(uid)
     name = UID(uid).name
     return name if name and name != uid else safe_uid(uid)

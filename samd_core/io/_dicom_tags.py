@@ -64,6 +64,7 @@ READER_TAGS: dict[str, str] = {
     "RescaleIntercept": "DS",
     "WindowCenter": "DS",
     "WindowWidth": "DS",
+    "VOILUTFunction": "CS",
     "KVP": "DS",
     "Manufacturer": "LO",
     "ManufacturerModelName": "LO",

@@ -18,13 +18,19 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import Tag
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, convert_color_space
 from pydicom.sequence import Sequence
 
 from samd_core import Volume
 from samd_core.errors import InvalidParameterError, SamdError
+from samd_core.io._dicom_tags import READER_TAGS
 from samd_core.io import (
     IMAGE_MODALITIES,
     DicomReadError,
@@ -54,7 +60,7 @@ def _edit(path: Path, fn: Callable[[pydicom.Dataset], None], out: Path | None = 
 
 
 # ---------------------------------------------------------------- writer conformance
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools (dciodvfy) not installed")
 @pytest.mark.parametrize("modality", sorted(IMAGE_MODALITIES))
 @pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
@@ -66,7 +72,7 @@ def test_io_written_images_pass_dciodvfy(modality: str, photometric: str, tmp_pa
     assert errors == []
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools (dciodvfy) not installed")
 def test_io_written_colour_secondary_capture_passes_dciodvfy(tmp_path: Path) -> None:
     rgb = Volume(np.random.default_rng(2).integers(0, 256, (24, 30, 3)).astype(np.uint8), (1.0, 1.0), channel_last=True)
@@ -76,7 +82,7 @@ def test_io_written_colour_secondary_capture_passes_dciodvfy(tmp_path: Path) -> 
 
 
 # ---------------------------------------------------------------- spacing
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.parametrize(
     ("attribute", "mag", "source", "factor"),
     [("PixelSpacing", None, "PixelSpacing", 1.0), ("ImagerPixelSpacing", None, "ImagerPixelSpacing", 1.0),
@@ -96,7 +102,7 @@ def test_io_spacing_source(attribute: str, mag: float | None, source: str, facto
     np.testing.assert_allclose(out.spacing, vol.spacing, rtol=1e-9)
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 def test_io_spacing_unknown_is_nominal(tmp_path: Path) -> None:
     p = write_dicom_image(_grey(), tmp_path / "u.dcm", modality="SC", spacing_attribute="none")
     out = read_dicom_image(p)
@@ -132,7 +138,7 @@ MODALITY_CASES = {
 }
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.parametrize("case", sorted(MODALITY_CASES))
 def test_io_modality_lut_equals_pydicom(case: str, tmp_path: Path) -> None:
     p = MODALITY_CASES[case](tmp_path)
@@ -158,7 +164,7 @@ def _monochrome1_twin(p: Path, out: Path) -> Path:
     return _edit(p, flip, out)
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.parametrize("case", sorted(MODALITY_CASES))
 def test_io_monochrome1_twin_reads_as_monochrome2(case: str, tmp_path: Path) -> None:
     p = MODALITY_CASES[case](tmp_path)
@@ -169,7 +175,7 @@ def test_io_monochrome1_twin_reads_as_monochrome2(case: str, tmp_path: Path) -> 
     assert b.meta["monochrome1_inverted"] is True and a.meta["monochrome1_inverted"] is False
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 def test_io_writer_monochrome1_round_trips(tmp_path: Path) -> None:
     vol = _grey()
     p = write_dicom_image(vol, tmp_path / "m1.dcm", photometric="MONOCHROME1", modality="CR")
@@ -208,7 +214,7 @@ VOI_CASES = {
 }
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.parametrize("case", sorted(VOI_CASES))
 def test_io_voi_lut_equals_pydicom(case: str, tmp_path: Path) -> None:
     p = VOI_CASES[case](tmp_path)
@@ -221,7 +227,7 @@ def test_io_voi_lut_equals_pydicom(case: str, tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- colour
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 def test_io_colour_secondary_capture_keeps_channels(tmp_path: Path) -> None:
     rgb = np.random.default_rng(4).integers(0, 256, (20, 26, 3)).astype(np.uint8)
     p = write_dicom_image(Volume(rgb, (0.5, 0.5), channel_last=True), tmp_path / "c.dcm", modality="SC",
@@ -232,7 +238,7 @@ def test_io_colour_secondary_capture_keeps_channels(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out.array, pydicom.dcmread(p).pixel_array)
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 def test_io_ophthalmic_photograph_ybr_full_reads_as_rgb(tmp_path: Path) -> None:
     rgb = np.random.default_rng(6).integers(0, 256, (16, 20, 3)).astype(np.uint8)
     p = write_dicom_image(Volume(rgb, (1.0, 1.0), channel_last=True), tmp_path / "op.dcm", modality="SC",
@@ -252,7 +258,7 @@ def test_io_ophthalmic_photograph_ybr_full_reads_as_rgb(tmp_path: Path) -> None:
     assert np.abs(out.array.astype(int) - rgb.astype(int)).max() <= 2
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 def test_io_png_and_jpeg_read_with_spacing_unknown(tmp_path: Path) -> None:
     grey = np.random.default_rng(7).integers(0, 65535, (12, 9)).astype(np.uint16)
     Image.fromarray(grey).save(tmp_path / "g.png")
@@ -269,7 +275,7 @@ def test_io_png_and_jpeg_read_with_spacing_unknown(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- Volume channels
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 def test_io_grey_volume_hash_is_unchanged_by_channel_support() -> None:
     """content_sha256 of grey-scale volumes is the 0.1.0 formula (recomputed here with hashlib)."""
     v = _grey((5, 7))
@@ -287,7 +293,7 @@ def test_io_grey_volume_hash_is_unchanged_by_channel_support() -> None:
 
 
 # ---------------------------------------------------------------- the series reader points to read_dicom_image
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 def test_io_series_reader_sends_projection_images_to_read_dicom_image(tmp_path: Path) -> None:
     write_dicom_image(_grey(), tmp_path / "dx.dcm")
     with pytest.raises(NonImageObjectError, match=r"single-frame projection or photographic images .*"
@@ -416,7 +422,7 @@ CORPUS_2D = [
 ]
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.parametrize(("name", "build", "error", "pattern"), CORPUS_2D, ids=[c[0] for c in CORPUS_2D])
 def test_io_image_bad_input_gives_clear_error(name: str, build, error, pattern: str, tmp_path: Path) -> None:
     d = tmp_path / MARK
@@ -446,7 +452,7 @@ CORPUS_RASTER = [
 ]
 
 
-@pytest.mark.verifies("SRS-IO-016")
+@pytest.mark.verifies("SRS-IO-021")
 @pytest.mark.parametrize(("name", "content", "pattern"), CORPUS_RASTER, ids=[c[0] for c in CORPUS_RASTER])
 def test_io_raster_bad_input_gives_clear_error(name: str, content: bytes, pattern: str, tmp_path: Path) -> None:
     suffix = ".jpg" if name.startswith("jpeg") else ".png"
@@ -455,3 +461,59 @@ def test_io_raster_bad_input_gives_clear_error(name: str, content: bytes, patter
     with pytest.raises(ImageReadError, match=pattern) as info:
         read_image(p)
     assert "ZQX" not in str(info.value)
+
+
+_FUZZ_BASE: dict[str, bytes] = {}
+
+
+def _fuzz_base(kind: str) -> bytes:
+    if kind not in _FUZZ_BASE:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            if kind == "rgb":
+                rgb = Volume(np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3), (1.0, 1.0), channel_last=True)
+                p = write_dicom_image(rgb, Path(tmp) / "a.dcm", modality="SC", photometric="RGB", spacing_attribute="none")
+            else:
+                p = write_dicom_image(_grey((6, 8), hi=2000), Path(tmp) / "a.dcm", photometric=kind, magnification=1.1,
+                                      rescale=(1.0, -10.0), window=(500.0, 400.0))
+            _FUZZ_BASE[kind] = p.read_bytes()
+    return _FUZZ_BASE[kind]
+
+
+@pytest.mark.verifies("SRS-IO-021")
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["MONOCHROME2", "MONOCHROME1", "rgb"]),
+    keyword=st.sampled_from(sorted(READER_TAGS)),
+    value=st.one_of(
+        st.binary(max_size=16),
+        st.text(alphabet="0123456789.-+eEnaif\\ ", max_size=16).map(str.encode),
+        st.sampled_from([b"nan", b"inf", b"0", b"-1", b"1e308", b"\xff\xff", b"MONOCHROME1", b"RGB", b"3"]),
+    ),
+    voi=st.booleans(),
+)
+def test_io_image_fuzzed_tags_raise_only_samd_errors(kind: str, keyword: str, value: bytes, voi: bool) -> None:
+    import tempfile
+    import warnings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "f.dcm"
+        p.write_bytes(_fuzz_base(kind))
+        ds = pydicom.dcmread(p)
+        tag = Tag(tag_for_keyword(keyword))
+        if tag in ds:
+            del ds[tag]
+        vr = dictionary_VR(tag)
+        if vr not in ("US", "SS", "UL", "SL") and len(value) % 2:
+            value += b" "
+        ds[tag] = RawDataElement(tag, vr, len(value), value, 0, False, True)
+        ds.save_as(p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out = read_dicom_image(p, voi_lut=voi)
+            except SamdError as exc:
+                assert isinstance(exc, ValueError) and "\n" not in str(exc)
+                return
+    assert np.all(np.isfinite(np.asarray(out.array, dtype=np.float64)))

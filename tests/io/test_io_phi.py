@@ -239,7 +239,7 @@ BREAKERS: list[Callable[[Path], tuple[Path, dict]]] = [
 ]
 
 
-@pytest.mark.verifies("SRS-IO-011")
+@pytest.mark.verifies("SRS-IO-020")
 @pytest.mark.parametrize("breaker", BREAKERS, ids=[b.__name__ for b in BREAKERS])
 def test_io_series_errors_carry_no_phi(breaker, tmp_path: Path) -> None:
     d = tmp_path / f"{MARK}dir_Smith^John"
@@ -254,7 +254,7 @@ def test_io_series_errors_carry_no_phi(breaker, tmp_path: Path) -> None:
     assert MARK not in repr(info.value.args)
 
 
-@pytest.mark.verifies("SRS-IO-011")
+@pytest.mark.verifies("SRS-IO-020")
 def test_io_markers_reach_the_files(tmp_path: Path) -> None:
     """The marking works: a marked series reads, and its files hold every marker."""
     files = _marked_series(tmp_path)
@@ -264,7 +264,7 @@ def test_io_markers_reach_the_files(tmp_path: Path) -> None:
     assert MARK not in repr(dict(vol.meta))
 
 
-@pytest.mark.verifies("SRS-IO-011")
+@pytest.mark.verifies("SRS-IO-020")
 @pytest.mark.parametrize(
     ("name", "content"),
     [(f"{MARK}_Smith.nrrd", b"NRRD0004\ngarbage\n"), (f"{MARK}_Smith.png", None), (f"{MARK}_Smith.xyz", b"x"),
@@ -292,7 +292,7 @@ IMAGE_BREAKS: dict[str, dict[str, object]] = {
 }
 
 
-@pytest.mark.verifies("SRS-IO-011")
+@pytest.mark.verifies("SRS-IO-020")
 @pytest.mark.parametrize("name", sorted(IMAGE_BREAKS))
 def test_io_image_errors_carry_no_phi(name: str, tmp_path: Path) -> None:
     d = tmp_path / f"{MARK}dir_Smith"

@@ -157,7 +157,7 @@ def run_limited(body: str, folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.verifies("SRS-IO-011")
+@pytest.mark.verifies("SRS-IO-019")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_io_hostile_sizes_give_clear_errors_in_bounded_memory(name: str, tmp_path: Path) -> None:
     assert set(CASES) == set(EXPECTED)
