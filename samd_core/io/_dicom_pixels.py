@@ -71,7 +71,10 @@ def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None, where
                 fh.seek(loc.offset)
                 ds.add_new(0x7FE00010, loc.vr, fh.read(loc.length))
         if int(ds.get("SamplesPerPixel", 1)) != 1:
-            raise DicomReadError(f"SamplesPerPixel is {ds.SamplesPerPixel}; only grey-scale images form volumes")
+            raise DicomReadError(
+                f"SamplesPerPixel is {ds.SamplesPerPixel}; only grey-scale images form volumes "
+                "(a single colour image is read with `read_dicom_image`)"
+            )
         n_frames = int(ds.get("NumberOfFrames", 1) or 1)
         arr = _native_fast(ds, n_frames)
         if arr is None:
