@@ -517,3 +517,78 @@ def test_io_image_fuzzed_tags_raise_only_samd_errors(kind: str, keyword: str, va
                 assert isinstance(exc, ValueError) and "\n" not in str(exc)
                 return
     assert np.all(np.isfinite(np.asarray(out.array, dtype=np.float64)))
+
+
+# ---------------------------------------------------------------- every reader tag, 2-D
+_T = "{tag}"
+IMAGE_TABLE: dict[str, tuple[bytes | None, str]] = {
+    "SOPClassUID": (b"1.2.3", r"SOPClassUID 1\.2\.3 \(1\.2\.3\) is not a single-frame"),
+    "SOPInstanceUID": (b"Smith^John", "ok"),
+    "SeriesInstanceUID": (b"Smith^John", "ok"),
+    "StudyInstanceUID": (b"1.2.3", "ok"),
+    "FrameOfReferenceUID": (b"1.2.3", "ok"),
+    "PatientID": (b"OTHER", "ok"),
+    "SeriesNumber": (b"abcd", "ok"),
+    "Modality": (b"XX", "ok"),
+    "ImageType": (b"\xff\xfe", "ok"),
+    "NumberOfFrames": (b"abcd", _T + " must be an integer"),
+    "Rows": (b"\x00\x00", _T + r" must be an integer in \[1, 65535\]"),
+    "Columns": (b"\x00\x00", _T + r" must be an integer in \[1, 65535\]"),
+    "SamplesPerPixel": (b"\x03\x00", _T + " must be 1 for PhotometricInterpretation MONOCHROME2"),
+    "PhotometricInterpretation": (b"FOO ", _T + " must be one of"),
+    "BitsAllocated": (b"\x0c\x00", _T + " must be one of 1, 8, 16, 32, 64"),
+    "BitsStored": (b"\x11\x00", _T + r" must be an integer in \[1, BitsAllocated = 16\]"),
+    "HighBit": (b"\x03\x00", _T + " must be BitsStored - 1"),
+    "PixelRepresentation": (b"\x02\x00", _T + r" must be an integer in \[0, 1\]"),
+    "PlanarConfiguration": (b"\x07\x00", "ok"),
+    "ImagePositionPatient": (b"abcd", "ok"),
+    "ImageOrientationPatient": (b"abcd", "ok"),
+    "PixelSpacing": (b"0\\0.2 ", _T + r" must be 2 finite decimal number\(s\) > 0"),
+    "ImagerPixelSpacing": (b"abcd", _T + r" must be 2 finite decimal number\(s\) > 0; got 'abcd'"),
+    "EstimatedRadiographicMagnificationFactor": (b"nan ", _T + r" must be 1 finite decimal number\(s\) > 0"),
+    "SliceThickness": (b"abcd", "ok"),
+    "RescaleSlope": (b"-1", _T + " must be a finite number > 0"),
+    "RescaleIntercept": (b"inf ", _T + r" must be 1 or more finite decimal number\(s\)"),
+    "WindowCenter": (b"abcd", _T + r" must be 1 or more finite decimal number\(s\)"),
+    "WindowWidth": (b"0 ", _T + " must be >= 1"),
+    "VOILUTFunction": (b"CUBIC ", _T + " must be one of"),
+    "KVP": (b"abcd", _T),
+    "Manufacturer": (b"\xff\xfe", "ok"),
+    "ManufacturerModelName": (b"\xff\xfe", "ok"),
+    "ConvolutionKernel": (b"\xff\xfe", "ok"),
+}
+
+
+@pytest.mark.verifies("SRS-IO-021", "SRS-IO-018")
+@pytest.mark.parametrize("keyword", sorted(IMAGE_TABLE))
+def test_io_image_every_reader_tag_with_a_bad_value(keyword: str, tmp_path: Path) -> None:
+    import re
+    import warnings
+
+    from samd_core.io._dicom_tags import tag_name
+
+    assert set(IMAGE_TABLE) == set(READER_TAGS)
+    vol = _grey((6, 8), hi=2000)
+    p = write_dicom_image(vol, tmp_path / "a.dcm", magnification=1.1, rescale=(1.0, -10.0), window=(500.0, 400.0))
+    clean = read_dicom_image(p)
+    value, expect = IMAGE_TABLE[keyword]
+    ds = pydicom.dcmread(p)
+    tag = Tag(tag_for_keyword(keyword))
+    if tag in ds:
+        del ds[tag]
+    if value is not None:
+        vr = dictionary_VR(tag)
+        ds[tag] = RawDataElement(tag, vr, len(value), value, 0, False, True)
+    ds.save_as(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if expect == "ok":
+            out = read_dicom_image(p)
+            np.testing.assert_array_equal(out.array, clean.array)
+            assert out.spacing == clean.spacing
+            return
+        with pytest.raises(DicomReadError) as info:
+            read_dicom_image(p)
+    message = str(info.value)
+    assert message.startswith("file (SOPInstanceUID ") and "\n" not in message
+    assert re.search(expect.replace(_T, re.escape(tag_name(keyword))), message), message
