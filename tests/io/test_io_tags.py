@@ -33,6 +33,9 @@ IO_DIR = Path(sio.__file__).parent
 #: Keywords the reader's source names that are not single attributes it parses (containers,
 #: pixel data, file meta): each with the reason.
 NOT_PARSED = {
+    "SegmentationType": "DICOM SEG: parsed by highdicom (read_dicom_seg; tests/dicom_out bad-input cases)",
+    "MaximumFractionalValue": "DICOM SEG: parsed by highdicom (read_dicom_seg)",
+    "SegmentIdentificationSequence": "DICOM SEG: parsed by highdicom (read_dicom_seg)",
     "PixelData": "pixel bytes: length checked against the declared size (see test_io_resources)",
     "FloatPixelData": "only its presence is tested",
     "PerFrameFunctionalGroupsSequence": "container of the enhanced-frame attributes below",
