@@ -17,7 +17,7 @@ from typing import Any
 
 from risk.errors import IntegrityError
 
-__all__ = ["RESULT_ARTIFACTS", "RunRecord", "load_runs"]
+__all__ = ["RESULT_ARTIFACTS", "RunRecord", "latest_runs", "load_runs"]
 
 #: samd.kind tag -> name of the result artifact.
 RESULT_ARTIFACTS: dict[str, str] = {"validation": "result.json", "mrmc": "mrmc_result.json"}
@@ -115,3 +115,15 @@ def load_runs(
             )
         )
     return tuple(runs), tuple(missing)
+
+
+def latest_runs(*, tracking_uri: str | None, exclude: Sequence[str] = ()) -> tuple[str, ...]:
+    """The newest finished ``samd validate`` run and the newest ``samd mrmc`` run of the store."""
+    from validation.tracking import find_runs
+
+    out: list[str] = []
+    for kind in ("validation", "mrmc"):
+        found = [r["run_id"] for r in find_runs(kind=kind, tracking_uri=tracking_uri) if r["status"] == "FINISHED"]
+        if found and found[0] not in exclude and found[0] not in out:
+            out.append(found[0])
+    return tuple(out)

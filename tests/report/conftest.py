@@ -32,7 +32,7 @@ def validation_result(run_id: str) -> dict[str, Any]:
         "manifest_sha256": "2e" * 32,
         "model_sha256": BUNDLE_SHA,
         "device": {"mode": "bundle", "bundle": "reference_bundle", "bundle_manifest_sha256": BUNDLE_SHA,
-                   "name": "lung-nodule-unet3d", "version": "1.0.0", "core_fingerprint": CORE_FP,
+                   "name": "samd-reference-nodule", "version": "1.1.0", "core_fingerprint": CORE_FP,
                    "cases_computed": 320, "cases_reused": 0},
         "n_cases": 320,
         "endpoints": [

@@ -52,7 +52,7 @@ def _flat(text: str) -> str:
 @pytest.mark.verifies("SRS-REPORT-001", "SRS-REF-004")
 def test_pdf_has_numbers_in_sections(rendered: dict[str, Any]) -> None:
     pages = rendered["pages"]
-    standalone = _flat(_section_text(pages, "Standalone Performance Report", "Clinical Performance"))
+    standalone = _flat(_section_text(pages, "Standalone Performance Report", "Reader Study Report"))
     # values from the fixture result.json, rounded by the template to 3 decimals
     assert "0.873" in standalone and "0.812 to 0.921" in standalone
     assert "0.901" in standalone and "0.851 to 0.936" in standalone
@@ -64,8 +64,8 @@ def test_pdf_has_numbers_in_sections(rendered: dict[str, Any]) -> None:
     assert re.search(r"5 mm case_sensitivity 0\.778 0\.456 to 0\.937 9 below the protocol's minimum", standalone)
     assert re.search(r"VendorA case_sensitivity 0\.861 0\.762 to 0\.923 57", standalone)
     assert re.search(r"vendor case_sensitivity 1\.235 0\.2665 0\.5331", standalone)
-    assert "lung-nodule-unet3d 1.0.0" in standalone
-    reader = _flat(_section_text(pages, "Clinical Performance", "Risk Management Summary"))
+    assert "samd-reference-nodule 1.1.0" in standalone
+    reader = _flat(_section_text(pages, "Reader Study Report", "Risk Management Summary"))
     assert "0.053" in reader and "0.021 to 0.085" in reader and "0.0034" in reader
     assert "0.812" in reader and "0.865" in reader  # unaided / aided
     assert "modality aided minus modality unaided" in reader
@@ -175,7 +175,8 @@ def test_missing_inputs_are_listed_and_nothing_written(store: dict[str, Any], ex
                           tracking_uri=store["uri"], audit_log=None, junit=[])
     missing = "\n".join(info.value.missing)
     assert "predicate device: `predicates` not configured" in missing
-    assert "reader study: no --run of kind `mrmc`" in missing
+    assert "substantial equivalence row 4 (Reader-study effect): no reader study run given" in missing
+    assert not any(m.startswith("reader study:") for m in info.value.missing)  # the reader study is optional
     assert "test results: --junit FILE not given" in missing
     assert "audit trail: --audit-log FILE not given" in missing
     assert not out.exists()
@@ -186,8 +187,9 @@ def test_draft_renders_visible_placeholders(store: dict[str, Any], example_confi
     out = tmp_path / "draft"
     res = render_submission(config_path=example_config, run_ids=[store["validation"]], out_dir=out,
                             tracking_uri=store["uri"], audit_log=None, junit=[], draft=True, pdf=False)
-    html = (out / "reader_study.html").read_text("utf-8")
-    assert "[MISSING: reader study run (samd mrmc)]" in html
+    assert not (out / "reader_study.html").exists()  # no reader study given: the section is left out
+    html = (out / "substantial_equivalence.html").read_text("utf-8")
+    assert "[MISSING: reader study run]" in html
     assert "DRAFT" in html
     assert res.draft and any("reader study" in m for m in res.missing)
     index = json.loads((out / "submission_index.json").read_text("utf-8"))
@@ -218,18 +220,20 @@ def test_unknown_run_is_a_missing_input(store: dict[str, Any], example_config: P
 
 
 @pytest.mark.verifies("SRS-REPORT-011")
-def test_report_cli_exit_codes(store: dict[str, Any], example_config: Path, tmp_path: Path) -> None:
+def test_report_cli(store: dict[str, Any], example_config: Path, tmp_path: Path) -> None:
+    """The command is thin: samd's errors reach `samd/cli.py` (which maps them to exit 2) unchanged."""
     from click.testing import CliRunner
 
+    from risk.errors import RiskFileError
     from samd.cli import main
 
     base = ["report", "--config", str(example_config), "--tracking-uri", store["uri"], "--no-pdf"]
     r = CliRunner().invoke(main, [*base, "--run", store["validation"], "--out", str(tmp_path / "a")])
-    assert r.exit_code == 1
-    assert "reader study: no --run of kind `mrmc`" in r.output and "--draft" in r.output
+    assert r.exit_code != 0 and isinstance(r.exception, MissingInputsError)
+    assert "no reader study run given" in str(r.exception) and "--draft" in str(r.exception)
     r = CliRunner().invoke(main, [*base, "--run", store["validation"], "--out", str(tmp_path / "b"), "--draft"])
     assert r.exit_code == 0, r.output
-    assert "submission_index.json" in r.output and "DRAFT" in r.output
+    assert "submission_index.json" in r.output and "DRAFT" in r.output and "verdict: fail" in r.output
     r = CliRunner().invoke(main, [*base, "--latest", "--out", str(tmp_path / "l"), "--draft"])
     assert r.exit_code == 0, r.output
     index = json.loads((tmp_path / "l" / "submission_index.json").read_text("utf-8"))
@@ -238,9 +242,11 @@ def test_report_cli_exit_codes(store: dict[str, Any], example_config: Path, tmp_
     bad.write_text("device: {trade_name: x}\nunknown_key: 1\n", "utf-8")
     r = CliRunner().invoke(main, ["report", "--config", str(bad), "--run", "x", "--out", str(tmp_path / "c"),
                                   "--tracking-uri", store["uri"]])
-    assert r.exit_code == 2
-    assert "`/`: Additional properties are not allowed ('unknown_key'" in r.output
-    assert "`/device`: 'common_name' is a required property" in r.output
+    assert isinstance(r.exception, RiskFileError)
+    assert "`/`: Additional properties are not allowed ('unknown_key'" in str(r.exception)
+    assert "`/device`: 'common_name' is a required property" in str(r.exception)
+    r = CliRunner().invoke(main, ["report", "--run", "x"])
+    assert r.exit_code == 2 and "--config" in r.output  # usage error
 
 
 @pytest.mark.verifies("SRS-REPORT-012")
@@ -273,3 +279,65 @@ def test_risk_check_reads_endpoints_from_a_run(store: dict[str, Any], tmp_path: 
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, args)  # without the run the endpoint verifications are missing
     assert r.exit_code == 1 and "VERIFICATION-MISSING RC-001: endpoint case_sensitivity" in r.output
+
+
+_ASSERTS_MET = re.compile(
+    r"performs as intended|(?<!not )meets its|criteria (?:were|are) met|all \d+ pre-specified acceptance criteria"
+    r"|favourable benefit|improves detection|benefit, shown", re.I)
+
+
+@pytest.mark.verifies("SRS-REPORT-013")
+def test_failing_run_makes_no_claim_of_meeting_criteria(rendered: dict[str, Any]) -> None:
+    """A run with a failed criterion (case_auc): read the PDF back; nothing claims success."""
+    pages = rendered["pages"]
+    assert all("ACCEPTANCE CRITERIA NOT MET" in p for p in pages)  # the running header of every page
+    for sid, _ in SECTIONS:
+        for page in PdfReader(rendered["out"] / f"{sid}.pdf").pages:
+            assert "ACCEPTANCE CRITERIA NOT MET" in (page.extract_text() or "")
+    text = _flat(" ".join(pages))
+    for sentence in re.split(r"(?<=[.;:])\s+", text):
+        m = _ASSERTS_MET.search(sentence)
+        assert m is None or re.search(r"\bnot\b", sentence), sentence
+    summary = _flat(_section_text(pages, "510(k) Summary", "Indications for Use"))
+    # the failed criterion is named with its value, CI and criterion
+    assert "1 of 3 criteria were not met" in summary
+    assert "Criterion not met: case_auc (roc_auc) 0.946 (95% CI 0.912 to 0.979), n = 320; acceptance criterion " \
+           "ci_low >= 0.95: not met" in summary
+    assert "The manufacturer's typed conclusion is not reproduced" in summary
+    risk = _flat(_section_text(pages, "Risk Management Summary", "Appendix: Sources"))
+    assert "Benefit: not established; 1 of 3 pre-specified standalone acceptance criteria were not met" in risk
+    index = json.loads((rendered["out"] / "submission_index.json").read_text("utf-8"))
+    v = index["verdict"]
+    assert v["acceptance_criteria"] == "fail" and (v["criteria_met"], v["criteria_total"]) == (2, 3)
+    assert [f["endpoint"] for f in v["failed_criteria"]] == ["case_auc"] and v["claims_supported"] is False
+    assert rendered["res"].verdict == "fail"
+
+
+@pytest.mark.verifies("SRS-REPORT-014")
+def test_simulated_reader_study_is_never_clinical(rendered: dict[str, Any]) -> None:
+    pages = rendered["pages"]
+    summary = _flat(_section_text(pages, "510(k) Summary", "Indications for Use"))
+    b2 = summary[summary.index("(b)(2) Clinical performance data"):summary.index("(b)(3)")]
+    assert "Multi-reader" not in b2 and "No clinical performance data are included" in b2
+    b1 = summary[summary.index("(b)(1)"):summary.index("(b)(2)")]
+    assert "Reader study (simulated data); not clinical performance data" in b1
+    assert "Standalone performance (synthetic data)" in b1
+    reader = _flat(_section_text(pages, "Reader Study Report", "Risk Management Summary"))
+    assert reader.startswith("Reader Study Report (simulated data)")
+    assert "Effect of the device (simulated data)" in reader
+    standalone = _flat(_section_text(pages, "Standalone Performance Report", "Reader Study Report"))
+    assert standalone.startswith("Standalone Performance Report (synthetic test set)")
+    assert "Endpoints (synthetic data)" in standalone and "Subgroups (synthetic data)" in standalone
+    assert not any(p.lstrip().startswith("Clinical Performance") for p in pages)
+
+
+@pytest.mark.verifies("SRS-REPORT-015")
+def test_performance_rows_of_the_se_table_are_computed(rendered: dict[str, Any]) -> None:
+    se = _flat(_section_text(rendered["pages"], "Substantial Equivalence", "Software Documentation"))
+    # sensitivity 0.873 (0.812-0.921) vs the predicate's 0.90 (0.85-0.94), non-inferiority margin 0.05:
+    # difference -0.027, CI d -/+ z*hypot(0.1087531/(2z), 0.09/(2z)), z = 1.959964: (-0.0971, 0.0440)
+    assert "Non-inferiority not shown: difference (subject − predicate) -0.027 (95% CI -0.097 to 0.044)" in se
+    assert "Non-inferiority shown: difference (subject − predicate) 0.013 (95% CI -0.031 to 0.057)" in se
+    assert "margin 0.050: lower 95% confidence bound of (subject − predicate) > −0.050" in se
+    assert "0.900 (95% CI 0.850 to 0.940)" in se  # the predicate's published value, as configured
+    assert "similar" not in se.split("Case-level sensitivity")[1].split("Reader-study effect")[0]
