@@ -178,3 +178,41 @@ def example_config(tmp_path: Path) -> Path:
 @pytest.fixture()
 def example_junit(tmp_path: Path) -> Path:
     return write_junit(tmp_path / "junit.xml", EXAMPLE_TESTS)
+
+
+PREDS_SHA = "9d" * 32
+
+
+def predictions_result(run_id: str, *, name: str | None = None, version: str | None = None) -> dict[str, Any]:
+    """A predictions-mode result.json (a device that is not the lung-nodule device): 2 of 4 criteria met."""
+    device: dict[str, Any] = {"mode": "predictions", "predictions_file": "predictions.csv",
+                              "predictions_sha256": PREDS_SHA}
+    if name:
+        device.update(name=name, version=version)
+    eps = [("sens", "sensitivity", 0.69, 0.61, 0.76, "wilson", 133, "ci_low >= 0.80", False),
+           ("spec", "specificity", 0.91, 0.87, 0.94, "wilson", 167, "ci_low >= 0.85", True),
+           ("auc", "roc_auc", 0.88, 0.84, 0.92, "delong", 300, "ci_low >= 0.80", True),
+           ("hd95", "hd95_mm", 4.1, 3.5, 4.8, "bootstrap-bca", 107, "ci_high <= 4.0", False)]
+    return {
+        "schema": "samd.validation_result/1", "verdict": "fail", "mlflow_run_id": run_id,
+        "protocol_id": "cxr-001", "protocol_sha256": "3a" * 32, "manifest_sha256": "4b" * 32,
+        "model_sha256": PREDS_SHA, "device": device, "n_cases": 300,
+        "endpoints": [{"id": i, "metric": m, **_est(v, lo, hi, meth, n), "criterion": c, "passed": p, "notes": []}
+                      for i, m, v, lo, hi, meth, n, c, p in eps],
+        "subgroups": [], "warnings": [],
+    }
+
+
+def make_predictions_run(root: Path, **kw: Any) -> dict[str, Any]:
+    """One predictions-mode validation run in a fresh sqlite store."""
+    from validation.tracking import tracked_run
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    tmp = root / "staging"
+    tmp.mkdir(parents=True)
+    with tracked_run(experiment="samd-validation", run_name="cxr", kind="validation", tracking_uri=uri) as run:
+        run.log_params({"protocol_id": "cxr-001", "model_sha256": PREDS_SHA})
+        (tmp / "result.json").write_text(json.dumps(predictions_result(run.run_id, **kw)), "utf-8")
+        run.log_artifact(tmp / "result.json")
+        run_id = run.run_id
+    return {"uri": uri, "run_id": run_id}

@@ -1,0 +1,110 @@
+"""A predictions-mode device that is not the lung-nodule device: identity, hashes, init skeleton, TODOs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from risk.errors import MissingInputsError
+from risk.report import find_todos, init_submission_config, render_submission
+from samd.cli import main
+from tests.report.conftest import PREDS_SHA, make_predictions_run
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
+
+
+def _text(path: Path) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", path.read_text("utf-8")))
+
+
+def _fill(cfg: Path, tmp: Path, *, device_name: bool) -> None:
+    """What a person writes into the skeleton (no run is edited)."""
+    doc = yaml.safe_load(cfg.read_text("utf-8"))
+    for key in ("submitter", "summary"):
+        doc[key] = {k: f"{key} {k}" for k in doc[key]}
+    doc["device"].update(trade_name="CXR Triage", common_name="Chest radiograph triage software",
+                         classification_name="Radiological computer-assisted triage software",
+                         regulation_number="21 CFR 892.2080", product_code="QFM", device_class="II",
+                         description="Flags chest radiographs with suspected pneumothorax.")
+    if device_name:
+        doc["device"].update(name="cxr-triage", version="2.3.0")
+    doc["indications_for_use"] = "CXR Triage flags adult chest radiographs with suspected pneumothorax."
+    doc["predicates"] = [{"k_number": "K111111", "name": "P", "manufacturer": "M", "citation": "K111111 table 1"}]
+    for row in doc["substantial_equivalence"]:
+        row["predicate_citation"] = "K111111 table 2"
+        if "rule" in row:
+            row["predicate"] = {"value": 0.90, "ci_low": 0.85, "ci_high": 0.94, "confidence_level": 0.95}
+            row["rule"] = {"non_inferior": {"margin": 0.05}}
+        else:
+            row.update(predicate="Same population", comparison="same")
+    doc["standalone"] = {"provenance": "clinical"}
+    doc["software"] = {"documentation_level": "Basic", "level_rationale": "r", "level_hazard_ids": [],
+                       "architecture": "a", "development_practices": "d"}
+    for key in ("risk_file", "requirements", "lock_file", "changelog"):
+        doc.pop(key)
+    cfg.write_text(yaml.safe_dump(doc, sort_keys=False), "utf-8")
+
+
+@pytest.mark.verifies("SRS-REPORT-016")
+def test_init_skeleton_todos_and_a_predictions_mode_device(tmp_path: Path) -> None:
+    store = make_predictions_run(tmp_path / "s")
+    cfg = tmp_path / "submission.yaml"
+    r = CliRunner().invoke(main, ["report", "init", "--run", store["run_id"], "--out", str(cfg),
+                                  "--tracking-uri", store["uri"]])
+    assert r.exit_code == 0, r.output
+    doc = yaml.safe_load(cfg.read_text("utf-8"))
+    todos = find_todos(doc)
+    assert "/device/name" in todos and "/predicates/0/k_number" in todos and "/risk_file" in todos
+    # what the run knows is filled in: one performance row per endpoint, decided by a rule
+    assert [row["subject"] for row in doc["substantial_equivalence"][1:]] == [
+        {"endpoint": e} for e in ("sens", "spec", "auc", "hd95")]
+    assert "reader_study" not in doc  # no reader study given
+    with pytest.raises(FileExistsError):
+        init_submission_config(run_ids=[store["run_id"]], out=cfg, tracking_uri=store["uri"])
+    # a TODO left: refused (listing each), unless --draft
+    with pytest.raises(MissingInputsError, match="`/device/name` is still a TODO"):
+        render_submission(config_path=cfg, run_ids=[store["run_id"]], out_dir=tmp_path / "x",
+                          tracking_uri=store["uri"], pdf=False)
+    res = render_submission(config_path=cfg, run_ids=[store["run_id"]], out_dir=tmp_path / "draft",
+                            tracking_uri=store["uri"], pdf=False, draft=True)
+    assert any("`predicates`: 1 item(s) still hold a TODO" in m for m in res.missing)
+    # filled in by a person: the identity comes from the configuration, never a core fingerprint
+    _fill(cfg, tmp_path, device_name=True)
+    res = render_submission(config_path=cfg, run_ids=[store["run_id"]], out_dir=tmp_path / "o",
+                            tracking_uri=store["uri"], pdf=False, draft=True)
+    assert not any("identity" in m for m in res.missing), res.missing
+    assert res.verdict == "fail"
+    out = tmp_path / "o"
+    assert not (out / "reader_study.html").exists()
+    every = " ".join(_text(p) for p in out.glob("*.html"))
+    assert "Bundle manifest SHA-256" not in every and "fingerprint" not in every.lower()
+    assert "locked samd bundle" not in every and "The algorithm is locked" not in every
+    desc = _text(out / "device_description.html")
+    assert f"Predictions file SHA-256 (predictions.csv) {PREDS_SHA}" in desc
+    assert "cxr-triage" in desc and "2.3.0" in desc and "from the submission configuration" in desc
+    summary = _text(out / "510k_summary.html")
+    assert "2 of 4 criteria were not met" in summary
+    assert "Criterion not met: hd95 (hd95_mm) 4.100 (95% CI 3.500 to 4.800), n = 107; acceptance criterion " \
+           "ci_high &lt;= 4.0: not met" in summary
+
+
+@pytest.mark.verifies("SRS-REPORT-016")
+def test_predictions_mode_identity_from_the_run(tmp_path: Path) -> None:
+    store = make_predictions_run(tmp_path / "s", name="cxr-triage", version="2.3.0")
+    cfg = tmp_path / "submission.yaml"
+    init_submission_config(run_ids=[store["run_id"]], out=cfg, tracking_uri=store["uri"])
+    doc = yaml.safe_load(cfg.read_text("utf-8"))
+    assert (doc["device"]["name"], doc["device"]["version"]) == ("cxr-triage", "2.3.0")
+    _fill(cfg, tmp_path, device_name=False)
+    doc = yaml.safe_load(cfg.read_text("utf-8"))
+    doc["device"].pop("name")
+    doc["device"].pop("version")
+    cfg.write_text(yaml.safe_dump(doc), "utf-8")
+    render_submission(config_path=cfg, run_ids=[store["run_id"]], out_dir=tmp_path / "o",
+                      tracking_uri=store["uri"], pdf=False, draft=True)
+    desc = _text(tmp_path / "o" / "device_description.html")
+    assert "cxr-triage" in desc and "from the submission configuration" not in desc
