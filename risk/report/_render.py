@@ -173,6 +173,40 @@ def _sections(ctx: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _draw_figures(ctx: Mapping[str, Any], out: Path) -> None:
+    """Draw each validation run's figures into ``out/figures`` and number them for the documents."""
+    import pandas as pd
+
+    from risk.report._figures import forest_figures, roc_figure
+
+    number = 0
+    prov = ctx["standalone_provenance"]
+    label = f" ({prov} data)" if isinstance(prov, str) and prov != "clinical" else ""
+    for v in ctx["validations"]:
+        fig_dir = out / "figures" / v["run_id"]
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        drawn = []
+        sources = [f"{v['source']['artifact']} (SHA-256 {v['source']['sha256']})"]
+        cases = next((local for art, local in v["tables"]), None)
+        if cases is not None:
+            table = pd.read_csv(cases)
+            if {"truth", "score"} <= set(table.columns):
+                art = v["tables"][0][0]
+                fig = roc_figure(table["truth"], table["score"], v["endpoints"], fig_dir, run_id=v["run_id"],
+                                 label=label)
+                if fig is not None:
+                    drawn.append((fig, [*sources, f"{art} (SHA-256 {_sha256_file(Path(cases))})"]))
+        drawn = [(f, sources) for f in forest_figures(v["endpoints"], v["subgroups"], fig_dir, run_id=v["run_id"],
+                                                      label=label)] + drawn
+        v["figures"] = []
+        for fig, src in drawn:
+            number += 1
+            path = fig_dir / fig.file
+            v["figures"].append({"number": number, "href": f"figures/{v['run_id']}/{fig.file}",
+                                 "square": fig.file == "roc.png",
+                                 "caption": fig.caption, "sha256": _sha256_file(path), "drawn_from": src})
+
+
 def _verdict_record(ctx: Mapping[str, Any]) -> dict[str, Any]:
     """What the submission index records about the evidence: the verdict and the failed criteria."""
     crit = ctx["criteria"]
@@ -269,14 +303,7 @@ def render_submission(
         if missing and not draft:
             raise MissingInputsError(missing)
         out.mkdir(parents=True, exist_ok=True)
-        fig_dir = out / "figures"
-        for v in ctx["validations"]:
-            for p in v["plots"]:
-                fig_dir.mkdir(exist_ok=True)
-                dest = fig_dir / f"{v['run_id']}_{p['name']}"
-                shutil.copyfile(p["local"], dest)
-                p["href"] = f"figures/{dest.name}"
-                p["sha256"] = _sha256_file(dest)
+        _draw_figures(ctx, out)
         sections = _sections(ctx)
         config_sha = _sha256_file(config_path)
         ctx.update(
@@ -353,10 +380,10 @@ def render_submission(
         index["sections"][sid] = entries
     figures = []
     for v in ctx["validations"]:
-        for p in v["plots"]:
-            files[p["href"]] = p["sha256"]
-            figures.append({"file": p["href"], "sha256": p["sha256"], "run_ids": [v["run_id"]],
-                            "artifact": p["artifact"]})
+        for f in v["figures"]:
+            files[f["href"]] = f["sha256"]
+            figures.append({"file": f["href"], "sha256": f["sha256"], "run_ids": [v["run_id"]],
+                            "caption": f["caption"], "drawn_from": f["drawn_from"]})
     if figures:
         index["sections"]["figures"] = figures
     index_path = out / "submission_index.json"

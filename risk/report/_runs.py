@@ -36,6 +36,7 @@ class RunRecord:
     result_artifact: str
     result_sha256: str
     plots: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (artifact path, local path)
+    tables: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # per-case tables (cases.csv)
 
 
 def _sha256(path: str | Path) -> str:
@@ -52,7 +53,7 @@ def load_runs(
     tracking_uri: str,
     workdir: str | Path,
 ) -> tuple[tuple[RunRecord, ...], tuple[str, ...]]:
-    """Fetch runs, their result artifact and their PNG plots into ``workdir``.
+    """Fetch runs, their result artifact and their per-case table (``cases.csv``) into ``workdir``.
 
     Returns
     -------
@@ -98,8 +99,9 @@ def load_runs(
                 f"artifact {cands[0]} of run {run_id} states mlflow_run_id {stated!r}; "
                 "a result may only be cited from the run that produced it"
             )
-        plots = tuple(
-            (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files) if f.lower().endswith(".png")
+        tables = tuple(
+            (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files)
+            if f.rsplit("/", 1)[-1] == "cases.csv"
         )
         runs.append(
             RunRecord(
@@ -111,7 +113,7 @@ def load_runs(
                 result=result,
                 result_artifact=cands[0],
                 result_sha256=_sha256(local),
-                plots=plots,
+                tables=tables,
             )
         )
     return tuple(runs), tuple(missing)

@@ -102,6 +102,17 @@ def _png(path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _cases_csv(path: Path) -> None:
+    """A per-case table as `samd validate` writes it (case_id, truth, score)."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    y = np.r_[np.ones(150, int), np.zeros(170, int)]
+    s = np.round(rng.normal(loc=1.6 * y, scale=1.0), 6)
+    rows = ["case_id,truth,score"] + [f"c{i:03d},{t},{v}" for i, (t, v) in enumerate(zip(y, s))]
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+
+
 def make_runs(root: Path, *, with_mrmc: bool = True) -> dict[str, Any]:
     """Create a sqlite MLflow store + audit log with one validation run and one mrmc run."""
     from validation.audit import AuditLog
@@ -120,6 +131,8 @@ def make_runs(root: Path, *, with_mrmc: bool = True) -> dict[str, Any]:
         for name in ("roc.png", "forest.png"):
             _png(tmp / name, name)
             run.log_artifact(tmp / name, "plots")
+        _cases_csv(tmp / "cases.csv")
+        run.log_artifact(tmp / "cases.csv")
         audit_run_end(log, run, extra={"verdict": "fail"})
         val_id = run.run_id
     ids = [val_id]

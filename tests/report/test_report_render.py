@@ -120,7 +120,9 @@ def test_index_sources_and_audit_records(rendered: dict[str, Any], store: dict[s
     out: Path = rendered["out"]
     index = json.loads((out / "submission_index.json").read_text("utf-8"))
     assert set(index["sections"]) == {s for s, _ in SECTIONS} | {"submission", "sbom", "figures"}
-    assert {f["artifact"] for f in index["sections"]["figures"]} == {"plots/roc.png", "plots/forest.png"}
+    figs = index["sections"]["figures"]
+    assert sorted(Path(f["file"]).name for f in figs) == ["forest_auc.png", "forest_proportion.png", "roc.png"]
+    assert all(f["caption"] and f["drawn_from"][0].startswith("result.json (SHA-256 ") for f in figs)
     for sid, entries in index["sections"].items():
         for e in entries:
             assert sha256_file(out / e["file"]) == e["sha256"]
@@ -341,3 +343,46 @@ def test_performance_rows_of_the_se_table_are_computed(rendered: dict[str, Any])
     assert "margin 0.050: lower 95% confidence bound of (subject − predicate) > −0.050" in se
     assert "0.900 (95% CI 0.850 to 0.940)" in se  # the predicate's published value, as configured
     assert "similar" not in se.split("Case-level sensitivity")[1].split("Reader-study effect")[0]
+
+
+@pytest.mark.verifies("SRS-REPORT-018")
+def test_every_page_has_content_and_every_figure_its_caption(rendered: dict[str, Any], tmp_path: Path) -> None:
+    """Render each PDF page to an image with poppler's pdftoppm: no blank page; figures captioned."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils (pdftoppm) not installed")
+    out: Path = rendered["out"]
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(out / "submission.pdf"), str(tmp_path / "p")], check=True)
+    images = sorted(tmp_path.glob("p-*.pgm"))
+    assert len(images) == len(rendered["pages"])
+    for img in images:
+        a = np.asarray(Image.open(img))
+        h = a.shape[0]
+        body = a[int(0.09 * h):int(0.91 * h)]  # without the running header and footer
+        assert (body < 200).mean() > 0.002, f"{img.name}: blank page"
+    html = (out / "standalone_performance.html").read_text("utf-8")
+    figures = re.findall(r"<figure>(.*?)</figure>", html, re.S)
+    assert len(figures) == 3 and len(re.findall(r"<img ", html)) == 3  # no image outside a figure
+    text = _flat(" ".join(rendered["pages"]))
+    for i, f in enumerate(figures, start=1):
+        assert f"<figcaption><b>Figure {i}.</b>" in f
+        assert f"Figure {i}." in text
+    # each forest plot on its own scale, labelled with the endpoint's n (not a subgroup's case count)
+    assert "Forest plot, proportion (synthetic data): case_sensitivity, case_specificity" in text
+    assert "Forest plot, area under the roc curve (synthetic data): case_auc" in text
+    assert "locked operating point: sensitivity 0.873 (n=150), specificity 0.901 (n=170)" in text
+
+
+def test_figure_text_is_readable_at_print_size() -> None:
+    """Figure text is 8 pt at the drawn width (6.5 in), shown at >= the drawn width on the page."""
+    from risk.report._figures import FIGURE_FONT_PT, _WIDTH_IN
+
+    assert FIGURE_FONT_PT >= 7.0
+    text_width_in = (215.9 - 2 * 18) / 25.4  # Letter minus the 18 mm margins of style.css
+    assert text_width_in >= _WIDTH_IN  # img.figure is shown at 100% of the text width: never scaled down
+    assert 0.62 * text_width_in >= 0.6 * _WIDTH_IN  # the square ROC figure neither
