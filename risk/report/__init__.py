@@ -10,6 +10,7 @@ from risk.report._claims import (
 )
 from risk.report._context import Missing, ifu_sha256, normalize_ifu
 from risk.report._equivalence import PredicateComparison, compare_with_predicate
+from risk.report._format import fmt_ci, fmt_num, fmt_pct
 from risk.report._init import TODO, InitResult, find_todos, init_submission_config
 from risk.report._normalize import HASH_LABELS, IDENTITY_KEYS, device_identity, parse_changelog
 from risk.report._render import SECTIONS, RenderedSubmission, load_submission_config, render_submission
@@ -34,6 +35,9 @@ __all__ = [
     "criteria_summary",
     "device_identity",
     "find_todos",
+    "fmt_ci",
+    "fmt_num",
+    "fmt_pct",
     "ifu_sha256",
     "init_submission_config",
     "latest_runs",
