@@ -7,6 +7,7 @@ from risk.report._claims import (
     conclusion_sentences,
     criteria_summary,
     reader_study_claim,
+    subgroup_findings,
 )
 from risk.report._context import Missing, ifu_sha256, normalize_ifu
 from risk.report._equivalence import PredicateComparison, compare_with_predicate
@@ -47,4 +48,5 @@ __all__ = [
     "parse_changelog",
     "reader_study_claim",
     "render_submission",
+    "subgroup_findings",
 ]

@@ -7,6 +7,7 @@ results, never typed in a configuration. The builders are pure: plain rows in, s
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +23,7 @@ __all__ = [
     "criteria_summary",
     "evidence_supports_claims",
     "reader_study_claim",
+    "subgroup_findings",
 ]
 
 Verdict = Literal["pass", "fail", "not evaluated"]
@@ -194,4 +196,53 @@ def benefit_risk_sentences(
     else:
         out.append("The evidence does not support a favourable benefit–risk determination at this time; the "
                    "manufacturer's typed rationale is therefore not reproduced.")
+    return tuple(out)
+
+
+_BOUND = re.compile(r"^\s*(ci_low|ci_high|value)\s*(>=|>|<=|<)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$")
+
+
+def _crosses(est: Mapping[str, Any], criterion: Any) -> str | None:
+    """The criterion a subgroup's estimate fails (``"ci_low 0.456 < 0.8"``), or None."""
+    m = _BOUND.match(str(criterion or ""))
+    if not m:
+        return None
+    field, op, t = m.group(1), m.group(2), float(m.group(3))
+    x = est.get(field)
+    if not isinstance(x, float) or not math.isfinite(x):
+        return None
+    ok = {">=": x >= t, ">": x > t, "<=": x <= t, "<": x < t}[op]
+    return None if ok else f"{field} {fmt_num(x)} does not satisfy {field} {op} {fmt_num(t)}"
+
+
+def subgroup_findings(
+    endpoints: Sequence[Mapping[str, Any]],
+    subgroups: Sequence[Mapping[str, Any]],
+    interaction_tests: Sequence[Mapping[str, Any]],
+    *,
+    alpha: float = 0.05,
+) -> tuple[str, ...]:
+    """Flagged subgroup findings, as sentences for the performance report's discussion.
+
+    A finding is an interaction test whose multiplicity-adjusted p-value is below ``alpha``, or a
+    subgroup whose estimate (CI bound) does not satisfy its endpoint's acceptance criterion.
+    """
+    out: list[str] = []
+    by_id = {str(ep["id"]): ep for ep in endpoints}
+    for t in interaction_tests:
+        p = t.get("pvalue_adjusted", t.get("pvalue"))
+        if isinstance(p, float) and p < alpha:
+            levels = [s for s in subgroups if s.get("attribute") == t.get("variable")
+                      and s.get("endpoint") == t.get("endpoint")]
+            detail = "; ".join(f"{s['level']}: {fmt_ci(s.get('value'), s.get('ci_low'), s.get('ci_high'))}, "
+                               f"n = {s.get('n')}" for s in levels)
+            out.append(f"{t.get('endpoint')} differs across {t.get('variable')} (interaction test, adjusted "
+                       f"p = {fmt_num(p, 4)} < {fmt_num(alpha, 2)}){': ' + detail if detail else ''}.")
+    for s in subgroups:
+        ep = by_id.get(str(s.get("endpoint")))
+        why = _crosses(s, ep.get("criterion")) if ep else None
+        if why:
+            out.append(f"{s['endpoint']} in subgroup {s['attribute']} = {s['level']} "
+                       f"{fmt_ci(s.get('value'), s.get('ci_low'), s.get('ci_high'))}, n = {s.get('n')}: {why} "
+                       "(the endpoint's acceptance criterion).")
     return tuple(out)

@@ -25,6 +25,7 @@ from risk.report._claims import (
     criteria_summary,
     evidence_supports_claims,
     reader_study_claim,
+    subgroup_findings,
 )
 from risk.report._equivalence import compare_with_predicate
 from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
@@ -228,6 +229,10 @@ def build_context(
          "warnings": list(r.result.get("warnings", []))}
         for r in validation
     ]
+    for v in ctx["validations"]:
+        levels = [ep["confidence_level"] for ep in v["endpoints"] if isinstance(ep["confidence_level"], float)]
+        v["findings"] = subgroup_findings(v["endpoints"], v["subgroups"], v["interaction_tests"],
+                                          alpha=1.0 - levels[0] if levels else 0.05)
     endpoints = {ep["id"]: ep for v in ctx["validations"] for ep in v["endpoints"]}
     ctx["endpoints"] = endpoints
     ctx["mrmc"] = [dict(mrmc_summary(r), source=src_of[r.run_id]) for r in mrmc]

@@ -111,6 +111,22 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
     return ident, missing
 
 
+def _exclusions(x: Any) -> list[str]:
+    """``exclusions`` of an endpoint as lines: ``[{reason, n}]``, ``{reason: n}`` or ``[str]``."""
+    if isinstance(x, Mapping):
+        return [f"{k}: {v}" for k, v in x.items()]
+    if isinstance(x, Sequence) and not isinstance(x, str):
+        out = []
+        for e in x:
+            if isinstance(e, Mapping):
+                reason = e.get("reason", e.get("rule", "excluded"))
+                out.append(f"{reason}: {e['n']}" if "n" in e else str(reason))
+            else:
+                out.append(str(e))
+        return out
+    return []
+
+
 def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
     """Endpoints of a validation result, unrounded, with the numbers as floats."""
     rows = []
@@ -127,6 +143,8 @@ def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
                 "n": ep.get("n"),
                 "criterion": ep.get("criterion"),
                 "passed": ep.get("passed"),
+                "n_excluded": ep.get("n_excluded"),
+                "exclusions": _exclusions(ep.get("exclusions")),
                 "run_id": run.run_id,
             }
         )

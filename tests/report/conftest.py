@@ -206,13 +206,15 @@ def predictions_result(run_id: str, *, name: str | None = None, version: str | N
            ("spec", "specificity", 0.91, 0.87, 0.94, "wilson", 167, "ci_low >= 0.85", True),
            ("auc", "roc_auc", 0.88, 0.84, 0.92, "delong", 300, "ci_low >= 0.80", True),
            ("hd95", "hd95_mm", 4.1, 3.5, 4.8, "bootstrap-bca", 107, "ci_high <= 4.0", False)]
+    endpoints = [{"id": i, "metric": m, **_est(v, lo, hi, meth, n), "criterion": c, "passed": p, "notes": []}
+                 for i, m, v, lo, hi, meth, n, c, p in eps]
+    endpoints[3].update(n_excluded=26, exclusions=[{"reason": "no predicted segmentation (undefined: exclude)",
+                                                    "n": 26}])
     return {
         "schema": "samd.validation_result/1", "verdict": "fail", "mlflow_run_id": run_id,
         "protocol_id": "cxr-001", "protocol_sha256": "3a" * 32, "manifest_sha256": "4b" * 32,
         "model_sha256": PREDS_SHA, "device": device, "n_cases": 300,
-        "endpoints": [{"id": i, "metric": m, **_est(v, lo, hi, meth, n), "criterion": c, "passed": p, "notes": []}
-                      for i, m, v, lo, hi, meth, n, c, p in eps],
-        "subgroups": [], "warnings": [],
+        "endpoints": endpoints, "subgroups": [], "warnings": [],
     }
 
 

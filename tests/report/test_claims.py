@@ -134,3 +134,21 @@ def test_non_inferiority_never_shown_when_the_subject_ci_is_below_the_margin(v: 
     subject = {"value": v, "ci_low": v - w, "ci_high": v + w, "confidence_level": 0.95, "n": 10}
     pred = {"value": v + w + m + 0.01, "ci_low": v + w + m, "ci_high": v + w + m + 0.02}
     assert not compare_with_predicate(subject, pred, {"non_inferior": {"margin": m}}).shown
+
+
+def test_subgroup_findings_flag_interactions_and_subgroups_below_the_criterion() -> None:
+    from risk.report import subgroup_findings
+
+    eps = [{"id": "spec", "criterion": "ci_low >= 0.80"}]
+    sgs = [{"attribute": "sex", "level": "F", "endpoint": "spec", "value": 0.573, "ci_low": 0.48, "ci_high": 0.66,
+            "n": 96},
+           {"attribute": "sex", "level": "M", "endpoint": "spec", "value": 0.871, "ci_low": 0.81, "ci_high": 0.92,
+            "n": 124}]
+    tests = [{"variable": "sex", "endpoint": "spec", "pvalue": 0.0002, "pvalue_adjusted": 0.0006}]
+    f = subgroup_findings(eps, sgs, tests, alpha=0.05)
+    assert f[0] == ("spec differs across sex (interaction test, adjusted p = 0.0006 < 0.05): F: 0.573 (CI 0.480 to "
+                    "0.660), n = 96; M: 0.871 (CI 0.810 to 0.920), n = 124.")
+    assert f[1].startswith("spec in subgroup sex = F 0.573 (CI 0.480 to 0.660), n = 96: ci_low 0.480 does not "
+                           "satisfy ci_low >= 0.800")
+    assert len(f) == 2
+    assert subgroup_findings(eps, sgs[1:], [{**tests[0], "pvalue_adjusted": 0.2}]) == ()

@@ -86,6 +86,9 @@ def test_init_skeleton_todos_and_a_predictions_mode_device(tmp_path: Path) -> No
     desc = _text(out / "device_description.html")
     assert f"Predictions file SHA-256 (predictions.csv) {PREDS_SHA}" in desc
     assert "cxr-triage" in desc and "2.3.0" in desc and "from the submission configuration" in desc
+    standalone = _text(out / "standalone_performance.html")
+    assert "107 26 (no predicted segmentation (undefined: exclude): 26)" in standalone  # n analysed, excluded
+    assert "auc roc_auc 0.880" in standalone and "300 not recorded by the run" in standalone
     summary = _text(out / "510k_summary.html")
     assert "2 of 4 criteria were not met" in summary
     assert "Criterion not met: hd95 (hd95_mm) 4.100 (95% CI 3.500 to 4.800), n = 107; acceptance criterion " \

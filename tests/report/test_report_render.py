@@ -65,6 +65,9 @@ def test_pdf_has_numbers_in_sections(rendered: dict[str, Any]) -> None:
     assert re.search(r"VendorA case_sensitivity 0\.861 0\.762 to 0\.923 57", standalone)
     assert re.search(r"vendor case_sensitivity 1\.235 0\.2665 0\.5331", standalone)
     assert "samd-reference-nodule 1.1.0" in standalone
+    # flagged subgroup finding in the discussion: the 5 mm subgroup's CI crosses the criterion
+    assert "case_sensitivity in subgroup slice_thickness = 5 mm 0.778 (CI 0.456 to 0.937), n = 9: ci_low 0.456 " \
+           "does not satisfy ci_low >= 0.800" in standalone
     reader = _flat(_section_text(pages, "Reader Study Report", "Risk Management Summary"))
     assert "0.053" in reader and "0.021 to 0.085" in reader and "0.0034" in reader
     assert "0.812" in reader and "0.865" in reader  # unaided / aided
