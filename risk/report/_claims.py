@@ -61,10 +61,10 @@ def criteria_summary(validations: Sequence[Mapping[str, Any]]) -> CriteriaSummar
     """Summarise the acceptance criteria of validation runs (``{run_id, verdict, endpoints}``)."""
     eps = [ep for v in validations for ep in v["endpoints"]]
     failed = tuple(ep for ep in eps if ep.get("passed") is not True)
-    run_verdicts = tuple((str(v["run_id"]), str(v.get("verdict"))) for v in validations)
+    run_verdicts = tuple((str(v["run_id"]), str(v.get("verdict") or "not recorded")) for v in validations)
     n_met = sum(ep.get("passed") is True for ep in eps)
     verdict: Verdict
-    if any(ep.get("passed") is False for ep in eps) or any(rv not in ("pass", "None") for _, rv in run_verdicts):
+    if any(ep.get("passed") is False for ep in eps) or any(rv == "fail" for _, rv in run_verdicts):
         verdict = "fail"
     elif eps and n_met == len(eps) and all(rv == "pass" for _, rv in run_verdicts):
         verdict = "pass"
@@ -111,7 +111,7 @@ def conclusion_sentences(crit: CriteriaSummary, *, provenance: str | None) -> tu
     out = [f"The standalone performance study{where} did not meet its pre-specified acceptance criteria: "
            f"{crit.n_total - crit.n_met} of {crit.n_total} criteria were not met."]
     out += [f"Criterion not met: {_endpoint_clause(ep)}." for ep in crit.failed]
-    bad_runs = [r for r, v in crit.run_verdicts if v not in ("pass", "None")]
+    bad_runs = [r for r, v in crit.run_verdicts if v == "fail"]
     if bad_runs:
         out.append(f"Overall verdict of validation run(s) {', '.join(bad_runs)}: fail.")
     out.append("These performance data do not show that the device meets its pre-specified acceptance criteria.")

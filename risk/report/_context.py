@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -30,6 +29,7 @@ from risk.report._claims import (
 from risk.report._equivalence import compare_with_predicate
 from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
 from risk.report._runs import RunRecord
+from samd_core.hashing import sha256_bytes
 
 __all__ = ["Missing", "build_context", "ifu_sha256", "normalize_ifu"]
 
@@ -54,7 +54,7 @@ def normalize_ifu(text: str) -> str:
 
 def ifu_sha256(text: str) -> str:
     """SHA-256 (hex) of the UTF-8 bytes of `normalize_ifu` ``(text)``."""
-    return hashlib.sha256(normalize_ifu(text).encode("utf-8")).hexdigest()
+    return sha256_bytes(normalize_ifu(text).encode("utf-8"))
 
 
 def _audit_hash(records: Sequence[Mapping[str, Any]], run: RunRecord) -> str | None:
@@ -105,7 +105,7 @@ def _provenance(config: Mapping[str, Any], key: str, results: Sequence[Mapping[s
     if value is None:
         what = "test sets" if key == "standalone" else "reader studies"
         missing.append(f"provenance of the {what}: `{key}.provenance` not configured (one of {', '.join(PROVENANCE)})")
-        return Missing(f"provenance not declared")
+        return Missing("provenance not declared")
     return str(value)
 
 

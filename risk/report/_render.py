@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from risk.report._format import fmt_num, fmt_pct
 from risk.report._init import refuse_todos, without_todos
 from risk.report._runs import load_runs
 from samd_core._version import __version__
+from samd_core.hashing import sha256_file
 
 __all__ = ["SECTIONS", "RenderedSubmission", "load_submission_config", "render_submission"]
 
@@ -96,14 +95,6 @@ def _environment() -> jinja2.Environment:
     env.filters["pct"] = fmt_pct
     env.tests["missing"] = lambda v: isinstance(v, Missing)
     return env
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_html(name: str, text: str, *, draft: bool, ifu: Any) -> int:
@@ -195,7 +186,7 @@ def _draw_figures(ctx: Mapping[str, Any], out: Path) -> None:
                 fig = roc_figure(table["truth"], table["score"], v["endpoints"], fig_dir, run_id=v["run_id"],
                                  label=label)
                 if fig is not None:
-                    drawn.append((fig, [*sources, f"{art} (SHA-256 {_sha256_file(Path(cases))})"]))
+                    drawn.append((fig, [*sources, f"{art} (SHA-256 {sha256_file(Path(cases))})"]))
         drawn = [(f, sources) for f in forest_figures(v["endpoints"], v["subgroups"], fig_dir, run_id=v["run_id"],
                                                       label=label)] + drawn
         v["figures"] = []
@@ -204,7 +195,7 @@ def _draw_figures(ctx: Mapping[str, Any], out: Path) -> None:
             path = fig_dir / fig.file
             v["figures"].append({"number": number, "href": f"figures/{v['run_id']}/{fig.file}",
                                  "square": fig.file == "roc.png",
-                                 "caption": fig.caption, "sha256": _sha256_file(path), "drawn_from": src})
+                                 "caption": fig.caption, "sha256": sha256_file(path), "drawn_from": src})
 
 
 def _verdict_record(ctx: Mapping[str, Any]) -> dict[str, Any]:
@@ -305,7 +296,7 @@ def render_submission(
         out.mkdir(parents=True, exist_ok=True)
         _draw_figures(ctx, out)
         sections = _sections(ctx)
-        config_sha = _sha256_file(config_path)
+        config_sha = sha256_file(config_path)
         ctx.update(
             draft=draft, now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), date_prepared=now.strftime("%Y-%m-%d"),
             samd_version=__version__, config_sha256=config_sha, sections=sections,
@@ -374,7 +365,7 @@ def render_submission(
     for sid, names in section_files.items():
         entries = []
         for n in names:
-            sha = _sha256_file(out / n)
+            sha = sha256_file(out / n)
             files[n] = sha
             entries.append({"file": n, "sha256": sha, "run_ids": run_of.get(sid, all_runs)})
         index["sections"][sid] = entries
@@ -396,6 +387,6 @@ def render_submission(
             log.append("report.render", object={"file": n, "out_dir": str(out.resolve())}, object_sha256=sha,
                        context={"run_ids": all_runs, "draft": draft})
         log.append("report.index", object={"file": "submission_index.json", "out_dir": str(out.resolve())},
-                   object_sha256=_sha256_file(index_path), context={"run_ids": all_runs, "draft": draft})
-    files["submission_index.json"] = _sha256_file(index_path)
+                   object_sha256=sha256_file(index_path), context={"run_ids": all_runs, "draft": draft})
+    files["submission_index.json"] = sha256_file(index_path)
     return RenderedSubmission(str(out), files, str(index_path), draft, tuple(missing), ctx["criteria"].verdict)

@@ -8,7 +8,6 @@ documents comes from it (or from the run's params/tags for the device identity).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from risk.errors import IntegrityError
+from samd_core.hashing import sha256_file
 
 __all__ = ["RESULT_ARTIFACTS", "RunRecord", "latest_runs", "load_runs"]
 
@@ -37,14 +37,6 @@ class RunRecord:
     result_sha256: str
     plots: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (artifact path, local path)
     tables: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # per-case tables (cases.csv)
-
-
-def _sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_runs(
@@ -112,7 +104,7 @@ def load_runs(
                 tags=dict(info["tags"]),
                 result=result,
                 result_artifact=cands[0],
-                result_sha256=_sha256(local),
+                result_sha256=sha256_file(local),
                 tables=tables,
             )
         )
