@@ -194,6 +194,10 @@ def build_context(
         ident, lacking = device_identity(r)
         ident["source"] = src_of[r.run_id]
         ident["declared_in"] = "run"
+        for f in ("name", "version"):
+            if f not in lacking and declared.get(f) and str(declared[f]) != ident[f]:
+                raise IntegrityError(f"`device.{f}` is {declared[f]!r} in the submission configuration but run "
+                                     f"{r.run_id} records {ident[f]!r} (one device identity throughout)")
         for f in lacking:
             if f in ("name", "version") and declared.get(f):
                 ident[f] = str(declared[f])

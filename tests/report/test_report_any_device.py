@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from risk.errors import MissingInputsError
+from risk.errors import IntegrityError, MissingInputsError
 from risk.report import find_todos, init_submission_config, render_submission
 from samd.cli import main
 from tests.report.conftest import PREDS_SHA, make_predictions_run
@@ -111,3 +111,28 @@ def test_predictions_mode_identity_from_the_run(tmp_path: Path) -> None:
                       tracking_uri=store["uri"], pdf=False, draft=True)
     desc = _text(tmp_path / "o" / "device_description.html")
     assert "cxr-triage" in desc and "from the submission configuration" not in desc
+    doc["device"]["version"] = "2.4.0"  # another identity than the run's is refused
+    cfg.write_text(yaml.safe_dump(doc), "utf-8")
+    with pytest.raises(IntegrityError, match="`device.version` is '2.4.0' in the submission configuration"):
+        render_submission(config_path=cfg, run_ids=[store["run_id"]], out_dir=tmp_path / "p",
+                          tracking_uri=store["uri"], pdf=False, draft=True)
+
+
+def test_init_with_a_reader_study_and_the_schema_refuses_typed_performance_rows(
+        store: dict, tmp_path: Path) -> None:
+    from risk.errors import RiskFileError
+    from risk.report import load_submission_config
+
+    cfg = tmp_path / "s.yaml"
+    init_submission_config(run_ids=store["run_ids"], out=cfg, tracking_uri=store["uri"])
+    doc = yaml.safe_load(cfg.read_text("utf-8"))
+    assert doc["device"]["name"] == "samd-reference-nodule" and doc["device"]["version"] == "1.1.0"
+    assert doc["reader_study"]["provenance"].startswith("TODO")
+    assert doc["substantial_equivalence"][-1]["subject"] == {"mrmc": "effect"}
+    assert "rule" in doc["substantial_equivalence"][-1] and "comparison" not in doc["substantial_equivalence"][-1]
+    typed = tmp_path / "typed.yaml"
+    typed.write_text(yaml.safe_dump({"substantial_equivalence": [
+        {"attribute": "Sensitivity", "subject": {"endpoint": "sens"}, "predicate": "0.90 (0.85 to 0.94)",
+         "predicate_citation": "K1", "comparison": "similar"}]}), "utf-8")
+    with pytest.raises(RiskFileError, match="substantial_equivalence/0"):
+        load_submission_config(typed)
