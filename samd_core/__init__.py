@@ -10,7 +10,7 @@ from typing import Any
 from samd_core._version import __version__
 from samd_core.volume import Volume
 
-__all__ = ["Volume", "__version__", "load_locked"]
+__all__ = ["Volume", "__version__", "load_locked", "predict_file"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +19,8 @@ def __getattr__(name: str) -> Any:
         from samd_core.bundle import load_locked
 
         return load_locked
+    if name == "predict_file":
+        from samd_core.predict_file import predict_file
+
+        return predict_file
     raise AttributeError(f"module 'samd_core' has no attribute {name!r}")

@@ -16,6 +16,7 @@ from risk.report._init import TODO, InitResult, find_todos, init_submission_conf
 from risk.report._normalize import HASH_LABELS, IDENTITY_KEYS, device_identity, parse_changelog
 from risk.report._render import SECTIONS, RenderedSubmission, load_submission_config, render_submission
 from risk.report._runs import RESULT_ARTIFACTS, RunRecord, latest_runs, load_runs
+from risk.report._signatures import SignatureEntry, SignaturePage, render_signature_page, signature_entries
 
 __all__ = [
     "HASH_LABELS",
@@ -30,6 +31,8 @@ __all__ = [
     "ReaderStudyClaim",
     "RenderedSubmission",
     "RunRecord",
+    "SignatureEntry",
+    "SignaturePage",
     "benefit_risk_sentences",
     "compare_with_predicate",
     "conclusion_sentences",
@@ -47,6 +50,8 @@ __all__ = [
     "normalize_ifu",
     "parse_changelog",
     "reader_study_claim",
+    "render_signature_page",
     "render_submission",
+    "signature_entries",
     "subgroup_findings",
 ]

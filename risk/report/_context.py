@@ -26,6 +26,7 @@ from risk.report._claims import (
     reader_study_claim,
     subgroup_findings,
 )
+from risk.report._compare import comparison_summary
 from risk.report._equivalence import compare_with_predicate
 from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
 from risk.report._runs import RunRecord
@@ -239,6 +240,7 @@ def build_context(
                                           alpha=1.0 - levels[0] if levels else 0.05)
     endpoints = {ep["id"]: ep for v in ctx["validations"] for ep in v["endpoints"]}
     ctx["endpoints"] = endpoints
+    ctx["comparisons"] = [comparison_summary(r, src_of[r.run_id]) for r in runs if r.kind == "compare"]
     ctx["mrmc"] = [dict(mrmc_summary(r), source=src_of[r.run_id]) for r in mrmc]
 
     # provenance of the evidence, and the claims computed from the verdicts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -295,6 +296,14 @@ def render_submission(
             raise MissingInputsError(missing)
         out.mkdir(parents=True, exist_ok=True)
         _draw_figures(ctx, out)
+        fig_dir = out / "figures"
+        for v in ctx.get("comparisons", []):  # the comparison runs' own plots (samd compare)
+            for p in v["plots"]:
+                fig_dir.mkdir(exist_ok=True)
+                dest = fig_dir / f"{v['run_id']}_{p['name']}"
+                shutil.copyfile(p["local"], dest)
+                p["href"] = f"figures/{dest.name}"
+                p["sha256"] = sha256_file(dest)
         sections = _sections(ctx)
         config_sha = sha256_file(config_path)
         ctx.update(
@@ -375,6 +384,11 @@ def render_submission(
             files[f["href"]] = f["sha256"]
             figures.append({"file": f["href"], "sha256": f["sha256"], "run_ids": [v["run_id"]],
                             "caption": f["caption"], "drawn_from": f["drawn_from"]})
+    for v in ctx.get("comparisons", []):
+        for p in v["plots"]:
+            files[p["href"]] = p["sha256"]
+            figures.append({"file": p["href"], "sha256": p["sha256"], "run_ids": [v["run_id"]],
+                            "artifact": p["artifact"]})
     if figures:
         index["sections"]["figures"] = figures
     index_path = out / "submission_index.json"

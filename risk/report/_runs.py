@@ -20,7 +20,7 @@ from samd_core.hashing import sha256_file
 __all__ = ["RESULT_ARTIFACTS", "RunRecord", "latest_runs", "load_runs"]
 
 #: samd.kind tag -> name of the result artifact.
-RESULT_ARTIFACTS: dict[str, str] = {"validation": "result.json", "mrmc": "mrmc_result.json"}
+RESULT_ARTIFACTS: dict[str, str] = {"compare": "result.json", "validation": "result.json", "mrmc": "mrmc_result.json"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,10 @@ def load_runs(
                 f"artifact {cands[0]} of run {run_id} states mlflow_run_id {stated!r}; "
                 "a result may only be cited from the run that produced it"
             )
+        plots = tuple(  # a comparison run's own plots are shown as they are; validation figures are drawn
+            (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files)
+            if kind == "compare" and f.lower().endswith(".png")
+        )
         tables = tuple(
             (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files)
             if f.rsplit("/", 1)[-1] == "cases.csv"
@@ -105,6 +109,7 @@ def load_runs(
                 result=result,
                 result_artifact=cands[0],
                 result_sha256=sha256_file(local),
+                plots=plots,
                 tables=tables,
             )
         )

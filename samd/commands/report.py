@@ -47,6 +47,12 @@ def command(ctx: click.Context, runs: tuple[str, ...], latest: bool, config: str
             click.echo(f"  - {m}", err=True)
     click.echo(f"verdict: {res.verdict}")
     click.echo(f"index: {res.index_path}")
+    if audit_log is not None:  # signatures already covering this exact document set
+        from risk.report import render_signature_page
+
+        page = render_signature_page(audit_log, res.index_path, pdf=not no_pdf)
+        if page is not None:
+            click.echo(f"signature page: {len(page.entries)} signature(s) -> {', '.join(sorted(page.files))}")
 
 
 @command.command("init")

@@ -97,6 +97,25 @@ class Prediction:
             "label_sha256": self.label.content_sha256(),
         }
 
+    def write_dicom_seg(self, path: Any, *, source: Any, model: Any) -> Any:
+        """Write this prediction as DICOM SEG; see `samd_core.dicom_out.write_dicom_seg`.
+
+        ``source``: the DICOM series folder (or a file of it) it was made on; ``model``: the
+        `LockedModel` that made it (its name, version and manifest SHA-256 identify it).
+        """
+        from samd_core.dicom_out import AlgorithmIdentity, source_datasets, write_dicom_seg
+
+        return write_dicom_seg(self, source_datasets(source, self.label), path,
+                               identity=AlgorithmIdentity.from_model(model))
+
+    def write_dicom_sr(self, path: Any, *, source: Any, model: Any, seg: Any = None) -> Any:
+        """Write this prediction as a TID 1500 Comprehensive 3D SR; see
+        `samd_core.dicom_out.write_dicom_sr` (``seg``: the SEG file its lesions reference)."""
+        from samd_core.dicom_out import AlgorithmIdentity, source_datasets, write_dicom_sr
+
+        return write_dicom_sr(self, source_datasets(source, self.label), path,
+                              identity=AlgorithmIdentity.from_model(model), seg=seg)
+
 
 def extract_lesions(probability: Volume, label: np.ndarray, *, min_volume_mm3: float) -> tuple[Lesion, ...]:
     """Connected components of ``label`` as `Lesion` records, largest first (ties: by centre)."""

@@ -5,6 +5,7 @@ See ``docs/io.md`` for the conventions, the errors each reader raises and the li
 
 from samd_core.io._dicom_header import IMAGE_SOP_CLASSES
 from samd_core.io._dicom_read import read_dicom_series
+from samd_core.io._dicom_seg import read_dicom_seg
 from samd_core.io._dicom_write import PATIENT_FIELDS, TRANSFER_SYNTAXES, write_dicom_series
 from samd_core.io._errors import (
     DicomReadError,
@@ -31,6 +32,7 @@ __all__ = [
     "SliceSpacingError",
     "TRANSFER_SYNTAXES",
     "derive_uid",
+    "read_dicom_seg",
     "read_dicom_series",
     "read_image",
     "write_dicom_series",

@@ -147,6 +147,26 @@ class Window(_Intensity):
         return {"lo": lo, "hi": c + w / 2, "subtract": lo, "scale": 1.0 / w}
 
 
+class IntensityWindow(_Intensity):
+    """Map ``[lower, upper]`` (image units) linearly to ``[0, 1]`` and clip.
+
+    The spec form of a bundle's ``{intensity_window: [lower, upper]}``; e.g. ``[0, 4095]`` for a
+    12-bit radiograph in presentation form.
+    """
+
+    op = "intensity_window"
+    schema = {"lower": (v_number, Step.REQUIRED), "upper": (v_number, Step.REQUIRED)}
+
+    def check(self) -> None:
+        if self.params["upper"] <= self.params["lower"]:
+            raise self.bad("upper", f"a number > lower ({self.params['lower']})", self.params["upper"],
+                           "Pipeline.from_spec")
+
+    def resolve(self, arr: np.ndarray) -> dict[str, Any]:
+        lo, hi = float(self.params["lower"]), float(self.params["upper"])
+        return {"lo": lo, "hi": hi, "subtract": lo, "scale": 1.0 / (hi - lo)}
+
+
 class ZScore(_Intensity):
     """``(x - mean) / std``; null ``mean``/``std`` are computed from this image's voxels
     (those ``> foreground_threshold`` when it is given)."""

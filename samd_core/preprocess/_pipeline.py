@@ -22,7 +22,8 @@ import numpy as np
 
 from samd_core.errors import GeometryError, InvalidParameterError
 from samd_core.preprocess._geometry import CropForeground, CropPad, Reorient, Resample
-from samd_core.preprocess._intensity import Clip, CTNormalize, PercentileNormalize, Window, ZScore
+from samd_core.preprocess._intensity import Clip, CTNormalize, IntensityWindow, PercentileNormalize, Window, ZScore
+from samd_core.preprocess._resize import Resize
 from samd_core.preprocess._spec import FN, Grid, Step, canonical_json, sha256_of
 from samd_core.volume import Volume
 
@@ -32,7 +33,9 @@ SPEC_VERSION = 1
 
 #: op name -> step class (the spec's vocabulary).
 STEPS: dict[str, type[Step]] = {
-    cls.op: cls for cls in (Reorient, Resample, Clip, Window, ZScore, PercentileNormalize, CTNormalize, CropPad, CropForeground)
+    cls.op: cls
+    for cls in (Reorient, Resample, Resize, Clip, Window, IntensityWindow, ZScore, PercentileNormalize, CTNormalize,
+                CropPad, CropForeground)
 }
 
 Kind = Literal["image", "label"]
@@ -63,6 +66,9 @@ class Pipeline:
       (``"bspline"``, ``"nearest"``), ``label_interpolation="nearest"`` (``"labelwise"``)
     * ``clip``: ``lower=None``, ``upper=None``
     * ``window``: ``center``, ``width``
+    * ``intensity_window``: ``lower``, ``upper`` (maps ``[lower, upper]`` to ``[0, 1]``, clipped)
+    * ``resize``: ``shape`` (voxels, required), ``interpolation="linear"``, ``aspect="stretch"``
+      (``"pad"``: centred padding to the target aspect ratio first), ``pad_value=0``
     * ``zscore``: ``mean=None``, ``std=None``, ``foreground_threshold=None``
     * ``percentile``: ``lower=0.5``, ``upper=99.5``, ``foreground_threshold=None``
     * ``ct_normalize``: ``lower``, ``upper``, ``mean``, ``std`` (see `ct_fingerprint`)

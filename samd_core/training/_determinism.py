@@ -40,5 +40,5 @@ def state_dict_sha256(network: nn.Module) -> str:
         h.update(name.encode("utf-8"))
         h.update(str(a.dtype).encode("ascii"))
         h.update(repr(tuple(a.shape)).encode("ascii"))
-        h.update(a.view(torch.uint8).numpy().tobytes() if a.numel() else b"")
+        h.update(a.reshape(-1).view(torch.uint8).numpy().tobytes() if a.numel() else b"")  # 0-d buffers too
     return h.hexdigest()

@@ -20,6 +20,8 @@ EXAMPLES = {
     "resample": {"spacing": [1.5, 1.2, 0.9]},
     "clip": {"lower": -100, "upper": 200},
     "window": {"center": 40, "width": 400},
+    "intensity_window": {"lower": -1000, "upper": 1000},
+    "resize": {"shape": [5, 9, 20]},
     "zscore": {"foreground_threshold": -500},
     "percentile": {"lower": 1, "upper": 99},
     "ct_normalize": {"lower": -1000, "upper": 1000, "mean": 10, "std": 300},
@@ -57,7 +59,7 @@ def test_preprocess_step_conformance(op: str) -> None:
     assert json.dumps(rec, sort_keys=True, allow_nan=False) == json.dumps(rec2, sort_keys=True)
     assert out.provenance == ("upstream", pipe.spec_hash)
     assert vol.content_sha256() == before
-    expected = np.float32 if (not STEPS[op].geometric or op == "resample") else vol.array.dtype
+    expected = np.float32 if (not STEPS[op].geometric or op in ("resample", "resize")) else vol.array.dtype
     assert out.array.dtype == expected
     # the canonical spec round-trips through JSON to the same hash
     assert Pipeline.from_spec(json.loads(pipe.spec_json)).spec_hash == pipe.spec_hash

@@ -18,6 +18,7 @@ from validation.errors import InvalidParameterError
 
 __all__ = [
     "key_id",
+    "key_is_encrypted",
     "load_private_key",
     "load_public_keys",
     "sign_digest",
@@ -33,39 +34,92 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
-def load_private_key(key: Any) -> Ed25519PrivateKey:
-    """An `Ed25519PrivateKey`, or PEM bytes, or a path to an unencrypted PEM file."""
+def load_private_key(key: Any, *, passphrase: str | bytes | None = None) -> Ed25519PrivateKey:
+    """An `Ed25519PrivateKey`, or PEM bytes, or a path to a PEM file (PKCS#8).
+
+    Parameters
+    ----------
+    key : Ed25519PrivateKey or bytes or path
+        The key.
+    passphrase : str or bytes, optional
+        Decrypts an encrypted PEM (as written by `add_signer`). Needed for encrypted keys.
+
+    Raises
+    ------
+    InvalidParameterError
+        Not an Ed25519 private key, an encrypted key without (or with a wrong) passphrase. The
+        message never quotes the key's bytes.
+    """
+    fn = "load_private_key"
     if isinstance(key, Ed25519PrivateKey):
         return key
     if isinstance(key, (str, Path)):
-        key = Path(key).read_bytes()
+        p = Path(key)
+        if not p.is_file():
+            raise InvalidParameterError("key", fn, "a readable PEM file", p.name)
+        if p.stat().st_size > 64 * 1024:
+            raise InvalidParameterError("key", fn, "a PEM file of at most 64 KiB", p.name)
+        key = p.read_bytes()
     if isinstance(key, (bytes, bytearray)):
-        loaded = serialization.load_pem_private_key(bytes(key), password=None)
+        pw = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+        try:
+            loaded = serialization.load_pem_private_key(bytes(key), password=pw or None)
+        except TypeError:
+            if pw:
+                raise InvalidParameterError("passphrase", fn, "None for an unencrypted key",
+                                            "<a passphrase>") from None
+            raise InvalidParameterError("passphrase", fn, "given: the private key is encrypted",
+                                        None) from None
+        except ValueError:
+            if pw:
+                raise InvalidParameterError("passphrase", fn, "the key's passphrase (decryption failed)",
+                                            "<hidden>") from None
+            loaded = None
+        except Exception:  # noqa: BLE001 - cryptography raises its own types on garbage
+            loaded = None
         if isinstance(loaded, Ed25519PrivateKey):
             return loaded
-    raise InvalidParameterError(
-        "signing_key", "AuditLog", "an Ed25519 private key (object, PEM bytes or PEM path)", key
-    )
+    raise InvalidParameterError("key", fn, "an Ed25519 private key (object, PEM bytes or PEM path)",
+                                "<not an Ed25519 private key>")
 
 
 def _load_public(key: Any) -> Ed25519PublicKey:
+    fn = "verify_audit_log"
+    allowed = "Ed25519 public keys (objects, PEM bytes or PEM paths)"
     if isinstance(key, Ed25519PublicKey):
         return key
     if isinstance(key, Ed25519PrivateKey):
         return key.public_key()
+    shown: Any = "<not an Ed25519 key>"
     if isinstance(key, (str, Path)):
-        key = Path(key).read_bytes()
+        p = Path(key)
+        shown = p.name
+        if not p.is_file():
+            raise InvalidParameterError("public_keys", fn, "readable PEM files", p.name)
+        if p.stat().st_size > 64 * 1024:
+            raise InvalidParameterError("public_keys", fn, "PEM files of at most 64 KiB", p.name)
+        key = p.read_bytes()
     if isinstance(key, (bytes, bytearray)):
         data = bytes(key)
+        loaded: Any = None
         try:
             loaded = serialization.load_pem_public_key(data)
-        except ValueError:
-            loaded = serialization.load_pem_private_key(data, password=None).public_key()
+        except Exception:  # noqa: BLE001 - cryptography raises several types on garbage
+            try:
+                loaded = serialization.load_pem_private_key(data, password=None).public_key()
+            except Exception:  # noqa: BLE001
+                loaded = None
         if isinstance(loaded, Ed25519PublicKey):
             return loaded
-    raise InvalidParameterError(
-        "public_keys", "verify_audit_log", "Ed25519 public keys (objects, PEM bytes or paths)", key
-    )
+    raise InvalidParameterError("public_keys", fn, allowed, shown)
+
+
+def key_is_encrypted(path: str | Path) -> bool:
+    """True when a PEM file holds an encrypted private key (a passphrase is needed)."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head
 
 
 def load_public_keys(keys: Iterable[Any] | Mapping[str, Any] | None) -> dict[str, Ed25519PublicKey]:

@@ -17,13 +17,16 @@ descriptor, so several processes never interleave or lose records. A process tha
 the middle of a write leaves a line without its newline (a *torn record*): the next writer
 refuses to append after it, and `verify_audit_log` reports it, until `AuditLog.recover`
 acknowledges it with a reason (the fragment's SHA-256 is recorded, the bytes stay in place).
+When the last line is a complete, correctly chained record that lost only its final newline,
+`AuditLog.recover` or the next append restores the newline and first writes a ``recover``
+record (object ``{"type": "missing_newline", "seq": n}``, ``object_sha256`` the record's hash),
+so the repair itself is on the record.
 """
 
 from __future__ import annotations
 
 import fcntl
 import getpass
-import json
 import os
 import re
 import secrets
@@ -36,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from samd_core._version import __version__
-from validation.audit._canonical import canonical_json, sha256_bytes
+from samd_core.hashing import canonical_json, sha256_bytes
 from validation.audit._keys import key_id, load_private_key, sign_digest
+from validation.audit._records import BadLine, encode_line, parse_line
 from validation.errors import AuditError, InvalidParameterError
 
 __all__ = [
@@ -50,10 +54,14 @@ __all__ = [
 ]
 
 SCHEMA = "samd-audit/1"
+#: ``ts_utc`` format (UTC, microseconds).
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 GENESIS_HASH = "0" * 64
 #: Actions (or the last dotted component of an action) that must carry a ``reason``.
+#: (``sign`` is not among them: its signature meaning is its reason; a reason is added when an
+#: approval overrides a failed verdict, see `sign_object`.)
 REASON_REQUIRED: frozenset[str] = frozenset(
-    {"override", "relock", "delete", "modify", "sign", "recover"}
+    {"override", "relock", "delete", "modify", "recover"}
 )
 #: Allowed ``signature_meaning`` values (21 CFR 11.50(a)(3)).
 SIGNATURE_MEANINGS: frozenset[str] = frozenset(
@@ -83,16 +91,7 @@ def _uuid7() -> str:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def encode_line(body: Mapping[str, Any], digest: str, sig: str | None) -> bytes:
-    """The on-disk bytes of one record (see module docstring)."""
-    raw = canonical_json(dict(body))
-    tail = b',"hash":"' + digest.encode("ascii") + b'"'
-    if sig is not None:
-        tail += b',"sig":"' + sig.encode("ascii") + b'"'
-    return raw[:-1] + tail + b"}\n"
+    return datetime.now(timezone.utc).strftime(TS_FORMAT)
 
 
 def _read_last_line(fd: int, size: int) -> bytes:
@@ -124,6 +123,11 @@ class AuditLog:
         When given, every record is signed (``sig`` over ``hash``) and ``key_id`` is set.
     fsync : bool
         ``os.fsync`` after each append (default True).
+    auth_method : str, optional
+        How the actor was authenticated, recorded as ``actor.auth_method`` (default
+        ``"asserted"`` or ``"os-login"``; `sign_object` records ``"user-id+key-passphrase"``).
+    passphrase : str or bytes, optional
+        Decrypts an encrypted ``signing_key`` (as written by `add_signer`).
 
     Notes
     -----
@@ -140,15 +144,17 @@ class AuditLog:
         actor: str | None = None,
         signing_key: Any = None,
         fsync: bool = True,
+        auth_method: str | None = None,
+        passphrase: str | bytes | None = None,
     ) -> None:
         self.path = Path(path)
         if actor is not None and (not isinstance(actor, str) or not actor.strip()):
             raise InvalidParameterError("actor", "AuditLog", "a non-empty string or None", actor)
         self._actor = {
             "user_id": actor if actor is not None else getpass.getuser(),
-            "auth_method": "asserted" if actor is not None else "os-login",
+            "auth_method": auth_method or ("asserted" if actor is not None else "os-login"),
         }
-        self._key = load_private_key(signing_key) if signing_key is not None else None
+        self._key = load_private_key(signing_key, passphrase=passphrase) if signing_key is not None else None
         self._key_id = key_id(self._key.public_key()) if self._key is not None else None
         self._fsync = bool(fsync)
         self._host = {
@@ -263,46 +269,72 @@ class AuditLog:
             try:
                 size = os.fstat(rfd).st_size
                 prefix = b""
+                bodies: list[dict[str, Any]] = []
+                if allow_torn and (size == 0 or os.pread(rfd, 1, size - 1) == b"\n"):
+                    raise AuditError(f"audit log {self.path.name} ends with a complete record; "
+                                     "there is no torn record to recover")
                 if size == 0:
                     seq, prev = 1, GENESIS_HASH
+                elif os.pread(rfd, 1, size - 1) == b"\n":
+                    prev_rec = self._last_record(_read_last_line(rfd, size))
+                    seq, prev = int(prev_rec["seq"]) + 1, str(prev_rec["hash"])
                 else:
-                    torn = os.pread(rfd, 1, size - 1) != b"\n"
-                    if torn and not allow_torn:
+                    fragment = _tail_fragment(rfd, size)
+                    complete = self._complete_fragment(rfd, size, fragment)
+                    prefix = b"\n"
+                    if complete is not None:
+                        # only the final newline was lost: the record itself is whole and chains;
+                        # restore the newline and record the repair before anything else
+                        seq, prev = int(complete["seq"]) + 1, str(complete["hash"])
+                        repair = {
+                            "action": "recover",
+                            "object": {"type": "missing_newline", "seq": complete["seq"]},
+                            "object_sha256": complete["hash"],
+                            "reason": fields["reason"] if fields["action"] == "recover" else
+                            "final newline restored before appending (the record was complete)",
+                            "signature_meaning": None,
+                            "context": None,
+                        }
+                        if fields["action"] == "recover" and allow_torn:
+                            fields = repair
+                        else:
+                            bodies.append(repair)
+                    elif not allow_torn:
                         raise AuditError(
-                            f"audit log {self.path} ends with a torn (incomplete) record; "
+                            f"audit log {self.path.name} ends with a torn (incomplete) record; "
                             "nothing is appended after it until `samd audit recover` "
                             "acknowledges it with a reason"
                         )
-                    if torn:
-                        fragment = _tail_fragment(rfd, size)
-                        prefix = b"\n"
+                    else:
                         fields["object_sha256"] = sha256_bytes(fragment)
                         size_good = size - len(fragment)
-                    else:
-                        size_good = size
-                    if size_good == 0:
-                        seq, prev = 1, GENESIS_HASH
-                    else:
-                        prev_rec = _parse_line(_read_last_line(rfd, size_good), self.path)
-                        seq, prev = int(prev_rec["seq"]) + 1, str(prev_rec["hash"])
-                if fields["action"] == "checkpoint":
-                    # named under the lock, so a concurrent writer cannot slip in between
-                    fields["object"] = {"type": "chain_head", "seq": seq - 1, "hash": prev}
-                body: dict[str, Any] = {
-                    "schema": SCHEMA,
-                    "seq": seq,
-                    "event_id": _uuid7(),
-                    "ts_utc": _utc_now(),
-                    "ts_source": "system",
-                    "actor": self._actor,
-                    "host": {**self._host, "samd_version": __version__},
-                    "key_id": self._key_id,
-                    **fields,
-                    "prev_hash": prev,
-                }
-                digest = sha256_bytes(canonical_json(body))
-                sig = sign_digest(self._key, digest) if self._key is not None else None
-                line = prefix + encode_line(body, digest, sig)
+                        if size_good == 0:
+                            seq, prev = 1, GENESIS_HASH
+                        else:
+                            prev_rec = self._last_record(_read_last_line(rfd, size_good))
+                            seq, prev = int(prev_rec["seq"]) + 1, str(prev_rec["hash"])
+                bodies.append(fields)
+                line = prefix
+                for f in bodies:
+                    if f["action"] == "checkpoint":
+                        # named under the lock, so a concurrent writer cannot slip in between
+                        f["object"] = {"type": "chain_head", "seq": seq - 1, "hash": prev}
+                    body: dict[str, Any] = {
+                        "schema": SCHEMA,
+                        "seq": seq,
+                        "event_id": _uuid7(),
+                        "ts_utc": _utc_now(),
+                        "ts_source": "system",
+                        "actor": self._actor,
+                        "host": {**self._host, "samd_version": __version__},
+                        "key_id": self._key_id,
+                        **f,
+                        "prev_hash": prev,
+                    }
+                    digest = sha256_bytes(canonical_json(body))
+                    sig = sign_digest(self._key, digest) if self._key is not None else None
+                    line += encode_line(body, digest, sig)
+                    seq, prev = seq + 1, digest
                 written = os.write(fd, line)
                 while written < len(line):  # pragma: no cover - regular files write fully
                     written += os.write(fd, line[written:])
@@ -318,6 +350,32 @@ class AuditLog:
         if sig is not None:
             out["sig"] = sig
         return out
+
+    def _last_record(self, line: bytes) -> dict[str, Any]:
+        try:
+            return parse_line(line)
+        except BadLine as exc:
+            raise AuditError(f"last record of audit log {self.path.name} is unreadable ({exc}); "
+                             "`samd audit verify` locates the damage") from None
+
+    def _complete_fragment(self, fd: int, size: int, fragment: bytes) -> dict[str, Any] | None:
+        """The unterminated last line as a record when it is whole and chains to its predecessor."""
+        try:
+            rec = parse_line(fragment)
+        except BadLine:
+            return None
+        size_good = size - len(fragment)
+        if size_good == 0:
+            prev_seq, prev_hash = 0, GENESIS_HASH
+        else:
+            try:
+                before = parse_line(_read_last_line(fd, size_good))
+            except BadLine:
+                return None
+            prev_seq, prev_hash = int(before["seq"]), before["hash"]
+        if rec.get("seq") != prev_seq + 1 or rec.get("prev_hash") != prev_hash:
+            return None
+        return rec
 
     def recover(self, *, reason: str) -> dict[str, Any]:
         """Acknowledge a torn last record: terminate it and append a ``recover`` record.
@@ -379,13 +437,3 @@ def _tail_fragment(fd: int, size: int) -> bytes:
         if start == 0:
             return buf
         chunk *= 4
-
-
-def _parse_line(line: bytes, path: Path) -> dict[str, Any]:
-    try:
-        rec = json.loads(line)
-        int(rec["seq"])
-        str(rec["hash"])
-    except (ValueError, KeyError, TypeError):
-        raise AuditError(f"last record of audit log {path} is unreadable") from None
-    return rec  # type: ignore[no-any-return]

@@ -1,24 +1,30 @@
-"""Verification of an audit log: hashes, chain links, sequence, signatures, checkpoints."""
+"""Verification of an audit log: canonical records, hashes, chain links, sequence, time,
+signatures and signer identity, checkpoints."""
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
+import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from samd_core.hashing import sha256_bytes
 from validation.audit._keys import load_public_keys, verify_digest
-from validation.audit._log import GENESIS_HASH, checkpoint_path
+from validation.audit._log import GENESIS_HASH, TS_FORMAT, checkpoint_path
+from validation.audit._records import BadLine, iter_lines, parse_line
+from validation.audit._signers import SignerRegistry, load_signers
+from validation.errors import InvalidParameterError
 
-__all__ = ["AuditVerification", "iter_records", "verify_audit_log"]
+__all__ = ["DEFAULT_FUTURE_TOLERANCE_S", "AuditVerification", "verify_audit_log"]
 
-_HASH_KEY = b',"hash":"'
-_SEQ_KEY = b',"seq":'
-_PREV_KEY = b',"prev_hash":"'
-_HEXCHARS = frozenset(b"0123456789abcdef")
+#: Default allowed clock skew (seconds) before a record's time counts as "in the future".
+DEFAULT_FUTURE_TOLERANCE_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,9 @@ class AuditVerification:
         External checkpoints (side file and ``checkpoints=``) that were checked.
     warnings : tuple of str
         Non-fatal findings (acknowledged torn records, unverified signatures).
+    authenticity_verified : bool
+        True when a signer registry was given (``signers``): then every check of who signed
+        was made. False: integrity only ("authenticity not verified").
     """
 
     ok: bool
@@ -55,6 +64,7 @@ class AuditVerification:
     n_signatures_verified: int = 0
     n_checkpoints: int = 0
     warnings: tuple[str, ...] = field(default=())
+    authenticity_verified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe dict."""
@@ -68,67 +78,59 @@ class AuditVerification:
             "n_signatures_verified": self.n_signatures_verified,
             "n_checkpoints": self.n_checkpoints,
             "warnings": list(self.warnings),
+            "authenticity_verified": self.authenticity_verified,
         }
-
-
-def _split(line: bytes) -> tuple[bytes, str, str | None] | None:
-    """Split one stored line (no newline) into (hashed body, hash, sig) or None if malformed."""
-    i = line.rfind(_HASH_KEY)
-    if i < 0 or not line.endswith(b'"}'):
-        return None
-    rest = line[i + len(_HASH_KEY) : -2]
-    h = rest[:64]
-    if len(h) != 64 or not _HEXCHARS.issuperset(h):
-        return None
-    sig: str | None = None
-    if len(rest) > 64:
-        if not rest.startswith(b'",\"sig\":\"', 64) or len(rest) != 64 + 9 + 128:
-            return None
-        s = rest[73:]
-        if not _HEXCHARS.issuperset(s):
-            return None
-        sig = s.decode("ascii")
-    return line[:i] + b"}", h.decode("ascii"), sig
-
-
-def _field_int(body: bytes, key: bytes) -> int | None:
-    j = body.rfind(key)
-    if j < 0:
-        return None
-    j += len(key)
-    k = j
-    while k < len(body) and 48 <= body[k] <= 57:
-        k += 1
-    return int(body[j:k]) if k > j else None
-
-
-def _field_hex(body: bytes, key: bytes) -> str | None:
-    j = body.rfind(key)
-    if j < 0:
-        return None
-    j += len(key)
-    return body[j : j + 64].decode("ascii", "replace")
 
 
 def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     side = checkpoint_path(path)
     if side.exists():
-        for n, raw in enumerate(side.read_bytes().splitlines(), start=1):
+        if not side.is_file():
+            return [{"seq": None, "hash": None, "where": f"{side.name} (not a regular file)"}]
+        for n, raw, _ in iter_lines(side):
             if not raw.strip():
                 continue
             try:
+                if len(raw) > 4096:
+                    raise ValueError("too long")
                 cp = json.loads(raw)
                 out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]),
                             "key_id": cp.get("key_id"), "sig": cp.get("sig"),
                             "where": f"{side.name} line {n}"})
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 out.append({"seq": None, "hash": None, "where": f"{side.name} line {n}"})
     for n, cp in enumerate(extra or (), start=1):
-        out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]), "key_id": cp.get("key_id"),
-                    "sig": cp.get("sig"),
-                    "where": f"MLflow run {cp['run_id']}" if cp.get("run_id") else f"checkpoint argument {n}"})
+        try:
+            where = f"MLflow run {cp['run_id']}" if cp.get("run_id") else f"checkpoint argument {n}"
+            out.append({"seq": int(cp["seq"]), "hash": str(cp["hash"]), "key_id": cp.get("key_id"),
+                        "sig": cp.get("sig") or None, "where": where})
+        except (ValueError, KeyError, TypeError, AttributeError):
+            out.append({"seq": None, "hash": None, "where": f"checkpoint argument {n}"})
     return out
+
+
+_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_date(day: str) -> bool:
+    try:
+        datetime.strptime(day, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_ts(value: Any) -> bool:
+    """``ts_utc`` in `TS_FORMAT` and a real calendar time. In this fixed-width form, string order is
+    time order, so the chain's time checks compare strings."""
+    return (isinstance(value, str) and _TS_RE.match(value) is not None and _valid_date(value[:10])
+            and int(value[11:13]) < 24 and int(value[14:16]) < 60 and int(value[17:19]) < 60)
+
+
+def _parse_ts(value: str) -> datetime:
+    return datetime.strptime(value, TS_FORMAT).replace(tzinfo=timezone.utc)
 
 
 def verify_audit_log(
@@ -136,152 +138,194 @@ def verify_audit_log(
     *,
     public_keys: Iterable[Any] | Mapping[str, Any] | None = None,
     checkpoints: Iterable[Mapping[str, Any]] | None = None,
+    signers: SignerRegistry | str | os.PathLike[str] | None = None,
+    future_tolerance_s: float = DEFAULT_FUTURE_TOLERANCE_S,
+    require_all_signed: bool = False,
+    now: datetime | None = None,
 ) -> AuditVerification:
     """Check an audit log end to end; stop at the first failure.
 
-    Checks, per line: the stored ``hash`` equals SHA-256 of the canonical record bytes;
-    ``seq`` is 1, 2, 3, ... with no gap; ``prev_hash`` equals the previous ``hash``; a
-    ``sig`` verifies against the registered key named by ``key_id`` (when ``public_keys``
-    are given; unknown keys then fail). A final line without newline is a torn record
-    (fails). Checkpoints from the side file ``<log>.checkpoints`` and from ``checkpoints``
-    must name a ``(seq, hash)`` present in the log: this detects deletion of the tail up to
-    the last checkpoint. With ``public_keys``, every checkpoint must carry a valid signature.
+    Integrity (always): every line is exactly the canonical encoding of its parsed record
+    (strict UTF-8 JSON, duplicate keys refused; see `parse_line`) and its ``hash`` is the
+    SHA-256 of that encoding; ``seq`` is 1, 2, 3, ... with no gap; ``prev_hash`` equals the
+    previous ``hash``; ``ts_utc`` never goes backwards and never lies more than
+    ``future_tolerance_s`` after ``now``; a record naming a ``key_id`` carries a ``sig``; a final
+    line without newline fails (torn, or a complete record whose newline was lost: `AuditLog.recover`
+    repairs both). Checkpoints from the side file ``<log>.checkpoints`` and from ``checkpoints`` must
+    name a ``(seq, hash)`` present in the log: this detects deletion of the tail up to the last
+    checkpoint.
+
+    Authenticity (only with ``signers``): every ``sign`` record is signed; every signature is by a
+    registered signer whose key was valid at the record's ``ts_utc`` (status ``active``,
+    ``valid_from <= ts < valid_until``); the record's ``actor.user_id`` is that signer's
+    ``user_id``; every signed checkpoint is signed by a registered, non-revoked key (unsigned
+    checkpoints are refused only with ``require_all_signed`` or ``public_keys``); at least one
+    record is signed (an unsigned chain proves nothing about who wrote it); a key given only in
+    ``public_keys`` names no signer, so its signatures then fail. With ``public_keys`` alone,
+    signatures are checked against those keys but no identity is established.
 
     Parameters
     ----------
     path : path-like
         The audit log.
     public_keys : iterable or mapping of Ed25519 public keys (objects, PEM bytes or paths)
-        Registered signer keys. None: signatures are not checked (reported as a warning).
+        Accepted signing keys (no identity). None: signatures are not checked without ``signers``.
     checkpoints : iterable of dicts with ``seq`` and ``hash`` (and ``key_id``, ``sig``)
         Checkpoints kept elsewhere (e.g. MLflow params, a rendered document).
+    signers : SignerRegistry or path, optional
+        The signer registry (`load_signers`).
+    future_tolerance_s : float
+        Allowed clock skew, seconds: a ``ts_utc`` later than ``now`` plus this fails.
+    require_all_signed : bool
+        With ``signers``, also require every record (not only ``sign`` records) to be signed.
+    now : datetime, optional
+        The reference time (UTC); default the system clock.
 
     Returns
     -------
     AuditVerification
     """
+    fn = "verify_audit_log"
     path = Path(path)
+    if not isinstance(future_tolerance_s, (int, float)) or isinstance(future_tolerance_s, bool) \
+            or not math.isfinite(future_tolerance_s) or future_tolerance_s < 0:
+        raise InvalidParameterError("future_tolerance_s", fn, "a finite number of seconds >= 0",
+                                    future_tolerance_s)
+    registry = load_signers(signers) if isinstance(signers, (str, os.PathLike)) else signers
     keys = load_public_keys(public_keys)
-    if not path.exists():
-        return AuditVerification(False, 0, 1, f"audit log {path} does not exist")
+    if registry is not None:
+        keys.update({kid: s.public_key for kid, s in registry.by_key_id().items()})
+    by_signer = registry.by_key_id() if registry is not None else {}
+    now = now or datetime.now(timezone.utc)
+    horizon = now + timedelta(seconds=float(future_tolerance_s))
+    horizon_s = horizon.astimezone(timezone.utc).strftime(TS_FORMAT)
+    if not path.is_file():
+        return AuditVerification(False, 0, 1, f"audit log {path.name} does not exist")
     cps = _load_checkpoints(path, checkpoints)
     by_seq: dict[int, list[dict[str, Any]]] = {}
     warnings: list[str] = []
+    # with public keys (or --require-all-signed) every checkpoint must be signed; with a signer
+    # registry alone, unsigned checkpoints (runs made without a key) are plain integrity anchors
+    strict_cps = bool(public_keys) or (registry is not None and require_all_signed)
     for cp in cps:
         if cp["seq"] is None:
             return AuditVerification(False, 0, None, f"unreadable checkpoint at {cp['where']}")
-        if keys:
+        if keys and (strict_cps or cp.get("sig") or cp.get("key_id")):
             kid, sig = cp.get("key_id"), cp.get("sig")
             if not sig or kid not in keys or not verify_digest(keys[kid], cp["hash"], sig):
                 return AuditVerification(
                     False, 0, cp["seq"],
                     f"checkpoint at {cp['where']} (seq {cp['seq']}) is not signed by a registered key",
                 )
+            if kid in by_signer and by_signer[kid].status != "active":
+                return AuditVerification(
+                    False, 0, cp["seq"],
+                    f"checkpoint at {cp['where']} (seq {cp['seq']}) is signed by revoked key {kid}",
+                )
         by_seq.setdefault(cp["seq"], []).append(cp)
 
     expected = 1
     prev = GENESIS_HASH
+    prev_ts: str | None = None
     n_signed = n_verified = 0
-    pending_fragment: bytes | None = None
-    sha256 = hashlib.sha256
+    pending: tuple[int, bytes, str] | None = None
 
     def fail(seq: int, msg: str) -> AuditVerification:
         return AuditVerification(False, expected - 1, seq, msg, prev, n_signed, n_verified,
-                                 0, tuple(warnings))
+                                 0, tuple(warnings), registry is not None)
 
-    prev_b = prev.encode("ascii")
-    with open(path, "rb") as fh:
-        for raw in fh:
-            # fast path: layout `<body>,"hash":"<64 hex>"[,"sig":"<128 hex>"]}\n`
-            if raw[-1:] != b"\n":
-                return fail(expected, f"torn (incomplete) record after seq {expected - 1}")
-            i = raw.rfind(_HASH_KEY)
-            tail = raw[i + 9 :]
-            ln = len(tail)
-            body = stored_b = None
-            sig = None
-            if i > 0 and tail[-3:] == b'"}\n':
-                if ln == 67:
-                    stored_b = tail[:64]
-                elif ln == 204 and tail[64:73] == b'","sig":"':
-                    stored_b = tail[:64]
-                    sig = tail[73:201].decode("ascii", "replace")
-            if stored_b is not None:
-                body = raw[:i] + b"}"
-                if sha256(body).hexdigest().encode("ascii") != stored_b:
-                    body = None
-            if body is None:
-                if pending_fragment is not None:
-                    return fail(expected, f"record at seq {expected}: unreadable or hash mismatch")
-                pending_fragment = raw[:-1]
-                continue
-            j = body.rfind(_SEQ_KEY) + 7
-            k = body.find(b",", j)
-            try:
-                seq = int(body[j:k])
-            except ValueError:
-                seq = -1
-            pj = body.rfind(_PREV_KEY) + 14
-            link = body[pj : pj + 64]
-            stored = stored_b.decode("ascii")  # type: ignore[union-attr]
-            if pending_fragment is not None:
-                ack = json.loads(body)
-                if ack.get("action") != "recover" or ack.get("object_sha256") != sha256(
-                    pending_fragment).hexdigest():
-                    return fail(expected, f"record at seq {expected}: unreadable or hash mismatch")
-                warnings.append(f"torn record before seq {seq} acknowledged: {ack.get('reason')!r}")
-                pending_fragment = None
-            if seq != expected:
-                return fail(expected, f"sequence break: expected seq {expected}, found {seq} "
-                                      "(record deleted, inserted or reordered)")
-            if link != prev_b:
-                return fail(expected, f"chain break at seq {seq}: prev_hash does not match "
-                                      "the previous record's hash")
-            if sig is not None or body.startswith(b'{"action":"checkpoint"'):
-                rec = json.loads(body)
-                if sig is not None:
-                    n_signed += 1
-                    kid = rec.get("key_id")
-                    if keys:
-                        if kid not in keys:
-                            return fail(seq, f"record at seq {seq} is signed by unregistered key {kid}")
-                        if not verify_digest(keys[kid], stored, sig):
-                            return fail(seq, f"bad signature at seq {seq}")
-                        n_verified += 1
-                if rec.get("action") == "checkpoint":
-                    obj = rec.get("object") or {}
-                    if obj.get("seq") != seq - 1 or obj.get("hash") != prev:
-                        return fail(seq, f"checkpoint at seq {seq} does not name the previous head")
-            if by_seq:
-                for cp in by_seq.get(seq, ()):
-                    if cp["hash"] != stored:
-                        return fail(seq, f"record at seq {seq} differs from the checkpoint in {cp['where']}")
-            prev_b = stored_b  # type: ignore[assignment]
-            prev = stored
-            expected += 1
+    for n, line, terminated in iter_lines(path):
+        try:
+            rec = parse_line(line)
+        except BadLine as exc:
+            if not terminated:
+                return fail(expected, f"torn (incomplete) record at line {n}, after seq {expected - 1}; "
+                                      "`samd audit recover` acknowledges it with a reason")
+            if pending is not None:
+                return fail(expected, f"record at seq {expected} (line {pending[0]}): unreadable or "
+                                      f"hash mismatch ({pending[2]})")
+            pending = (n, line, str(exc))
+            continue
+        seq = rec.get("seq")
+        if not terminated:
+            if pending is None and seq == expected and rec.get("prev_hash") == prev:
+                return fail(expected, f"record at seq {expected} (line {n}) is complete but lost its "
+                                      "final newline; `samd audit recover` restores it")
+            return fail(expected, f"torn (incomplete) record at line {n}, after seq {expected - 1}")
+        if pending is not None:
+            if rec.get("action") != "recover" or rec.get("object_sha256") != sha256_bytes(pending[1]):
+                return fail(expected, f"record at seq {expected} (line {pending[0]}): unreadable or "
+                                      f"hash mismatch ({pending[2]})")
+            warnings.append(f"torn record at line {pending[0]} before seq {seq} acknowledged: "
+                            f"{rec.get('reason')!r}")
+            pending = None
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq != expected:
+            return fail(expected, f"sequence break at line {n}: expected seq {expected}, found {seq!r} "
+                                  "(record deleted, inserted or reordered)")
+        if rec.get("prev_hash") != prev:
+            return fail(expected, f"chain break at seq {seq}: prev_hash does not match "
+                                  "the previous record's hash")
+        ts = rec.get("ts_utc")
+        if not _valid_ts(ts):
+            return fail(seq, f"record at seq {seq}: `ts_utc` is not a UTC time of the form "
+                             "YYYY-MM-DDTHH:MM:SS.ffffffZ")
+        if prev_ts is not None and ts < prev_ts:
+            return fail(seq, f"record at seq {seq}: time {ts} goes backwards (seq {seq - 1} "
+                             f"is {prev_ts})")
+        if ts > horizon_s:
+            return fail(seq, f"record at seq {seq}: time {rec['ts_utc']} lies in the future (later than "
+                             f"{now.strftime(TS_FORMAT)} plus {future_tolerance_s:g} s tolerance)")
+        sig, kid = rec.get("sig"), rec.get("key_id")
+        if sig is None and kid is not None:
+            return fail(seq, f"record at seq {seq} names key {kid} but is not signed")
+        if sig is None and registry is not None and (rec.get("action") == "sign" or require_all_signed):
+            return fail(seq, f"{rec.get('action')} record at seq {seq} is not signed")
+        if sig is not None:
+            n_signed += 1
+            if keys:
+                if kid not in keys:
+                    return fail(seq, f"record at seq {seq} is signed by unregistered key {kid}")
+                if not verify_digest(keys[kid], rec["hash"], sig):
+                    return fail(seq, f"bad signature at seq {seq}")
+                signer = by_signer.get(kid)
+                if registry is not None and signer is None:
+                    return fail(seq, f"record at seq {seq} is signed by key {kid}, which is not in the "
+                                     "signer registry (a --public-key alone names no signer)")
+                if signer is not None:
+                    why = signer.invalid_at(_parse_ts(ts))
+                    if why:
+                        return fail(seq, f"record at seq {seq} is signed by key {kid} of user "
+                                         f"{signer.user_id}, {why} at {rec['ts_utc']}")
+                    actor = rec.get("actor")
+                    uid = actor.get("user_id") if isinstance(actor, dict) else None
+                    if uid != signer.user_id:
+                        return fail(seq, f"record at seq {seq}: user id {uid!r} does not match the "
+                                         f"signer's {signer.user_id!r} (key {kid})")
+                n_verified += 1
+        if rec.get("action") == "checkpoint":
+            obj = rec.get("object") or {}
+            if not isinstance(obj, dict) or obj.get("seq") != seq - 1 or obj.get("hash") != prev:
+                return fail(seq, f"checkpoint at seq {seq} does not name the previous head")
+        for cp in by_seq.get(seq, ()):
+            if cp["hash"] != rec["hash"]:
+                return fail(seq, f"record at seq {seq} differs from the checkpoint in {cp['where']}")
+        prev = rec["hash"]
+        prev_ts = ts
+        expected += 1
     last = expected - 1
-    if pending_fragment is not None:
-        return fail(expected, f"record at seq {expected}: unreadable or hash mismatch")
+    if pending is not None:
+        return fail(expected, f"record at seq {expected} (line {pending[0]}): unreadable or hash "
+                              f"mismatch ({pending[2]})")
     beyond = [cp for cp in cps if cp["seq"] > last]
     if beyond:
         cp = max(beyond, key=lambda c: c["seq"])
         return fail(last + 1, f"log truncated: {cp['where']} names seq {cp['seq']} but the log "
                               f"ends at seq {last}")
+    if registry is not None and n_verified == 0:
+        return fail(last + 1, "no record is signed by a registered signer: authenticity cannot be "
+                              "established (a chain rewritten without signatures looks like this)")
     if n_signed and not keys:
         warnings.append(f"{n_signed} signed records not checked (no public keys given)")
     return AuditVerification(True, last, None, f"intact: {last} records, head {prev[:16]}",
-                             prev, n_signed, n_verified, len(cps), tuple(warnings))
-
-
-def iter_records(path: str | os.PathLike[str]) -> Iterable[dict[str, Any]]:
-    """Yield the parsed records of a log (no verification; skips unreadable lines)."""
-    with open(path, "rb") as fh:
-        for raw in fh:
-            parts = _split(raw.rstrip(b"\n"))
-            if parts is None:
-                continue
-            rec = json.loads(parts[0])
-            rec["hash"] = parts[1]
-            if parts[2] is not None:
-                rec["sig"] = parts[2]
-            yield rec
+                             prev, n_signed, n_verified, len(cps), tuple(warnings),
+                             registry is not None)

@@ -41,8 +41,14 @@ def read_predictions(path: Path, manifest: Manifest) -> tuple[pd.DataFrame, list
 
 
 def load_mask(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
-    """A binary mask and its spacing (mm, array order) from .npz (``mask``, ``spacing``) or
-    any SimpleITK-readable file."""
+    """A binary mask and its spacing (mm, array order) from .npz (``mask``, ``spacing``), a
+    DICOM SEG (``.dcm``; `samd_core.io.read_dicom_seg`, every segment as foreground) or any
+    SimpleITK-readable file."""
+    if path.suffix.lower() == ".dcm":
+        from samd_core.io import read_dicom_seg
+
+        seg = read_dicom_seg(path)
+        return np.asarray(seg.array) != 0, tuple(float(v) for v in seg.spacing)
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as z:
             return z["mask"].astype(bool), tuple(float(v) for v in z["spacing"])

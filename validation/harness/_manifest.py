@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from validation.audit._canonical import sha256_file
+from samd_core.hashing import sha256_file
+from validation.audit import iter_records
 from validation.errors import IntegrityError, ProtocolError
 
-__all__ = ["Manifest", "check_manifest_files", "read_manifest"]
+__all__ = ["Manifest", "check_manifest_files", "prior_accesses", "read_manifest"]
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A manifest table (one row per case; ``case_id`` as string) with its file hash."""
+    """A manifest table (one row per case; ``case_id`` as string) with its file hash.
+
+    ``sha256`` is the SHA-256 of the whole manifest file's bytes, so every column is covered:
+    truth and attribute columns without a ``*_sha256`` partner too. It is the test set's identity
+    (locked with the protocol, see `ensure_locked`, and counted across the audit trail, see
+    `prior_accesses`)."""
 
     path: Path
     sha256: str
@@ -47,7 +54,6 @@ def read_manifest(path: Path) -> Manifest:
     """Read a manifest CSV (every column as text); check ``case_id`` is present and unique."""
     if not path.is_file():
         raise ProtocolError(f"`manifest` file {path} does not exist")
-    from validation.audit._canonical import sha256_file as _sha
 
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     if "case_id" not in table.columns:
@@ -59,7 +65,7 @@ def read_manifest(path: Path) -> Manifest:
     dup = sorted(set(ids[ids.duplicated()]))
     if dup:
         raise ProtocolError(f"manifest {path.name}: duplicate `case_id` values {dup[:10]}")
-    return Manifest(path=path.resolve(), sha256=_sha(path), table=table)
+    return Manifest(path=path.resolve(), sha256=sha256_file(path), table=table)
 
 
 def check_manifest_files(manifest: Manifest) -> int:
@@ -103,3 +109,18 @@ def check_manifest_files(manifest: Manifest) -> int:
             "stopped before any result is computed:\n  " + "\n  ".join(problems)
         )
     return n
+
+
+def prior_accesses(audit_path: str | Path, testset_sha256: str) -> list[dict[str, Any]]:
+    """Every earlier ``testset.access`` of the test set with this SHA-256 in the audit trail, by
+    any protocol and any model: ``{"seq", "ts_utc", "protocol_id", "model_sha256", "purpose"}``."""
+    p = Path(audit_path)
+    if not p.exists():
+        return []
+    out = []
+    for r in iter_records(p):
+        if r.get("action") == "testset.access" and r.get("object_sha256") == testset_sha256:
+            ctx = r.get("context") if isinstance(r.get("context"), dict) else {}
+            out.append({"seq": r.get("seq"), "ts_utc": r.get("ts_utc"), "protocol_id": ctx.get("protocol_id"),
+                        "model_sha256": ctx.get("model_sha256"), "purpose": ctx.get("purpose")})
+    return out

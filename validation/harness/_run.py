@@ -17,13 +17,13 @@ import numpy as np
 from samd_core._version import __version__
 from validation.audit._canonical import canonical_json, sha256_file, sha256_json
 from validation.audit._log import AuditLog
-from validation.audit._verify import iter_records
+from validation.audit import iter_records
 from validation.errors import IntegrityError, ProtocolError, SamdError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
 from validation.harness._endpoints import acceptance, estimate_endpoint
 from validation.harness._lock import ensure_locked
-from validation.harness._manifest import check_manifest_files, read_manifest
+from validation.harness._manifest import check_manifest_files, prior_accesses, read_manifest
 from validation.harness._protocol import SEGMENTATION_METRICS, load_protocol
 from validation.harness._subgroups import subgroup_levels, subgroup_results
 from validation.stats._results import encode_float
@@ -74,10 +74,11 @@ def run_validation(
     audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
     audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
     d = protocol.data
-    # 1. lock (before anything is computed)
-    lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason)
-    # 2. manifest and file hashes
+    # 1. lock protocol and test set (whole manifest file hashed) before anything is computed
     manifest = read_manifest(protocol.resolve(d["manifest"]))
+    lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason,
+                            testset_sha256=manifest.sha256, testset_id=manifest.path.name)
+    # 2. file hashes
     try:
         n_files = check_manifest_files(manifest)
     except IntegrityError as exc:
@@ -102,8 +103,7 @@ def run_validation(
         bundle_path = protocol.resolve(dev["bundle"])
         model_sha = None  # known after load_locked verified the bundle
         model_info = {"mode": "bundle", "bundle": bundle_path.name}
-    prior = [r for r in iter_records(audit_path) if r.get("action") == "testset.access"
-             and r.get("object_sha256") == manifest.sha256] if audit_path.exists() else []
+    prior = prior_accesses(audit_path, manifest.sha256)
     if prior:
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
     with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="validation",
@@ -132,7 +132,8 @@ def run_validation(
                          object_sha256=manifest.sha256,
                          context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
                                   "model_sha256": model_sha, "mode": protocol.mode, "purpose": "validation",
-                                  "mlflow_run_id": run.run_id, "prior_accesses": len(prior)})
+                                  "mlflow_run_id": run.run_id, "prior_accesses": len(prior),
+                                  "prior_access_records": prior[-100:], "testset_version": lock.testset_version})
             audit.append("run.start", object={"type": "validation_run", "id": run.run_id},
                          object_sha256=protocol.sha256,
                          context={"protocol_id": protocol.id, "protocol_version": lock.version,

@@ -11,7 +11,12 @@ from scipy import optimize, special, stats
 
 from validation.errors import InvalidParameterError
 from validation.stats._checks import as_count, check_confidence_level, check_option
-from validation.stats._paired import _paired_newcombe, _paired_newcombe_z, as_paired_table
+from validation.stats._paired import (
+    PAIRED_DIFFERENCE_METHODS,
+    PairedDifferenceMethod,
+    as_paired_table,
+    paired_bounds_at_z,
+)
 from validation.stats._proportion import PROPORTION_METHODS, ProportionMethod, _proportion_bounds, _wilson
 from validation.stats._results import Estimate, HypothesisTestResult
 
@@ -206,19 +211,22 @@ def non_inferiority_test_paired(
     table: Any,
     *,
     margin: float,
-    method: Literal["newcombe"],
+    method: PairedDifferenceMethod,
     confidence_level: float = 0.95,
 ) -> HypothesisTestResult:
     """Non-inferiority of A to B on paired data (``table`` as in `mcnemar_test`, A = new).
 
-    Decided by the lower bound of the paired Newcombe CI of ``P(A) - P(B)`` against
-    ``-margin``; p-value, statistic and alternative as in `non_inferiority_test`.
+    Decided by the lower bound of the paired CI of ``P(A) - P(B)`` (``method``
+    ``"newcombe"`` or ``"tango"``, see `paired_proportion_difference_ci`) against
+    ``-margin``; p-value, statistic and alternative as in `non_inferiority_test`. For
+    ``"tango"`` the dual p-value is Tango's score test ``Phi(-Z(-margin))``.
     """
     fn = "non_inferiority_test_paired"
-    check_option(method, "method", fn, ("newcombe",))
+    method = check_option(method, "method", fn, PAIRED_DIFFERENCE_METHODS)  # type: ignore[assignment]
     cl = check_confidence_level(confidence_level, fn)
     margin = _check_margin(margin, fn)
     cells = as_paired_table(table, fn)
-    est = _paired_newcombe(*cells, cl)
-    p = _dual_pvalue_z(lambda z: _paired_newcombe_z(*cells, z), -margin)
+    d, low, high = paired_bounds_at_z(cells, method, float(special.ndtri(0.5 + cl / 2.0)))
+    est = Estimate(d, low, high, cl, method, sum(cells))
+    p = _dual_pvalue_z(lambda z: paired_bounds_at_z(cells, method, z), -margin)
     return HypothesisTestResult(est.value + margin, p, "greater", est)

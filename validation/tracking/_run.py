@@ -25,7 +25,7 @@ from validation.tracking._uri import artifact_root_for, disable_telemetry, resol
 __all__ = ["KINDS", "TrackedRun", "metric_key", "tracked_run"]
 
 #: Values of the ``samd.kind`` tag.
-KINDS: frozenset[str] = frozenset({"validation", "mrmc", "report"})
+KINDS: frozenset[str] = frozenset({"compare", "validation", "mrmc", "report"})
 _BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")
 
 
@@ -173,7 +173,7 @@ def tracked_run(
     experiment : str
         Experiment name (created when missing; local stores get an explicit artifact root).
     run_name : str
-    kind : {"validation", "mrmc", "report"}
+    kind : {"compare", "validation", "mrmc", "report"}
         Stored as tag ``samd.kind``.
     tracking_uri : str, optional
         Default: ``MLFLOW_TRACKING_URI`` or ``sqlite:///<cwd>/mlflow.db`` (`resolve_tracking_uri`).

@@ -1,0 +1,1 @@
+"""Reference devices of samd: synthetic cohorts and the training of the shipped example models."""

@@ -1,0 +1,328 @@
+"""`run_comparison`: a model change against the locked model, from protocol to verdict.
+
+Order (each step recorded in the audit trail before the next): protocol lock -> manifest file
+hashes -> both models identified (bundles pinned by manifest SHA-256) -> test-set access ->
+run start -> paired endpoints, subgroups -> files, MLflow run -> ``mlflow.run.end`` integrity
+record -> signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from samd_core._version import __version__
+from samd_core.hashing import canonical_json, sha256_file, sha256_json
+from validation.audit import AuditLog, iter_records
+from validation.compare import _plots
+from validation.compare._endpoints import PairedCases, estimate_paired_endpoint
+from validation.compare._protocol import PROTOCOL_KIND, CompareProtocol, ModelSpec, load_compare_protocol
+from validation.compare._subgroups import subgroup_comparisons
+from validation.errors import IntegrityError, ProtocolError, SamdError
+from validation.harness import Manifest, check_manifest_files, ensure_locked, read_manifest
+from validation.harness._cases import read_predictions
+from validation.stats._results import encode_float
+from validation.tracking import audit_run_end, environment_info, key_package_versions, metric_key, tracked_run
+
+__all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ComparisonOutcome", "run_comparison"]
+
+EXPERIMENT = "samd-compare"
+RESULT_SCHEMA = "samd-compare-result/1"
+
+
+@dataclass(frozen=True)
+class ComparisonOutcome:
+    """Verdict and where things went: ``exit_code`` 0 all endpoints non-inferior, 1 not."""
+
+    verdict: str
+    exit_code: int
+    result: dict[str, Any]
+    out_dir: Path
+    run_id: str
+
+
+def run_comparison(
+    protocol_path: str | Path,
+    *,
+    out_dir: str | Path,
+    tracking_uri: str | None = None,
+    audit_log: str | Path | None = None,
+    actor: str | None = None,
+    signing_key: Any = None,
+    relock_reason: str | None = None,
+    progress: bool = True,
+) -> ComparisonOutcome:
+    """Run a comparison protocol (candidate vs reference model on the same cases); see
+    ``docs/compare.md``.
+
+    Raises
+    ------
+    ProtocolError, IntegrityError, AuditError
+        Anything that stops the run before a verdict (the CLI maps these to exit code 2).
+    """
+    protocol = load_compare_protocol(protocol_path)
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
+    audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
+    lock, _ = ensure_locked(audit, protocol.as_lockable(), relock_reason=relock_reason)
+    manifest = read_manifest(protocol.resolve(protocol.data["manifest"]))
+    try:
+        n_files = check_manifest_files(manifest)
+    except IntegrityError as exc:
+        audit.append("testset.integrity_failure", object={"type": "test_set", "id": manifest.path.name},
+                     object_sha256=manifest.sha256, context={"protocol_id": protocol.id,
+                                                             "protocol_kind": PROTOCOL_KIND,
+                                                             "detail": str(exc)[:4000]})
+        raise
+    for spec in (protocol.reference, protocol.candidate):
+        if spec.mode == "bundle":
+            _check_pin(spec)
+    prior = [r for r in iter_records(audit_path) if r.get("action") == "testset.access"
+             and r.get("object_sha256") == manifest.sha256] if audit_path.exists() else []
+    warnings: list[str] = []
+    if prior:
+        warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
+    with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="compare",
+                     tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id,
+                                                      "samd.protocol_kind": PROTOCOL_KIND}) as run:
+        try:
+            audit.append("testset.access",
+                         object={"type": "test_set", "id": manifest.path.name, "n_cases": len(manifest.table)},
+                         object_sha256=manifest.sha256,
+                         context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
+                                  "protocol_kind": PROTOCOL_KIND, "purpose": "model change comparison",
+                                  "mlflow_run_id": run.run_id, "prior_accesses": len(prior)})
+            models = {s.role: _model_scores(s, manifest, out, warnings, progress)
+                      for s in (protocol.reference, protocol.candidate)}
+            audit.append("run.start", object={"type": "comparison_run", "id": run.run_id},
+                         object_sha256=protocol.sha256,
+                         context={"protocol_id": protocol.id, "protocol_version": lock.version,
+                                  "protocol_kind": PROTOCOL_KIND, "manifest_sha256": manifest.sha256,
+                                  "reference_sha256": models["reference"]["info"]["sha256"],
+                                  "candidate_sha256": models["candidate"]["info"]["sha256"],
+                                  "out_dir": out.name})
+            cases, table = _cases(protocol, manifest, models)
+            result = _compute(protocol, cases, table, manifest.table, warnings)
+        except BaseException as exc:
+            if isinstance(exc, (SamdError, ValueError, OSError)):
+                audit.append("run.fail", object={"type": "comparison_run", "id": run.run_id},
+                             context={"error": type(exc).__name__, "message": str(exc)[:2000]})
+            raise
+        result.update({
+            "schema": RESULT_SCHEMA,
+            "kind": PROTOCOL_KIND,
+            "samd_version": __version__,
+            "protocol_id": protocol.id,
+            "protocol_title": protocol.data.get("title", ""),
+            "protocol_version": lock.version,
+            "protocol_sha256": protocol.sha256,
+            "manifest_sha256": manifest.sha256,
+            "manifest_files_checked": n_files,
+            "reference": models["reference"]["info"],
+            "candidate": models["candidate"]["info"],
+            "mlflow_run_id": run.run_id,
+            "mlflow_experiment_id": run.experiment_id,
+            "test_set_prior_accesses": len(prior),
+            "warnings": warnings,
+        })
+        result = _strict(dict(sorted(result.items())))
+        files = _write_outputs(protocol, result, cases, table, out)
+        _log_mlflow(run, protocol, manifest, result, files, out)
+        rec = audit_run_end(audit, run, extra={"verdict": result["verdict"], "protocol_kind": PROTOCOL_KIND,
+                                               "result_sha256": sha256_file(out / "result.json")})
+        cp = audit.checkpoint()
+        first = next(iter_records(audit_path))
+        run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
+                        "samd.audit_checkpoint_sig": cp["sig"] or "", "samd.audit_checkpoint_key_id": cp["key_id"] or "",
+                        "samd.audit_log_id": first["hash"], "samd.audit_run_end_seq": rec["seq"]})
+    verdict = result["verdict"]
+    return ComparisonOutcome(verdict, 0 if verdict == "pass" else 1, result, out, run.run_id)
+
+
+def _check_pin(spec: ModelSpec) -> None:
+    """Refuse a bundle whose manifest SHA-256 differs from the pinned ``expected_sha256``
+    before anything runs (``load_locked`` then verifies every file against that manifest)."""
+    if spec.bundle is None:
+        raise ProtocolError(f"`{spec.role}.bundle` of samd compare must be given in bundle mode; got none")
+    mf = spec.bundle / "manifest.json"
+    if not mf.is_file():
+        raise IntegrityError(f"`{spec.role}.bundle` {spec.bundle.name} has no manifest.json")
+    if spec.expected_sha256 is not None:
+        found = sha256_file(mf)
+        if found != spec.expected_sha256:
+            raise IntegrityError(f"`{spec.role}.expected_sha256` of samd compare must be the bundle's manifest "
+                                 f"SHA-256; got {spec.expected_sha256}, bundle has {found}")
+
+
+def _model_scores(spec: ModelSpec, manifest: Manifest, out: Path, warnings: list[str],
+                  progress: bool) -> dict[str, Any]:
+    if spec.mode == "predictions":
+        if spec.predictions is None or not spec.predictions.is_file():
+            raise ProtocolError(f"`{spec.role}.predictions` file {getattr(spec.predictions, 'name', '')} does not exist")
+        device, w = read_predictions(spec.predictions, manifest)
+        warnings += [f"{spec.role}: {x}" for x in w]
+        col = spec.score_column
+        if col not in device.columns:
+            raise ProtocolError(f"`{spec.role}.score.column` {col!r} is not a column of "
+                                f"{spec.predictions.name}; columns: {list(device.columns)}")
+        info: dict[str, Any] = {"mode": "predictions", "predictions_file": spec.predictions.name,
+                                "sha256": sha256_file(spec.predictions), "score_column": col,
+                                "higher_is_positive": spec.higher_is_positive}
+        raw = device[col]
+    else:
+        from validation.harness._bundle import run_bundle
+
+        if spec.bundle is None:
+            raise ProtocolError(f"`{spec.role}.bundle` of samd compare must be given in bundle mode; got none")
+        device, model_sha, facts, _ = run_bundle(spec.bundle, manifest, out / "models" / spec.role,
+                                                 image_column=spec.image_column, progress=progress)
+        if spec.expected_sha256 is not None and model_sha != spec.expected_sha256:
+            raise IntegrityError(f"`{spec.role}.expected_sha256` {spec.expected_sha256} does not match the "
+                                 f"verified bundle's manifest SHA-256 {model_sha}")
+        info = {"mode": "bundle", "bundle": spec.bundle.name, "sha256": model_sha,
+                "expected_sha256": spec.expected_sha256, **facts, "higher_is_positive": True}
+        raw = device["score"]
+    s = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = manifest.table["case_id"][~np.isfinite(s)].tolist()
+    if bad:
+        raise ProtocolError(f"`{spec.role}` score is missing or not a finite number for {len(bad)} case(s) {bad[:10]}")
+    info["threshold"] = spec.threshold
+    return {"info": info, "raw": s, "spec": spec}
+
+
+def _cases(protocol: CompareProtocol, manifest: Manifest, models: dict[str, Any]) -> tuple[PairedCases, pd.DataFrame]:
+    truth = protocol.data["truth"]
+    col = truth["column"]
+    if col not in manifest.table.columns:
+        raise ProtocolError(f"`truth.column` {col!r} is not a manifest column; columns: {list(manifest.table.columns)}")
+    raw = manifest.table[col].astype(str).str.strip()
+    empty = manifest.table["case_id"][raw == ""].tolist()
+    if empty:
+        raise ProtocolError(f"`truth.column` {col!r} is empty for {len(empty)} case(s) {empty[:10]}")
+    pos = truth["positive"]
+    accepted = {"true", "1", "yes"} if pos is True else ({"false", "0", "no"} if pos is False else {str(pos)})
+    y = (raw.str.lower() if isinstance(pos, bool) else raw).isin(accepted).to_numpy().astype(np.int8)
+    if len(set(y.tolist())) < 2:
+        raise ProtocolError(f"`truth.column` {col!r} has a single class in the whole test set; "
+                            "paired sensitivity/specificity/AUC need both classes")
+    table = pd.DataFrame({"case_id": manifest.table["case_id"].to_numpy(), "truth": y})
+    scores, preds = {}, {}
+    for role, m in models.items():
+        spec: ModelSpec = m["spec"]
+        s = m["raw"]
+        table[f"{role}_score"] = s
+        scores[role] = s if spec.higher_is_positive else -s
+        if spec.threshold is not None:
+            t = spec.threshold
+            preds[role] = ((s >= t) if spec.higher_is_positive else (s <= t)).astype(np.int8)
+            table[f"{role}_positive"] = preds[role]
+    cases = PairedCases(y=y, score_reference=scores["reference"], score_candidate=scores["candidate"],
+                        pred_reference=preds.get("reference"), pred_candidate=preds.get("candidate"))
+    return cases, table
+
+
+def _compute(protocol: CompareProtocol, cases: PairedCases, table: pd.DataFrame, mtable: pd.DataFrame,
+             warnings: list[str]) -> dict[str, Any]:
+    d = protocol.data
+    all_idx = np.arange(cases.y.size)
+    endpoints = [estimate_paired_endpoint(ep, cases, all_idx) for ep in protocol.endpoints]
+    multiplicity = d.get("multiplicity", "holm")
+    groups: list[dict[str, Any]] = []
+    tests: list[dict[str, Any]] = []
+    if "subgroups" in d:
+        groups, tests, sub_warn = subgroup_comparisons(mtable, cases, protocol.endpoints, d["subgroups"],
+                                                       multiplicity=multiplicity)
+        warnings += sub_warn
+        from validation.harness._subgroups import subgroup_levels
+
+        for var in d["subgroups"]["variables"]:
+            table[f"subgroup:{var['column']}"] = subgroup_levels(mtable, var).to_numpy()
+    verdict = "pass" if all(e["passed"] for e in endpoints) else "fail"
+    return {"verdict": verdict, "n_cases": int(cases.y.size), "n_positive": int(cases.y.sum()),
+            "endpoints": endpoints, "subgroups": groups, "interaction_tests": tests,
+            "bootstrap": d.get("bootstrap"), "multiplicity": multiplicity}
+
+
+def _strict(obj: Any) -> Any:
+    """Strict-JSON copy: non-finite floats become "nan"/"inf"/"-inf" (see `encode_float`)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return encode_float(float(obj))
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def _write_outputs(protocol: CompareProtocol, result: dict[str, Any], cases: PairedCases, table: pd.DataFrame,
+                   out: Path) -> dict[str, list[Path]]:
+    files: dict[str, list[Path]] = {"": [], "plots": []}
+    (out / "result.json").write_bytes(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False,
+                                                 allow_nan=False).encode("utf-8") + b"\n")
+    table.to_csv(out / "cases.csv", index=False, float_format="%.17g", lineterminator="\n")
+    (out / "environment.json").write_bytes(canonical_json(environment_info()) + b"\n")
+    files[""] += [out / "result.json", out / "cases.csv", out / "environment.json"]
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    auc = next((e for e in result["endpoints"] if e["metric"] == "roc_auc"), None)
+    points = {}
+    if cases.pred_reference is not None and cases.pred_candidate is not None:
+        for role, p in (("reference", cases.pred_reference), ("candidate", cases.pred_candidate)):
+            points[role] = (float(np.mean(p[cases.y == 0])), float(np.mean(p[cases.y == 1])))
+    files["plots"] += _plots.paired_roc_plot(cases.y, cases.score_reference, cases.score_candidate, auc,
+                                             points, plots)
+    return files
+
+
+def _num(x: Any) -> float:
+    return float(x)
+
+
+def _log_mlflow(run: Any, protocol: CompareProtocol, manifest: Manifest, result: dict[str, Any],
+                files: dict[str, list[Path]], out: Path) -> None:
+    params = {
+        "protocol_id": protocol.id, "protocol_version": result["protocol_version"],
+        "protocol_kind": PROTOCOL_KIND, "protocol_sha256": protocol.sha256, "manifest_sha256": manifest.sha256,
+        "reference_sha256": result["reference"]["sha256"], "candidate_sha256": result["candidate"]["sha256"],
+        "reference_mode": result["reference"]["mode"], "candidate_mode": result["candidate"]["mode"],
+        "multiplicity": result["multiplicity"], "n_cases": result["n_cases"],
+        "samd_version": __version__, "result_sha256": sha256_file(out / "result.json"),
+        "python": environment_info()["python"], "platform": environment_info()["platform"],
+    }
+    params.update({f"version.{k}": v for k, v in key_package_versions().items()})
+    run.log_params(params)
+    metrics: dict[str, float] = {}
+    for e in result["endpoints"]:
+        for f in ("value", "ci_low", "ci_high"):
+            metrics[metric_key(e["id"], f)] = _num(e[f])
+        if "test" in e:
+            metrics[metric_key(e["id"], "pvalue")] = _num(e["test"]["pvalue"])
+        metrics[metric_key(e["id"], "n")] = float(e["n"])
+        metrics[metric_key(e["id"], "passed")] = 1.0 if e["passed"] else 0.0
+    for g in result["subgroups"]:
+        for eid, e in g["endpoints"].items():
+            for f in ("value", "ci_low", "ci_high"):
+                metrics[metric_key("subgroup", g["variable"], g["level"], eid, f)] = _num(e[f])
+    for t in result["interaction_tests"]:
+        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue")] = _num(t["pvalue"])
+        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue_adjusted")] = _num(t["pvalue_adjusted"])
+    run.log_metrics(metrics)
+    run.set_tags({"samd.verdict": result["verdict"], "samd.protocol_sha256": protocol.sha256})
+    run.log_artifact(protocol.path, "inputs")
+    run.log_artifact(manifest.path, "inputs")
+    for p in files[""]:
+        run.log_artifact(p)
+    for p in files["plots"]:
+        run.log_artifact(p, "plots")
+    run.log_json({"result_sha256": params["result_sha256"],
+                  "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})}, "integrity.json")

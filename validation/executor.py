@@ -1,0 +1,226 @@
+"""Fan per-case work out to Dask workers, or run it in-process, with one coordinator.
+
+samd never schedules work itself: with ``workers=N`` it starts a local Dask cluster
+(`distributed.LocalCluster`, N worker processes, one thread each); with ``scheduler="tcp://host:port"``
+it joins an existing cluster started with ``dask scheduler`` / ``dask worker`` (or dask-kubernetes,
+dask-jobqueue, ...); with neither it runs in the calling process. The work function must be a
+module-level (picklable) function and must be importable on the workers.
+
+The coordinator (the calling process) alone receives results, in completion order, through
+``on_result``: it alone writes the per-case store, MLflow and the audit trail, so a ``kill -9`` of
+any worker loses at most the cases in flight (Dask re-runs a task whose worker died), and a
+``kill -9`` of the coordinator loses nothing already handed to ``on_result``. A case whose function
+raises on every attempt (``1 + retries``) is returned as a `CaseFailure` with its key: never dropped.
+Results never depend on the executor, because each case's computation is deterministic and the
+caller assembles results in its own (manifest) order, not in completion order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from samd_core.errors import InvalidParameterError
+
+__all__ = ["CaseFailure", "ExecutorSpec", "Progress", "executor_spec", "map_cases"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSpec:
+    """Where per-case work runs: in-process (both None), a local cluster, or an existing scheduler."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    retries: int = 2
+
+    @property
+    def kind(self) -> str:
+        """``"in-process"``, ``"local-cluster"`` or ``"scheduler"``."""
+        if self.scheduler is not None:
+            return "scheduler"
+        return "local-cluster" if self.workers is not None else "in-process"
+
+
+def executor_spec(workers: Any = None, scheduler: Any = None, retries: Any = 2, *,
+                  function: str = "run_validation") -> ExecutorSpec:
+    """Validate executor options (one error template) and return an `ExecutorSpec`.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of local Dask worker processes (1 to 512).
+    scheduler : str, optional
+        Address of a running Dask scheduler, ``tcp://HOST:PORT`` (or ``tls://``, ``inproc://``).
+    retries : int
+        Further attempts of a case after its first failure (0 to 10).
+    """
+    if workers is not None and scheduler is not None:
+        raise InvalidParameterError("workers", function, "omitted when `scheduler` is given", workers)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 512):
+        raise InvalidParameterError("workers", function, "an integer from 1 to 512", workers)
+    if scheduler is not None:
+        ok = isinstance(scheduler, str) and scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")) \
+            and len(scheduler) <= 512 and "\n" not in scheduler
+        if not ok:
+            raise InvalidParameterError("scheduler", function, "a Dask scheduler address such as tcp://HOST:PORT",
+                                        scheduler)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise InvalidParameterError("retries", function, "an integer from 0 to 10", retries)
+    return ExecutorSpec(workers=workers, scheduler=scheduler, retries=retries)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFailure:
+    """A case whose work raised on every attempt."""
+
+    key: str
+    error: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Counts of a fan-out in progress; ``eta_s`` is None until one case has finished."""
+
+    total: int
+    done: int
+    in_flight: int
+    failed: int
+    elapsed_s: float
+    eta_s: float | None
+
+    def line(self) -> str:
+        """One human-readable line: ``12/64 done, 2 in flight, 0 failed, ETA 41 s``."""
+        eta = "ETA ?" if self.eta_s is None else f"ETA {self.eta_s:.0f} s"
+        return f"{self.done}/{self.total} done, {self.in_flight} in flight, {self.failed} failed, {eta}"
+
+
+#: A chunk of finished cases is fetched from the workers when it holds this many cases ...
+_FLUSH_CASES = 256
+#: ... or when this many seconds have passed since the last chunk.
+_FLUSH_S = 0.5
+
+
+def _progress(total: int, done: int, in_flight: int, failed: int, t0: float) -> Progress:
+    elapsed = time.monotonic() - t0
+    finished = done + failed
+    eta = None if finished == 0 else elapsed / finished * (total - finished)
+    return Progress(total, done, in_flight, failed, elapsed, eta)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:500]
+
+
+@contextmanager
+def _client(spec: ExecutorSpec) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    if spec.scheduler is not None:
+        client = Client(spec.scheduler, timeout="30s", set_as_default=False)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, host="127.0.0.1", silence_logs=40)
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def map_cases(
+    fn: Callable[..., Any],
+    cases: Sequence[tuple[str, tuple[Any, ...]]],
+    *,
+    spec: ExecutorSpec,
+    on_result: Callable[[str, Any], None],
+    on_progress: Callable[[Progress], None] | None = None,
+) -> list[CaseFailure]:
+    """Run ``fn(*args)`` for every ``(key, args)`` in ``cases`` where ``spec`` says.
+
+    ``on_result(key, value)`` is called in the calling process for each case that succeeded, in
+    completion order (the caller orders results itself). Returns the cases that failed on every
+    attempt, in the order of ``cases``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When two cases share a key.
+    """
+    keys = [k for k, _ in cases]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise InvalidParameterError("cases", "map_cases", "unique keys", dup)
+    t0 = time.monotonic()
+    failures: dict[str, CaseFailure] = {}
+    done = 0
+    if spec.kind == "in-process":
+        for i, (key, args) in enumerate(cases):
+            if on_progress is not None:
+                on_progress(_progress(len(cases), done, 1, len(failures), t0))
+            err: BaseException | None = None
+            for _ in range(1 + spec.retries):
+                try:
+                    value = fn(*args)
+                except Exception as exc:  # noqa: BLE001 - reported per case, never dropped
+                    err = exc
+                    continue
+                err = None
+                break
+            if err is None:
+                on_result(key, value)
+                done += 1
+            else:
+                failures[key] = CaseFailure(key, type(err).__name__, _one_line(err))
+        if on_progress is not None:
+            on_progress(_progress(len(cases), done, 0, len(failures), t0))
+        return [failures[k] for k in keys if k in failures]
+
+    from distributed import as_completed
+
+    with _client(spec) as client, client.as_current():
+        columns = list(zip(*(args for _, args in cases), strict=True)) if cases else []
+        submitted = client.map(fn, *columns, key=[f"samd-case-{i}-{k}" for i, k in enumerate(keys)],
+                               retries=spec.retries, pure=False) if cases else []
+        futures = dict(zip(submitted, keys, strict=True))
+        pending = len(futures)
+        buffer: list[Any] = []
+        last = time.monotonic()
+
+        def flush() -> None:
+            nonlocal pending, done, last
+            ok = [f for f in buffer if f.status == "finished"]
+            for fut, value in zip(ok, client.gather(ok) if ok else [], strict=True):
+                on_result(futures.pop(fut), value)
+                done += 1
+            for fut in buffer:
+                if fut in futures:  # errored or cancelled after every retry
+                    exc = fut.exception()
+                    key = futures.pop(fut)
+                    failures[key] = CaseFailure(key, type(exc).__name__, _one_line(exc))
+                fut.release()
+            pending -= len(buffer)
+            buffer.clear()
+            last = time.monotonic()
+            if on_progress is not None:
+                on_progress(_progress(len(cases), done, pending, len(failures), t0))
+
+        # Finished futures are fetched in chunks (one gather per chunk, not a round trip per case),
+        # at least every `_FLUSH_S` seconds so that results reach the store while work goes on.
+        ac = as_completed(list(futures))
+        for batch in ac.batches():
+            buffer += batch
+            if len(buffer) >= _FLUSH_CASES or time.monotonic() - last >= _FLUSH_S or ac.is_empty():
+                flush()
+        if buffer:
+            flush()
+    return [failures[k] for k in keys if k in failures]
+
