@@ -9,7 +9,7 @@ __all__ = ["command"]
 
 @click.group("report", invoke_without_command=True)
 @click.option("--run", "runs", multiple=True, metavar="RUN_ID",
-              help="MLflow run id of a `samd validate` or `samd mrmc` run (repeatable).")
+              help="MLflow run id of a `samd validate`, `samd mrmc` or `samd compare` run (repeatable).")
 @click.option("--latest", is_flag=True,
               help="Also use the newest validation run and the newest mrmc run of the tracking store.")
 @click.option("--config", "config", default=None, type=click.Path(exists=True, dir_okay=False),

@@ -152,3 +152,19 @@ def test_subgroup_findings_flag_interactions_and_subgroups_below_the_criterion()
                            "satisfy ci_low >= 0.800")
     assert len(f) == 2
     assert subgroup_findings(eps, sgs[1:], [{**tests[0], "pvalue_adjusted": 0.2}]) == ()
+
+
+@given(passed=st.lists(st.sampled_from([True, False, None]), min_size=1, max_size=8),
+       prov=st.sampled_from(["clinical", "synthetic", "simulated", None]))
+def test_no_success_sentence_unless_every_criterion_was_met(passed: list[bool | None], prov: str | None) -> None:
+    eps = [_ep(f"e{i}", p) for i, p in enumerate(passed)]
+    crit = criteria_summary([{"run_id": "r1", "verdict": "pass" if all(p is True for p in passed) else "fail",
+                              "endpoints": eps}])
+    text = " ".join(conclusion_sentences(crit, provenance=prov))
+    if all(p is True for p in passed):
+        assert crit.verdict == "pass" and "were met" in text
+    else:
+        assert crit.verdict == "fail" and "were met" not in text and "did not meet" in text
+        for ep in eps:
+            if ep["passed"] is not True:
+                assert f"Criterion not met: {ep['id']} " in text
