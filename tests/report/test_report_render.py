@@ -389,3 +389,26 @@ def test_figure_text_is_readable_at_print_size() -> None:
     text_width_in = (215.9 - 2 * 18) / 25.4  # Letter minus the 18 mm margins of style.css
     assert text_width_in >= _WIDTH_IN  # img.figure is shown at 100% of the text width: never scaled down
     assert 0.62 * text_width_in >= 0.6 * _WIDTH_IN  # the square ROC figure neither
+
+
+@pytest.mark.verifies("SRS-REPORT-013")
+def test_passing_run_states_success_and_shows_the_manufacturer_text(example_config: Path, tmp_path: Path) -> None:
+    from tests.report.conftest import make_runs
+
+    (tmp_path / "store").mkdir()
+    store = make_runs(tmp_path / "store", passing=True)
+    out = tmp_path / "out"
+    res = render_submission(config_path=example_config, run_ids=store["run_ids"], out_dir=out,
+                            tracking_uri=store["uri"], audit_log=store["audit"], junit=[], draft=True, pdf=False)
+    assert res.verdict == "pass"
+    summary = _flat(re.sub(r"<[^>]+>", " ", (out / "510k_summary.html").read_text("utf-8")))
+    assert "All 3 pre-specified acceptance criteria of the standalone performance study were met on synthetic " \
+           "data (not clinical performance data)." in summary
+    assert "reader-study hypothesis (superiority of aided over unaided reading) was met" in summary
+    assert "Manufacturer's remarks." in summary and "ACCEPTANCE CRITERIA NOT MET" not in summary
+    html = (out / "submission.html").read_text("utf-8")
+    assert "ACCEPTANCE CRITERIA NOT MET" not in html and "@top-center" not in html
+    risk = _flat(re.sub(r"<[^>]+>", " ", (out / "risk_management.html").read_text("utf-8")))
+    assert "Benefit: all 3 pre-specified standalone acceptance criteria were met." in risk
+    index = json.loads((out / "submission_index.json").read_text("utf-8"))
+    assert index["verdict"]["acceptance_criteria"] == "pass" and index["verdict"]["claims_supported"] is True
