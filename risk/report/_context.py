@@ -16,7 +16,7 @@ from risk._junit import TestOutcome
 from risk._requirements import load_requirements
 from risk._riskfile import load_risk_file
 from risk._soup import soup_list
-from risk.errors import IntegrityError, RiskFileError
+from risk.errors import IntegrityError, InvalidParameterError, RiskFileError
 from risk.report._claims import (
     NOT_MET,
     benefit_risk_sentences,
@@ -296,7 +296,11 @@ def build_context(
                                 or m0["confidence_level"]}
         decided = None
         if "rule" in row and estimate is not None:
-            decided = compare_with_predicate(estimate, row["predicate"], row["rule"])
+            try:
+                decided = compare_with_predicate(estimate, row["predicate"], row["rule"])
+            except InvalidParameterError as exc:
+                raise RiskFileError("submission configuration",
+                                    [f"`/substantial_equivalence/{i}` ({row['attribute']}): {exc}"]) from exc
         rows.append({**row, "value": value, "decided": decided,
                      "provenance": _row_provenance(cell, ctx)})
     if "substantial_equivalence" not in config:

@@ -136,3 +136,18 @@ def test_init_with_a_reader_study_and_the_schema_refuses_typed_performance_rows(
          "predicate_citation": "K1", "comparison": "similar"}]}), "utf-8")
     with pytest.raises(RiskFileError, match="substantial_equivalence/0"):
         load_submission_config(typed)
+
+
+def test_predicate_value_outside_its_ci_names_the_row(tmp_path: Path) -> None:
+    from risk.errors import RiskFileError
+
+    store = make_predictions_run(tmp_path / "s", name="cxr-triage", version="2.3.0")
+    cfg = tmp_path / "submission.yaml"
+    init_submission_config(run_ids=[store["run_id"]], out=cfg, tracking_uri=store["uri"])
+    _fill(cfg, tmp_path, device_name=False)
+    doc = yaml.safe_load(cfg.read_text("utf-8"))
+    doc["substantial_equivalence"][1]["predicate"] = {"value": 0.99, "ci_low": 0.85, "ci_high": 0.94}
+    cfg.write_text(yaml.safe_dump(doc), "utf-8")
+    with pytest.raises(RiskFileError, match=r"`/substantial_equivalence/1` \(sensitivity \(sens\)\): `reference_value`"):
+        render_submission(config_path=cfg, run_ids=[store["run_id"]], out_dir=tmp_path / "o",
+                          tracking_uri=store["uri"], pdf=False, draft=True)
