@@ -40,8 +40,11 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
     r = outcome.result
     click.echo(f"protocol {r['protocol_id']} v{r['protocol_version']} ({r['protocol_sha256'][:12]}…), "
                f"{r['n_cases']} cases, MLflow run {r['mlflow_run_id']}")
+    from risk.report import fmt_num  # rounded for people; result.json keeps full precision
+
     for e in r["endpoints"]:
-        click.echo(f"  {e['id']:<20} {e['metric']:<12} {e['value']!s:<22} [{e['ci_low']}, {e['ci_high']}] "
+        click.echo(f"  {e['id']:<20} {e['metric']:<12} {fmt_num(e['value'])!s:<8} "
+                   f"[{fmt_num(e['ci_low'])}, {fmt_num(e['ci_high'])}] n={e.get('n')} "
                    f"{e['method']}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
     for w in r["warnings"]:
         click.echo(f"warning: {w}", err=True)
