@@ -18,6 +18,15 @@ So for an index ``n = (n0, n1, n2)`` in array order::
 
     lps = origin + direction @ (spacing * n)
 
+Colour (multi-channel) images
+-----------------------------
+A `Volume` made with ``channel_last=True`` holds a trailing channel axis: the array is
+``(y, x, c)`` for a 2-D colour image (``(z, y, x, c)`` for 3-D), ``spacing`` has one value per
+*spatial* axis, and `n_channels` is ``c``. Channel order is recorded in ``meta["channels"]``
+(e.g. ``"RGB"``). Grey-scale volumes (``channel_last=False``, the default) are unchanged:
+their array is purely spatial and `n_channels` is 1. A model that needs ``k`` channels checks
+``volume.n_channels == k``.
+
 Only non-identifying metadata is kept in ``meta`` (see `ALLOWED_META`); patient names, ids,
 birth dates and accession numbers never enter a `Volume`.
 """
@@ -34,7 +43,60 @@ import numpy as np
 
 from samd_core.errors import GeometryError, InvalidParameterError
 
-__all__ = ["ALLOWED_META", "Volume"]
+__all__ = ["ALLOWED_META", "MAX_ARRAY_BYTES", "Volume", "check_array_bytes", "empty_checked"]
+
+#: Largest array (bytes) that readers and resamplers of the core will allocate: 16 GiB. Sizes
+#: are computed from declared or planned shapes *before* allocating, and larger ones refused.
+MAX_ARRAY_BYTES: int = 16 * 2**30
+
+
+def check_array_bytes(shape: tuple[int, ...], itemsize: int, what: str, error: type[Exception] = GeometryError) -> int:
+    """Bytes of an array of ``shape`` and ``itemsize``; raise ``error`` when above `MAX_ARRAY_BYTES`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Planned array shape (voxels).
+    itemsize : int
+        Bytes per voxel.
+    what : str
+        What is being planned, with the parameters that led to ``shape`` (e.g. spacing in mm),
+        for the message.
+    error : exception class
+        Raised when the size is too large (default `GeometryError`).
+
+    Returns
+    -------
+    int
+        The planned size in bytes (Python integers: no overflow).
+    """
+    n = 1
+    for s in shape:
+        n *= int(s)
+    size = n * int(itemsize)
+    if size > MAX_ARRAY_BYTES:
+        raise error(
+            f"{what}: the output would have shape {tuple(int(s) for s in shape)} = {size} bytes "
+            f"({size / 2**30:.4g} GiB), above the limit of {MAX_ARRAY_BYTES} bytes; refusing to allocate it"
+        )
+    return size
+
+def empty_checked(shape: tuple[int, ...], dtype: Any, what: str, error: type[Exception] = GeometryError) -> np.ndarray:
+    """``numpy.empty(shape, dtype)`` after `check_array_bytes`; a MemoryError becomes ``error`` too.
+
+    The allocation can still fail below `MAX_ARRAY_BYTES` when the process has less memory
+    (e.g. an address-space limit): the caller then gets the same clear error, never a bare
+    MemoryError.
+    """
+    size = check_array_bytes(shape, np.dtype(dtype).itemsize, what, error)
+    try:
+        return np.empty(shape, dtype=dtype)
+    except MemoryError:
+        raise error(
+            f"{what}: cannot allocate shape {tuple(int(s) for s in shape)} = {size} bytes ({size / 2**30:.4g} GiB): "
+            "not enough memory"
+        ) from None
+
 
 #: Metadata keys a `Volume` may carry. Everything else is dropped (no PHI can leak through).
 ALLOWED_META: frozenset[str] = frozenset(
@@ -55,6 +117,12 @@ ALLOWED_META: frozenset[str] = frozenset(
         "monochrome1_inverted",
         "tilt_corrected",
         "images_excluded",
+        "spacing_source",
+        "channels",
+        "modality_lut",
+        "voi_lut",
+        "voi_lut_applied",
+        "sop_instance_uid",
     }
 )
 
@@ -98,15 +166,22 @@ class Volume:
     )
     meta: Mapping[str, Any] = field(default_factory=dict)
     provenance: tuple[str, ...] = ()
+    channel_last: bool = False
 
     def __post_init__(self) -> None:
         arr = np.asarray(self.array)
-        if arr.ndim not in (2, 3):
-            raise InvalidParameterError("array", "Volume", "a 2-D or 3-D array", f"ndim={arr.ndim}")
+        if not isinstance(self.channel_last, bool):
+            raise InvalidParameterError("channel_last", "Volume", "a bool", self.channel_last)
+        spatial = arr.ndim - 1 if self.channel_last else arr.ndim
+        if spatial not in (2, 3):
+            allowed = "a 3-D (y, x, c) or 4-D (z, y, x, c) array" if self.channel_last else "a 2-D or 3-D array"
+            raise InvalidParameterError("array", "Volume", allowed, f"ndim={arr.ndim}")
+        if self.channel_last and arr.shape[-1] < 1:
+            raise InvalidParameterError("array", "Volume", "at least 1 channel on the last axis", arr.shape)
         view = arr.view()
         view.flags.writeable = False
         object.__setattr__(self, "array", view)
-        spacing = _as_tuple(self.spacing, arr.ndim, "spacing")
+        spacing = _as_tuple(self.spacing, spatial, "spacing")
         if not all(np.isfinite(s) and s > 0 for s in spacing):
             raise InvalidParameterError("spacing", "Volume", "finite values > 0 mm", spacing)
         object.__setattr__(self, "spacing", spacing)
@@ -131,6 +206,16 @@ class Volume:
         return tuple(self.array.shape)
 
     @property
+    def n_channels(self) -> int:
+        """Number of channels: the last axis for ``channel_last`` volumes, else 1 (grey-scale)."""
+        return int(self.array.shape[-1]) if self.channel_last else 1
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        """Array shape without the channel axis (equal to `shape` for grey-scale volumes)."""
+        return tuple(self.array.shape[:-1]) if self.channel_last else tuple(self.array.shape)
+
+    @property
     def direction_matrix(self) -> np.ndarray:
         """`direction` as a 3×3 float array (columns = LPS vectors of array axes)."""
         return np.asarray(self.direction, dtype=float)
@@ -140,7 +225,7 @@ class Volume:
 
         For 2-D volumes the index vector is ``(0, n_y, n_x)`` padded with the slice axis.
         """
-        sp = self.spacing if self.array.ndim == 3 else (1.0, *self.spacing)
+        sp = self.spacing if len(self.spacing) == 3 else (1.0, *self.spacing)
         a = np.eye(4)
         a[:3, :3] = self.direction_matrix * np.asarray(sp)[None, :]
         a[:3, 3] = self.origin
@@ -149,19 +234,20 @@ class Volume:
     def index_to_physical(self, index: Any) -> np.ndarray:
         """LPS coordinates (mm) of voxel centres; ``index`` has shape ``(..., ndim)`` in array order."""
         idx = np.asarray(index, dtype=float)
-        if self.array.ndim == 2:
+        if len(self.spacing) == 2:
             idx = np.concatenate([np.zeros(idx.shape[:-1] + (1,)), idx], axis=-1)
         aff = self.affine()
         return idx @ aff[:3, :3].T + aff[:3, 3]
 
     def physical_extent(self) -> tuple[float, ...]:
         """Physical size in mm covered by the voxels along each array axis (n × spacing)."""
-        return tuple(n * s for n, s in zip(self.array.shape, self.spacing, strict=True))
+        return tuple(n * s for n, s in zip(self.spatial_shape, self.spacing, strict=True))
 
     def same_grid(self, other: Volume, *, atol: float = 1e-6) -> bool:
         """True when ``other`` has the same shape, spacing, origin and direction (within ``atol`` mm)."""
         return (
             self.shape == other.shape
+            and self.channel_last == other.channel_last
             and np.allclose(self.spacing, other.spacing, atol=atol)
             and np.allclose(self.origin, other.origin, atol=atol)
             and np.allclose(self.direction, other.direction, atol=atol)
@@ -177,6 +263,7 @@ class Volume:
             "direction": self.direction,
             "meta": dict(self.meta),
             "provenance": self.provenance,
+            "channel_last": self.channel_last,
         }
         kwargs.update(changes)
         return Volume(**kwargs)
@@ -188,6 +275,8 @@ class Volume:
         h.update(repr(self.shape).encode())
         h.update(np.ascontiguousarray(self.array).tobytes())
         h.update(repr((self.spacing, self.origin, self.direction)).encode())
+        if self.channel_last:  # grey-scale hashes stay as in release 0.1.0
+            h.update(b"channel_last")
         return h.hexdigest()
 
     # ------------------------------------------------------------------ SimpleITK
@@ -195,8 +284,8 @@ class Volume:
         """Convert to a ``SimpleITK.Image`` (ITK convention: spacing/direction in x, y, z order)."""
         import SimpleITK as sitk
 
-        img = sitk.GetImageFromArray(np.ascontiguousarray(self.array))
-        nd = self.array.ndim
+        img = sitk.GetImageFromArray(np.ascontiguousarray(self.array), isVector=self.channel_last)
+        nd = len(self.spacing)
         img.SetSpacing(tuple(reversed(self.spacing)))
         d = self.direction_matrix
         if nd == 3:
@@ -211,14 +300,11 @@ class Volume:
 
     @classmethod
     def from_sitk(cls, image: Any, *, meta: Mapping[str, Any] | None = None) -> Volume:
-        """Build from a ``SimpleITK.Image`` (2-D or 3-D, scalar)."""
+        """Build from a ``SimpleITK.Image`` (2-D or 3-D; a vector image gives a ``channel_last`` volume)."""
         import SimpleITK as sitk
 
-        if image.GetNumberOfComponentsPerPixel() != 1:
-            raise InvalidParameterError(
-                "image", "Volume.from_sitk", "a scalar image", f"{image.GetNumberOfComponentsPerPixel()} components"
-            )
         arr = sitk.GetArrayFromImage(image)
+        vector = image.GetNumberOfComponentsPerPixel() != 1
         nd = image.GetDimension()
         spacing = tuple(reversed(image.GetSpacing()))
         if nd == 3:
@@ -227,16 +313,17 @@ class Volume:
             origin = tuple(image.GetOrigin())
         elif nd == 2:
             itk_dir = np.asarray(image.GetDirection(), dtype=float).reshape(2, 2)
-            direction = np.eye(3)
+            direction = np.zeros((3, 3))
             direction[:2, 1:] = itk_dir[:, ::-1]
             direction[:, 0] = np.cross(direction[:, 2], direction[:, 1])
             origin = (*image.GetOrigin(), 0.0)
         else:
             raise InvalidParameterError("image", "Volume.from_sitk", "a 2-D or 3-D image", f"dimension {nd}")
-        return cls(arr, spacing, origin, tuple(map(tuple, direction)), meta=meta or {})
+        return cls(arr, spacing, origin, tuple(map(tuple, direction)), meta=meta or {}, channel_last=vector)
 
     def __repr__(self) -> str:
         return (
             f"Volume(shape={self.shape}, dtype={self.array.dtype}, spacing={self.spacing}, "
-            f"origin={self.origin}, meta={dict(self.meta)})"
+            + (f"channels={self.n_channels}, " if self.channel_last else "")
+            + f"origin={self.origin}, meta={dict(self.meta)})"
         )

@@ -21,6 +21,9 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# traceability (`verifies` markers -> JUnit properties): the plugin samd ships to products
+pytest_plugins = ["risk.pytest_plugin", "pytester"]
+
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -45,17 +48,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="Rscript not installed (scripts/bootstrap.sh installs it)"))
         if "external_tools" in item.keywords and not have_dciodvfy:
             item.add_marker(pytest.mark.skip(reason="dicom3tools not installed (scripts/bootstrap.sh installs it)"))
-
-
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Traceability: store the node id and the ``verifies`` marker ids as JUnit properties.
-
-    ``pytest --junitxml=FILE`` then writes ``<property name="nodeid">`` and
-    ``<property name="verifies" value="SRS-... RC-...">`` for every test case, which
-    ``samd risk check --junit FILE`` reads (`risk.parse_junit`). Written to ``user_properties``
-    directly (what ``record_property`` does) so that skipped tests carry them too.
-    """
-    ids = sorted({str(i) for m in item.iter_markers("verifies") for i in m.args})
-    item.user_properties.append(("nodeid", item.nodeid))
-    if ids:
-        item.user_properties.append(("verifies", " ".join(ids)))

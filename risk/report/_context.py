@@ -17,10 +17,21 @@ from risk._junit import TestOutcome
 from risk._requirements import load_requirements
 from risk._riskfile import load_risk_file
 from risk._soup import soup_list
-from risk.errors import IntegrityError, RiskFileError
+from risk.errors import IntegrityError, InvalidParameterError, RiskFileError
+from risk.report._claims import (
+    NOT_MET,
+    benefit_risk_sentences,
+    conclusion_sentences,
+    criteria_summary,
+    evidence_supports_claims,
+    reader_study_claim,
+    subgroup_findings,
+)
 from risk.report._compare import comparison_summary
+from risk.report._equivalence import compare_with_predicate
 from risk.report._normalize import device_identity, endpoint_rows, mrmc_summary, parse_changelog, subgroup_rows
 from risk.report._runs import RunRecord
+from samd_core.hashing import sha256_bytes
 
 __all__ = ["Missing", "build_context", "ifu_sha256", "normalize_ifu"]
 
@@ -70,6 +81,42 @@ def _audit_hash(records: Sequence[Mapping[str, Any]], run: RunRecord) -> str | N
         return str(rec["hash"])
     by_sha = [r for r in records if r.get("object_sha256") == run.result_sha256]
     return str(by_sha[-1]["hash"]) if by_sha else None
+
+
+PROVENANCE = ("clinical", "synthetic", "simulated")
+
+
+def _provenance(config: Mapping[str, Any], key: str, results: Sequence[Mapping[str, Any]],
+                missing: list[str]) -> str | Missing:
+    """Provenance of the standalone test sets or reader studies: from the results, else the config.
+
+    A result that records ``provenance`` (or ``test_set.provenance``) wins over the configuration
+    only when they agree; a disagreement is an `IntegrityError`.
+    """
+    stated = (config.get(key) or {}).get("provenance")
+    recorded = set()
+    for r in results:
+        v = r.get("provenance", (r.get("test_set") or {}).get("provenance") if isinstance(r.get("test_set"), Mapping)
+                  else None)
+        if isinstance(v, str):
+            recorded.add(v)
+    if len(recorded) > 1 or (recorded and stated is not None and stated not in recorded):
+        raise IntegrityError(f"`{key}.provenance` is {stated!r} in the configuration but the runs record "
+                             f"{sorted(recorded)}")
+    value = stated if stated is not None else (next(iter(recorded)) if recorded else None)
+    if value is None:
+        what = "test sets" if key == "standalone" else "reader studies"
+        missing.append(f"provenance of the {what}: `{key}.provenance` not configured (one of {', '.join(PROVENANCE)})")
+        return Missing("provenance not declared")
+    return str(value)
+
+
+def _row_provenance(cell: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    if "endpoint" in cell:
+        return ctx["standalone_provenance"]
+    if "mrmc" in cell:
+        return ctx["reader_provenance"]
+    return None
 
 
 def build_context(
@@ -124,8 +171,6 @@ def build_context(
     mrmc = [r for r in runs if r.kind == "mrmc"]
     if not validation:
         missing.append("standalone performance: no --run of kind `validation` (samd validate) given")
-    if not mrmc:
-        missing.append("reader study: no --run of kind `mrmc` (samd mrmc) given")
 
     # sources: one per run, cited as [S1], [S2], ...
     sources = []
@@ -144,22 +189,36 @@ def build_context(
     ctx["sources"] = sources
     ctx["audit_head"] = audit_head or Missing("audit-chain head hash")
 
-    # device identity: every validation run must cite the same locked core
+    # device identity: from the bundle when there is one, else from the protocol (or the config)
     identity: Any = Missing("device identity (no validation run)")
+    declared = config.get("device") if isinstance(config.get("device"), Mapping) else {}
     for r in validation:
         ident, lacking = device_identity(r)
-        for f in lacking:
-            missing.append(f"device identity: run {r.run_id} records no `{f}` (params/tags or result.json bundle)")
-            ident[f] = Missing(f"{f} of the locked core")
         ident["source"] = src_of[r.run_id]
+        ident["declared_in"] = "run"
+        for f in ("name", "version"):
+            if f not in lacking and declared.get(f) and str(declared[f]) != ident[f]:
+                raise IntegrityError(f"`device.{f}` is {declared[f]!r} in the submission configuration but run "
+                                     f"{r.run_id} records {ident[f]!r} (one device identity throughout)")
+        for f in lacking:
+            if f in ("name", "version") and declared.get(f):
+                ident[f] = str(declared[f])
+                ident["declared_in"] = "submission configuration"
+                continue
+            hint = ("params/tags or result.json bundle" if ident["mode"] == "bundle" else
+                    f"protocol `device.{f}`; or give `device.{f}` in the submission configuration")
+            missing.append(f"device identity: run {r.run_id} records no `{f}` ({hint})")
+            ident[f] = Missing(f"{f} of the device")
         if isinstance(identity, Missing):
             identity = ident
         else:
-            for f in ("name", "version", "core_fingerprint", "bundle_sha256"):
-                if not isinstance(ident[f], Missing) and ident[f] != identity[f]:
+            for f in ("mode", "name", "version", "core_fingerprint", "bundle_sha256"):
+                a, b = identity[f], ident[f]
+                if a is not None and b is not None and not isinstance(a, Missing) and not isinstance(b, Missing) \
+                        and a != b:
                     raise IntegrityError(
-                        f"validation runs cite different locked cores: `{f}` is {identity[f]!r} in run "
-                        f"{identity['source']['run_id']} and {ident[f]!r} in run {r.run_id}"
+                        f"validation runs cite different devices: `{f}` is {a!r} in run "
+                        f"{identity['source']['run_id']} and {b!r} in run {r.run_id}"
                     )
     ctx["identity"] = identity
 
@@ -167,7 +226,7 @@ def build_context(
         {"run_id": r.run_id, "source": src_of[r.run_id], "verdict": r.result.get("verdict"),
          "protocol_sha256": r.result.get("protocol_sha256"), "manifest_sha256": r.result.get("manifest_sha256"),
          "endpoints": endpoint_rows(r), "subgroups": subgroup_rows(r),
-         "plots": [{"artifact": a, "local": p, "name": Path(a).name} for a, p in r.plots],
+         "tables": list(r.tables),
          "samd_version": r.tags.get("samd.version", r.params.get("samd_version")),
          "interaction_tests": [
              {k: t.get(k) for k in ("variable", "endpoint", "statistic", "pvalue", "pvalue_adjusted")}
@@ -176,16 +235,37 @@ def build_context(
          "warnings": list(r.result.get("warnings", []))}
         for r in validation
     ]
+    for v in ctx["validations"]:
+        levels = [ep["confidence_level"] for ep in v["endpoints"] if isinstance(ep["confidence_level"], float)]
+        v["findings"] = subgroup_findings(v["endpoints"], v["subgroups"], v["interaction_tests"],
+                                          alpha=1.0 - levels[0] if levels else 0.05)
     endpoints = {ep["id"]: ep for v in ctx["validations"] for ep in v["endpoints"]}
     ctx["endpoints"] = endpoints
     ctx["comparisons"] = [comparison_summary(r, src_of[r.run_id]) for r in runs if r.kind == "compare"]
     ctx["mrmc"] = [dict(mrmc_summary(r), source=src_of[r.run_id]) for r in mrmc]
 
-    # substantial-equivalence table
+    # provenance of the evidence, and the claims computed from the verdicts
+    ctx["standalone_provenance"] = _provenance(config, "standalone", [r.result for r in validation], missing)
+    ctx["reader_provenance"] = (_provenance(config, "reader_study", [r.result for r in mrmc], missing)
+                                if mrmc else None)
+    crit = criteria_summary(ctx["validations"])
+    hypothesis = (config.get("reader_study") or {}).get("hypothesis")
+    claims = [reader_study_claim(m, hypothesis) for m in ctx["mrmc"]]
+    for m, c in zip(ctx["mrmc"], claims):
+        m["claim"] = c
+    ctx["criteria"] = crit
+    ctx["reader_claims"] = claims
+    ctx["conclusion"] = conclusion_sentences(
+        crit, provenance=ctx["standalone_provenance"] if isinstance(ctx["standalone_provenance"], str) else None)
+    ctx["supports_claims"] = evidence_supports_claims(crit, claims)
+    ctx["header_note"] = NOT_MET if crit.verdict == "fail" else None
+
+    # substantial-equivalence table: performance rows decided by their rule, others typed
     rows = []
     for i, row in enumerate(config.get("substantial_equivalence", [])):
         cell = row["subject"]
         value: Any
+        estimate: Mapping[str, Any] | None = None
         if "text" in cell:
             value = {"kind": "text", "text": cell["text"]}
         elif "indications_for_use" in cell:
@@ -198,14 +278,32 @@ def build_context(
                 value = {"kind": "missing", "missing": Missing(f"endpoint {cell['endpoint']}")}
             else:
                 value = {"kind": "endpoint", "ep": ep, "source": src_of[ep["run_id"]]}
+                estimate = ep
         elif "identity" in cell:
             value = {"kind": "identity", "field": cell["identity"]}
         else:
             if not mrmc:
+                missing.append(f"substantial equivalence row {i} ({row['attribute']}): no reader study run given")
                 value = {"kind": "missing", "missing": Missing("reader study run")}
             else:
-                value = {"kind": "mrmc", "which": cell["mrmc"], "m": ctx["mrmc"][0]}
-        rows.append({**row, "value": value})
+                m0 = ctx["mrmc"][0]
+                value = {"kind": "mrmc", "which": cell["mrmc"], "m": m0}
+                if cell["mrmc"] == "effect":
+                    estimate = m0["difference"]
+                else:
+                    estimate = next((mod for mod in m0["modalities"] if mod["name"] == cell["mrmc"]), None)
+                if estimate is not None:
+                    estimate = {**estimate, "confidence_level": estimate.get("confidence_level")
+                                or m0["confidence_level"]}
+        decided = None
+        if "rule" in row and estimate is not None:
+            try:
+                decided = compare_with_predicate(estimate, row["predicate"], row["rule"])
+            except InvalidParameterError as exc:
+                raise RiskFileError("submission configuration",
+                                    [f"`/substantial_equivalence/{i}` ({row['attribute']}): {exc}"]) from exc
+        rows.append({**row, "value": value, "decided": decided,
+                     "provenance": _row_provenance(cell, ctx)})
     if "substantial_equivalence" not in config:
         missing.append("substantial-equivalence table: `substantial_equivalence` not configured")
     ctx["se_rows"] = rows
@@ -222,6 +320,10 @@ def build_context(
     ctx["requirements"] = ()
     risk_file = load_risk_file(risk_path) if isinstance(risk_path, Path) else None
     ctx["risk"] = risk_file
+    if (risk_file is not None and risk_file.version and isinstance(identity, dict)
+            and isinstance(identity.get("version"), str) and risk_file.version != identity["version"]):
+        missing.append(f"risk file: `version` is {risk_file.version!r} but the validated device is version "
+                       f"{identity['version']!r} (one device identity throughout)")
     if req_paths:
         ctx["requirements"] = load_requirements([(base_dir / p).resolve() for p in req_paths])
     if req_paths and tests is not None:
@@ -252,6 +354,12 @@ def build_context(
         )
     changelog = path_of("changelog", "version history (CHANGELOG.md)")
     ctx["changelog"] = parse_changelog(changelog.read_text("utf-8")) if isinstance(changelog, Path) else changelog
+    n_haz = n_ok = None
+    if risk_file is not None:
+        n_haz = len(risk_file.hazards)
+        n_ok = sum(bool(risk_file.residual_acceptable(h)) for h in risk_file.hazards)
+    ctx["benefit_risk"] = benefit_risk_sentences(crit, claims, n_hazards=n_haz, n_residual_acceptable=n_ok)
+    ctx["rationale_allowed"] = bool(ctx["supports_claims"]) and n_haz is not None and n_haz == n_ok
     ctx["tested_versions"] = sorted(
         {(r.tags.get("samd.version") or r.params.get("samd_version") or "", r.run_id, r.kind) for r in runs}
     )

@@ -9,7 +9,7 @@ from typing import Any
 from samd_core.qualification import read_changelog
 from risk.report._runs import RunRecord
 
-__all__ = ["IDENTITY_KEYS", "device_identity", "endpoint_rows", "mrmc_summary", "parse_changelog", "subgroup_rows"]
+__all__ = ["HASH_LABELS", "IDENTITY_KEYS", "device_identity", "endpoint_rows", "mrmc_summary", "parse_changelog", "subgroup_rows"]
 
 #: identity field -> keys looked up, in order, in result["device"] (written by ``samd validate`` in
 #: bundle mode) or result["bundle"], then in the run's params, then its tags.
@@ -34,8 +34,31 @@ def _as_float(x: Any) -> float | None:
         return None
 
 
+#: result["device"] hash key -> what was hashed (labels shown next to every hash in the documents).
+HASH_LABELS: dict[str, str] = {
+    "bundle_manifest_sha256": "Bundle manifest SHA-256",
+    "predictions_sha256": "Predictions file SHA-256",
+    "detections_sha256": "Detections file SHA-256",
+}
+
+
+def _mode(bundle: Mapping[str, Any]) -> str:
+    mode = bundle.get("mode")
+    if mode in ("bundle", "predictions"):
+        return str(mode)
+    if "predictions_sha256" in bundle or "predictions_file" in bundle:
+        return "predictions"
+    return "bundle"
+
+
 def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
-    """Locked-core identity from a validation run: name, version, fingerprint, bundle hashes.
+    """Device identity from a validation run: mode, name, version, and every hash labelled.
+
+    A run made from a samd bundle (``device.mode == "bundle"``) yields the locked core's name,
+    version, ``core_fingerprint`` and bundle manifest SHA-256. A predictions-mode run yields the
+    name and version the protocol declared (``device: {name, version}``, recorded in
+    ``result.json`` or the run's params/tags as ``device.name``/``device.version``) and the SHA-256
+    of the predictions file, labelled as such; it never requires a core fingerprint.
 
     Returns the identity and the list of fields that could not be found.
     """
@@ -44,15 +67,21 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
         if isinstance(run.result.get(key), Mapping):
             bundle = run.result[key]
             break
+    mode = _mode(bundle)
+    wanted = IDENTITY_KEYS if mode == "bundle" else {k: IDENTITY_KEYS[k] for k in ("name", "version")}
+    extra = {"name": ("device.name", "samd.device.name"), "version": ("device.version", "samd.device.version")}
     sources: list[Mapping[str, Any]] = [bundle, run.result, run.params, run.tags]
-    ident: dict[str, Any] = {}
+    ident: dict[str, Any] = {"mode": mode, "core_fingerprint": None, "bundle_sha256": None}
     missing = []
-    for field, keys in IDENTITY_KEYS.items():
+    for field, keys in wanted.items():
+        keys = (*keys, *extra.get(field, ()))
         val = None
         for src in sources:
             for k in keys:
                 if src is not bundle and k in _BARE:
                     continue  # bare keys only inside result["device"]/["bundle"]
+                if mode != "bundle" and src is run.result and k == "model_sha256":
+                    continue
                 if isinstance(src.get(k), (str, int, float)) and str(src.get(k)):
                     val = str(src[k])
                     break
@@ -61,6 +90,15 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
         if val is None:
             missing.append(field)
         ident[field] = val
+    hashes: list[tuple[str, str]] = []
+    for key, label in HASH_LABELS.items():
+        v = bundle.get(key)
+        if isinstance(v, str) and v:
+            name = bundle.get("predictions_file") if key == "predictions_sha256" else None
+            hashes.append((f"{label} ({name})" if name else label, v))
+    if mode == "bundle" and ident.get("bundle_sha256") and not any(h == ident["bundle_sha256"] for _, h in hashes):
+        hashes.insert(0, (HASH_LABELS["bundle_manifest_sha256"], ident["bundle_sha256"]))
+    ident["hashes"] = hashes
     files: dict[str, str] = {}
     if isinstance(bundle.get("files"), Mapping):
         files.update({str(k): str(v) for k, v in bundle["files"].items()})
@@ -69,8 +107,24 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
             m = _FILE_KEY.match(k)
             if m and re.fullmatch(r"[0-9a-f]{64}", str(v)):
                 files.setdefault(m.group(1), str(v))
-    ident["files"] = sorted(files.items())
+    ident["files"] = sorted(files.items()) if mode == "bundle" else []
     return ident, missing
+
+
+def _exclusions(x: Any) -> list[str]:
+    """``exclusions`` of an endpoint as lines: ``[{reason, n}]``, ``{reason: n}`` or ``[str]``."""
+    if isinstance(x, Mapping):
+        return [f"{k}: {v}" for k, v in x.items()]
+    if isinstance(x, Sequence) and not isinstance(x, str):
+        out = []
+        for e in x:
+            if isinstance(e, Mapping):
+                reason = e.get("reason", e.get("rule", "excluded"))
+                out.append(f"{reason}: {e['n']}" if "n" in e else str(reason))
+            else:
+                out.append(str(e))
+        return out
+    return []
 
 
 def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
@@ -89,6 +143,8 @@ def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
                 "n": ep.get("n"),
                 "criterion": ep.get("criterion"),
                 "passed": ep.get("passed"),
+                "n_excluded": ep.get("n_excluded"),
+                "exclusions": _exclusions(ep.get("exclusions")),
                 "run_id": run.run_id,
             }
         )

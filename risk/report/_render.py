@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 import shutil
 import tempfile
@@ -24,6 +23,8 @@ from risk._schema import load_yaml, validate_document
 from risk._soup import soup_list
 from risk.errors import IntegrityError, MissingInputsError, SamdError
 from risk.report._context import Missing, build_context, ifu_sha256
+from risk.report._format import fmt_num, fmt_pct
+from risk.report._init import refuse_todos, without_todos
 from risk.report._runs import load_runs
 
 __all__ = ["SECTIONS", "RenderedSubmission", "load_submission_config", "render_submission"]
@@ -44,47 +45,43 @@ _IFU = re.compile(r'<span class="ifu" data-sha256="([0-9a-f]{64})">(.*?)</span>'
 
 @dataclass(frozen=True, slots=True)
 class RenderedSubmission:
-    """What `render_submission` wrote: ``files`` maps file name -> SHA-256; ``index_path``."""
+    """What `render_submission` wrote: ``files`` maps file name -> SHA-256; ``index_path``; the
+    acceptance-criteria ``verdict`` (``pass``, ``fail`` or ``not evaluated``)."""
 
     out_dir: str
     files: Mapping[str, str]
     index_path: str
     draft: bool
     missing: tuple[str, ...]
+    verdict: str = "not evaluated"
 
 
-def load_submission_config(path: str | Path) -> dict[str, Any]:
-    """Read and schema-validate a ``submission.yaml``."""
+def load_submission_config(path: str | Path, *, draft: bool = False) -> dict[str, Any]:
+    """Read and schema-validate a ``submission.yaml``.
+
+    A value still starting with ``TODO`` (`samd report init`) is refused with
+    `MissingInputsError`; with ``draft`` the parts holding TODOs are left out (listed by
+    `load_submission_config_draft`).
+    """
+    return load_submission_config_draft(path)[0] if draft else _load_final(path)
+
+
+def _load_final(path: str | Path) -> dict[str, Any]:
     doc = load_yaml(path)
+    if isinstance(doc, Mapping):
+        refuse_todos(doc, path)
     validate_document(doc, "submission", path)
     return dict(doc)
 
 
-def _num(x: Any, digits: int = 3) -> Any:
-    if isinstance(x, Missing):
-        return x
-    if x is None:
-        return "n/a"
-    if isinstance(x, str):
-        try:
-            x = float(x)
-        except ValueError:
-            return x
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, int):
-        return str(x)
-    if math.isnan(x):
-        return "not estimable"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return f"{x:.{digits}f}"
-
-
-def _pct(x: Any, digits: int = 1) -> Any:
-    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
-        return f"{100.0 * x:.{digits}f}%"
-    return _num(x, digits)
+def load_submission_config_draft(path: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """``(config, dropped)``: the configuration without the parts that still hold a TODO."""
+    doc = load_yaml(path)
+    dropped: list[str] = []
+    if isinstance(doc, Mapping):
+        doc, dropped = without_todos(doc)
+    validate_document(doc, "submission", path)
+    return dict(doc), dropped
 
 
 def _environment() -> jinja2.Environment:
@@ -95,8 +92,8 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["num"] = _num
-    env.filters["pct"] = _pct
+    env.filters["num"] = fmt_num
+    env.filters["pct"] = fmt_pct
     env.tests["missing"] = lambda v: isinstance(v, Missing)
     return env
 
@@ -149,6 +146,78 @@ def _write_pdfs(out: Path, section_ids: Sequence[str]) -> None:
             writer.write(fh)
 
 
+def _sections(ctx: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The documents this submission has: the reader study only when one was given; titles that
+    name synthetic or simulated evidence as such."""
+    out = []
+    for sid, title in SECTIONS:
+        if sid == "reader_study":
+            if not ctx["mrmc"]:
+                continue
+            prov = ctx["reader_provenance"]
+            if prov != "clinical":
+                label = prov if isinstance(prov, str) else "provenance not declared"
+                title = f"Reader Study Report ({label} data; not clinical performance data)"
+        if sid == "standalone_performance" and isinstance(ctx["standalone_provenance"], str) \
+                and ctx["standalone_provenance"] != "clinical":
+            title = f"{title} ({ctx['standalone_provenance']} test set)"
+        out.append((sid, title))
+    return tuple(out)
+
+
+def _draw_figures(ctx: Mapping[str, Any], out: Path) -> None:
+    """Draw each validation run's figures into ``out/figures`` and number them for the documents."""
+    import pandas as pd
+
+    from risk.report._figures import forest_figures, roc_figure
+
+    number = 0
+    prov = ctx["standalone_provenance"]
+    label = f" ({prov} data)" if isinstance(prov, str) and prov != "clinical" else ""
+    for v in ctx["validations"]:
+        fig_dir = out / "figures" / v["run_id"]
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        drawn = []
+        sources = [f"{v['source']['artifact']} (SHA-256 {v['source']['sha256']})"]
+        cases = next((local for art, local in v["tables"]), None)
+        if cases is not None:
+            table = pd.read_csv(cases)
+            if {"truth", "score"} <= set(table.columns):
+                art = v["tables"][0][0]
+                fig = roc_figure(table["truth"], table["score"], v["endpoints"], fig_dir, run_id=v["run_id"],
+                                 label=label)
+                if fig is not None:
+                    drawn.append((fig, [*sources, f"{art} (SHA-256 {sha256_file(Path(cases))})"]))
+        drawn = [(f, sources) for f in forest_figures(v["endpoints"], v["subgroups"], fig_dir, run_id=v["run_id"],
+                                                      label=label)] + drawn
+        v["figures"] = []
+        for fig, src in drawn:
+            number += 1
+            path = fig_dir / fig.file
+            v["figures"].append({"number": number, "href": f"figures/{v['run_id']}/{fig.file}",
+                                 "square": fig.file == "roc.png",
+                                 "caption": fig.caption, "sha256": sha256_file(path), "drawn_from": src})
+
+
+def _verdict_record(ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """What the submission index records about the evidence: the verdict and the failed criteria."""
+    crit = ctx["criteria"]
+    return {
+        "acceptance_criteria": crit.verdict,
+        "criteria_met": crit.n_met,
+        "criteria_total": crit.n_total,
+        "failed_criteria": [{"run_id": ep["run_id"], "endpoint": ep["id"], "value": ep["value"],
+                             "ci_low": ep["ci_low"], "ci_high": ep["ci_high"], "criterion": ep["criterion"]}
+                            for ep in crit.failed],
+        "reader_study_hypotheses": [{"run_id": c.run_id, "hypothesis": c.hypothesis, "declared": c.declared,
+                                     "met": c.met} for c in ctx["reader_claims"]],
+        "claims_supported": bool(ctx["supports_claims"]),
+        "standalone_provenance": ctx["standalone_provenance"] if isinstance(ctx["standalone_provenance"], str)
+        else None,
+        "reader_study_provenance": ctx["reader_provenance"] if isinstance(ctx["reader_provenance"], str) else None,
+    }
+
+
 def render_submission(
     *,
     config_path: str | Path,
@@ -194,7 +263,10 @@ def render_submission(
         Audit log fails verification; validation runs cite different cores; IFU text differs.
     """
     config_path = Path(config_path).resolve()
-    config = load_submission_config(config_path)
+    if draft:
+        config, todo_missing = load_submission_config_draft(config_path)
+    else:
+        config, todo_missing = _load_final(config_path), []
     out = Path(out_dir)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
 
@@ -217,33 +289,35 @@ def render_submission(
     with tempfile.TemporaryDirectory(prefix="samd-report-") as tmp:
         runs, run_missing = load_runs(run_ids, tracking_uri=tracking_uri, workdir=tmp)
         ctx, missing = build_context(
-            config, base_dir=config_path.parent, runs=runs, run_missing=run_missing,
+            config, base_dir=config_path.parent, runs=runs, run_missing=[*todo_missing, *run_missing],
             tests=tests, audit_records=records, audit_head=head,
         )
         if missing and not draft:
             raise MissingInputsError(missing)
         out.mkdir(parents=True, exist_ok=True)
+        _draw_figures(ctx, out)
         fig_dir = out / "figures"
-        for v in [*ctx["validations"], *ctx.get("comparisons", [])]:
+        for v in ctx.get("comparisons", []):  # the comparison runs' own plots (samd compare)
             for p in v["plots"]:
                 fig_dir.mkdir(exist_ok=True)
                 dest = fig_dir / f"{v['run_id']}_{p['name']}"
                 shutil.copyfile(p["local"], dest)
                 p["href"] = f"figures/{dest.name}"
                 p["sha256"] = sha256_file(dest)
+        sections = _sections(ctx)
         config_sha = sha256_file(config_path)
         ctx.update(
             draft=draft, now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), date_prepared=now.strftime("%Y-%m-%d"),
-            samd_version=__version__, config_sha256=config_sha, sections=SECTIONS,
+            samd_version=__version__, config_sha256=config_sha, sections=sections,
         )
         env = _environment()
-        fragments = {sid: env.get_template(f"sections/{sid}.html.j2").render(ctx) for sid, _ in SECTIONS}
+        fragments = {sid: env.get_template(f"sections/{sid}.html.j2").render(ctx) for sid, _ in sections}
 
     files: dict[str, str] = {}
     section_files: dict[str, list[str]] = {}
     base = env.get_template("document.html.j2")
-    docs = [(sid, title, [(sid, fragments[sid])]) for sid, title in SECTIONS]
-    docs.append(("submission", "Submission documents", [(sid, fragments[sid]) for sid, _ in SECTIONS]))
+    docs = [(sid, title, [(sid, fragments[sid])]) for sid, title in sections]
+    docs.append(("submission", "Submission documents", [(sid, fragments[sid]) for sid, _ in sections]))
     texts = {sid: base.render(ctx, title=title, parts=parts, combined=sid == "submission")
              for sid, title, parts in docs}
     n_ifu = sum(_check_html(f"{sid}.html", text, draft=draft, ifu=ctx["ifu"]) for sid, text in texts.items())
@@ -251,8 +325,8 @@ def render_submission(
         (out / f"{sid}.html").write_text(text, "utf-8")
         section_files.setdefault(sid, []).append(f"{sid}.html")
     if pdf:
-        _write_pdfs(out, [sid for sid, _ in SECTIONS])
-        for sid in [*(s for s, _ in SECTIONS), "submission"]:
+        _write_pdfs(out, [sid for sid, _ in sections])
+        for sid in [*(s for s, _ in sections), "submission"]:
             section_files[sid].append(f"{sid}.pdf")
     if n_ifu == 0 and not isinstance(ctx["ifu"], Missing):
         raise SamdError("the indications-for-use text does not appear in any document")
@@ -272,8 +346,9 @@ def render_submission(
             return v if isinstance(v, str) else None
 
         name, version = known("name") or "device", known("version") or "unknown"
-        hashes = [h for h in [known("bundle_sha256")] if h]
-        props = [("samd:core_fingerprint", fp)] if (fp := known("core_fingerprint")) else []
+        bundle_mode = ident.get("mode") == "bundle"
+        hashes = [h for h in [known("bundle_sha256")] if h] if bundle_mode else []
+        props = [("samd:core_fingerprint", fp)] if bundle_mode and (fp := known("core_fingerprint")) else []
         (out / "sbom.cdx.json").write_text(
             sbom_json(core, device_name=name, device_version=version, model_hashes=hashes, properties=props,
                       timestamp=now),
@@ -293,6 +368,7 @@ def render_submission(
         "indications_for_use_sha256": None if isinstance(ctx["ifu"], Missing) else ctx["ifu"]["sha256"],
         "audit_head_before": head,
         "sources": [{k: (None if isinstance(v, Missing) else v) for k, v in s.items()} for s in ctx["sources"]],
+        "verdict": _verdict_record(ctx),
         "sections": {},
     }
     for sid, names in section_files.items():
@@ -303,7 +379,12 @@ def render_submission(
             entries.append({"file": n, "sha256": sha, "run_ids": run_of.get(sid, all_runs)})
         index["sections"][sid] = entries
     figures = []
-    for v in [*ctx["validations"], *ctx.get("comparisons", [])]:
+    for v in ctx["validations"]:
+        for f in v["figures"]:
+            files[f["href"]] = f["sha256"]
+            figures.append({"file": f["href"], "sha256": f["sha256"], "run_ids": [v["run_id"]],
+                            "caption": f["caption"], "drawn_from": f["drawn_from"]})
+    for v in ctx.get("comparisons", []):
         for p in v["plots"]:
             files[p["href"]] = p["sha256"]
             figures.append({"file": p["href"], "sha256": p["sha256"], "run_ids": [v["run_id"]],
@@ -322,4 +403,4 @@ def render_submission(
         log.append("report.index", object={"file": "submission_index.json", "out_dir": str(out.resolve())},
                    object_sha256=sha256_file(index_path), context={"run_ids": all_runs, "draft": draft})
     files["submission_index.json"] = sha256_file(index_path)
-    return RenderedSubmission(str(out), files, str(index_path), draft, tuple(missing))
+    return RenderedSubmission(str(out), files, str(index_path), draft, tuple(missing), ctx["criteria"].verdict)

@@ -16,8 +16,9 @@ from typing import Any
 
 from samd_core.hashing import sha256_file
 from risk.errors import IntegrityError
+from samd_core.hashing import sha256_file
 
-__all__ = ["RESULT_ARTIFACTS", "RunRecord", "load_runs"]
+__all__ = ["RESULT_ARTIFACTS", "RunRecord", "latest_runs", "load_runs"]
 
 #: samd.kind tag -> name of the result artifact.
 RESULT_ARTIFACTS: dict[str, str] = {"compare": "result.json", "validation": "result.json", "mrmc": "mrmc_result.json"}
@@ -36,6 +37,7 @@ class RunRecord:
     result_artifact: str
     result_sha256: str
     plots: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (artifact path, local path)
+    tables: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # per-case tables (cases.csv)
 
 
 def load_runs(
@@ -44,7 +46,7 @@ def load_runs(
     tracking_uri: str,
     workdir: str | Path,
 ) -> tuple[tuple[RunRecord, ...], tuple[str, ...]]:
-    """Fetch runs, their result artifact and their PNG plots into ``workdir``.
+    """Fetch runs, their result artifact and their per-case table (``cases.csv``) into ``workdir``.
 
     Returns
     -------
@@ -90,8 +92,13 @@ def load_runs(
                 f"artifact {cands[0]} of run {run_id} states mlflow_run_id {stated!r}; "
                 "a result may only be cited from the run that produced it"
             )
-        plots = tuple(
-            (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files) if f.lower().endswith(".png")
+        plots = tuple(  # a comparison run's own plots are shown as they are; validation figures are drawn
+            (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files)
+            if kind == "compare" and f.lower().endswith(".png")
+        )
+        tables = tuple(
+            (f, str(download_artifact(run_id, f, dest, tracking_uri=tracking_uri))) for f in sorted(files)
+            if f.rsplit("/", 1)[-1] == "cases.csv"
         )
         runs.append(
             RunRecord(
@@ -104,6 +111,19 @@ def load_runs(
                 result_artifact=cands[0],
                 result_sha256=sha256_file(local),
                 plots=plots,
+                tables=tables,
             )
         )
     return tuple(runs), tuple(missing)
+
+
+def latest_runs(*, tracking_uri: str | None, exclude: Sequence[str] = ()) -> tuple[str, ...]:
+    """The newest finished ``samd validate`` run and the newest ``samd mrmc`` run of the store."""
+    from validation.tracking import find_runs
+
+    out: list[str] = []
+    for kind in ("validation", "mrmc"):
+        found = [r["run_id"] for r in find_runs(kind=kind, tracking_uri=tracking_uri) if r["status"] == "FINISHED"]
+        if found and found[0] not in exclude and found[0] not in out:
+            out.append(found[0])
+    return tuple(out)

@@ -8,16 +8,6 @@ import click
 
 __all__ = ["command"]
 
-#: Decimals shown on the console; result.json keeps every value at full precision.
-CONSOLE_DECIMALS = 3
-
-
-def _rounded(value: object) -> str:
-    """A number for people (3 decimals); anything else (None, "nan" as encoded in JSON) as is."""
-    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
-        return f"{float(value):.{CONSOLE_DECIMALS}f}"
-    return str(value)
-
 
 @click.command("validate")
 @click.argument("protocol", type=click.Path(dir_okay=False))
@@ -45,9 +35,11 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
     r = outcome.result
     click.echo(f"protocol {r['protocol_id']} v{r['protocol_version']} ({r['protocol_sha256'][:12]}…), "
                f"{r['n_cases']} cases, MLflow run {r['mlflow_run_id']}")
+    from risk.report import fmt_num  # rounded for people; result.json keeps full precision
+
     for e in r["endpoints"]:
-        click.echo(f"  {e['id']:<20} {e['metric']:<12} {_rounded(e['value']):>8} "
-                   f"[{_rounded(e['ci_low'])}, {_rounded(e['ci_high'])}] "
+        click.echo(f"  {e['id']:<20} {e['metric']:<12} {fmt_num(e['value'])!s:<8} "
+                   f"[{fmt_num(e['ci_low'])}, {fmt_num(e['ci_high'])}] n={e.get('n')} "
                    f"{e['method']}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
     for w in r["warnings"]:
         click.echo(f"warning: {w}", err=True)

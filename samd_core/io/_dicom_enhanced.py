@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
 
+from samd_core.io._dicom_tags import tag_floats, tag_int
 from samd_core.io._errors import MixedGeometryError
 
 __all__ = ["enhanced_frames"]
@@ -17,65 +17,69 @@ def _item(ds: Dataset, keyword: str) -> Dataset | None:
     return seq[0] if seq else None
 
 
-def _lookup(per_frame: Dataset | None, shared: Dataset | None, macro: str, keyword: str) -> Any:
-    """Attribute ``keyword`` of functional-group ``macro``: per-frame first, then shared."""
+def _group(per_frame: Dataset | None, shared: Dataset | None, macro: str, keyword: str) -> Dataset | None:
+    """The item of functional-group ``macro`` holding ``keyword``: per-frame first, then shared."""
     for group in (per_frame, shared):
         if group is None:
             continue
         item = _item(group, macro)
         if item is not None and keyword in item and item[keyword].value not in (None, ""):
-            return item[keyword].value
+            return item
     return None
 
 
-def enhanced_frames(ds: Dataset, path: Path) -> list[dict[str, Any]]:
+def enhanced_frames(ds: Dataset, where: str) -> list[dict[str, Any]]:
     """Geometry and rescale of every frame of an enhanced multi-frame dataset.
 
     Returns one dict per frame with keys ``iop``, ``ipp``, ``pixel_spacing``, ``slope``,
-    ``intercept``.
+    ``intercept``. ``where`` names the file in messages.
 
     Raises
     ------
     MixedGeometryError
         When a frame has no PlanePositionSequence / PlaneOrientationSequence / PixelMeasuresSequence
         in either the per-frame or the shared functional groups (geometry missing).
+    DicomReadError
+        A malformed value (message: frame, tag, value).
     """
-    n = int(ds.get("NumberOfFrames", 1) or 1)
+    from samd_core.io._dicom_header import rescale
+
+    n = tag_int(ds, "NumberOfFrames", where, 1, lo=1, hi=2**31 - 1) or 1
     shared = _item(ds, "SharedFunctionalGroupsSequence")
     per = list(ds.get("PerFrameFunctionalGroupsSequence", []))
     if per and len(per) != n:
         raise MixedGeometryError(
-            f"{path}: PerFrameFunctionalGroupsSequence has {len(per)} items but NumberOfFrames is {n}"
+            f"{where}: PerFrameFunctionalGroupsSequence has {len(per)} items but NumberOfFrames is {n}"
         )
     out = []
     for i in range(n):
         pf = per[i] if per else None
-        ipp = _lookup(pf, shared, "PlanePositionSequence", "ImagePositionPatient")
-        iop = _lookup(pf, shared, "PlaneOrientationSequence", "ImageOrientationPatient")
-        ps = _lookup(pf, shared, "PixelMeasuresSequence", "PixelSpacing")
-        missing = [
-            name
-            for name, value, size in (
-                ("PlanePositionSequence/ImagePositionPatient", ipp, 3),
-                ("PlaneOrientationSequence/ImageOrientationPatient", iop, 6),
-                ("PixelMeasuresSequence/PixelSpacing", ps, 2),
-            )
-            if value is None or len(value) != size
-        ]
+        at = f"{where} frame {i + 1}"
+        found = {}
+        missing = []
+        for macro, keyword, size in (
+            ("PlanePositionSequence", "ImagePositionPatient", 3),
+            ("PlaneOrientationSequence", "ImageOrientationPatient", 6),
+            ("PixelMeasuresSequence", "PixelSpacing", 2),
+        ):
+            item = _group(pf, shared, macro, keyword)
+            if item is None:
+                missing.append(f"{macro}/{keyword}")
+                continue
+            found[keyword] = tag_floats(item, keyword, size, at, positive=keyword == "PixelSpacing")
         if missing:
             raise MixedGeometryError(
-                f"{path}: enhanced multi-frame frame {i + 1} of {n} has no geometry: missing "
+                f"{where}: enhanced multi-frame frame {i + 1} of {n} has no geometry: missing "
                 f"{', '.join(missing)} in both per-frame and shared functional groups"
             )
-        slope = _lookup(pf, shared, "PixelValueTransformationSequence", "RescaleSlope")
-        intercept = _lookup(pf, shared, "PixelValueTransformationSequence", "RescaleIntercept")
+        pvt = _group(pf, shared, "PixelValueTransformationSequence", "RescaleSlope")
+        pvt = pvt if pvt is not None else _group(pf, shared, "PixelValueTransformationSequence", "RescaleIntercept")
         out.append(
             {
-                "ipp": tuple(float(v) for v in ipp),
-                "iop": tuple(float(v) for v in iop),
-                "pixel_spacing": tuple(float(v) for v in ps),
-                "slope": float(slope) if slope is not None else 1.0,
-                "intercept": float(intercept) if intercept is not None else 0.0,
+                "ipp": found["ImagePositionPatient"],
+                "iop": found["ImageOrientationPatient"],
+                "pixel_spacing": found["PixelSpacing"],
+                **(rescale(pvt, at) if pvt is not None else {"slope": 1.0, "intercept": 0.0}),
             }
         )
     return out

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from samd_core.io._dicom_header import FrameHeader
+from samd_core.io._dicom_tags import tag_float, tag_name
 from samd_core.io._errors import MixedGeometryError, SliceSpacingError
 
 __all__ = ["SPACING_ATOL_MM", "SPACING_RTOL", "SeriesGeometry", "series_geometry"]
@@ -45,7 +46,7 @@ def _check_same(frames: list[FrameHeader], folder: Path, what: str, key: object)
         for value, count in values.most_common(6):
             first = next(h for h in frames if key(h) == value)  # type: ignore[operator]
             examples.append(f"{value} in {count} frame(s), e.g. {first.where}")
-        raise MixedGeometryError(f"{folder}: slices of one series have different {what}: " + "; ".join(examples))
+        raise MixedGeometryError(f"slices of one series have different {what}: " + "; ".join(examples))
 
 
 def _orthonormal(iop: tuple[float, ...], where: str, folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +55,7 @@ def _orthonormal(iop: tuple[float, ...], where: str, folder: Path) -> tuple[np.n
     nr, nc = np.linalg.norm(row), np.linalg.norm(col)
     if not (0.99 < nr < 1.01 and 0.99 < nc < 1.01) or abs(row @ col) > 1e-3:
         raise MixedGeometryError(
-            f"{folder}: ImageOrientationPatient of {where} is not two orthonormal vectors: {list(iop)} "
+            f"ImageOrientationPatient (0020,0037) of {where} is not two orthonormal vectors: {list(iop)} "
             f"(|row| = {nr:.4g}, |col| = {nc:.4g}, row.col = {row @ col:.3g})"
         )
     row = row / nr
@@ -77,9 +78,9 @@ def series_geometry(frames: list[FrameHeader], folder: Path) -> SeriesGeometry:
         for name, value in (("ImagePositionPatient", h.ipp), ("ImageOrientationPatient", h.iop),
                             ("PixelSpacing", h.pixel_spacing)):
             if value is None:
-                raise MixedGeometryError(f"{folder}: {h.where} has no usable {name}; cannot place it in 3-D")
+                raise MixedGeometryError(f"{h.where} has no {tag_name(name)}; cannot place it in 3-D")
             if not all(math.isfinite(v) for v in value) or (name == "PixelSpacing" and min(value) <= 0):
-                raise MixedGeometryError(f"{folder}: {h.where} has an invalid {name}: {list(value)}")
+                raise MixedGeometryError(f"{h.where} has an invalid {tag_name(name)}: {list(value)}")
     _check_same(frames, folder, "Rows x Columns", lambda h: f"{h.rows}x{h.columns}")
     _check_same(frames, folder, "orientations (ImageOrientationPatient)",
                 lambda h: tuple(round(v, 3) for v in h.iop))
@@ -95,15 +96,15 @@ def series_geometry(frames: list[FrameHeader], folder: Path) -> SeriesGeometry:
     rel = ipp - ipp[0]
     offsets = np.stack([rel @ col, rel @ row], axis=1)
     if len(frames) == 1:
-        thick = frames[0].dataset.get("SliceThickness")
-        step = float(thick) if thick not in (None, "") and float(thick) > 0 else 1.0
+        thick = tag_float(frames[0].dataset, "SliceThickness", frames[0].where)
+        step = float(thick) if thick is not None and thick > 0 else 1.0
         return SeriesGeometry(frames, pos, offsets, row, col, normal, ps, step, 0.0, False, [])
     steps = np.diff(pos)
     dup = np.flatnonzero(steps < 1e-3)
     if dup.size:
         i = int(dup[0])
         raise SliceSpacingError(
-            f"{folder}: {dup.size} pair(s) of slices share a position along the slice normal, e.g. "
+            f"{dup.size} pair(s) of slices share a position along the slice normal, e.g. "
             f"{frames[i].where} and {frames[i + 1].where} both at {pos[i]:.4f} mm "
             "(duplicate slices or several acquisitions in one series)"
         )
@@ -123,7 +124,7 @@ def series_geometry(frames: list[FrameHeader], folder: Path) -> SeriesGeometry:
     if off_line > TILT_DRIFT_PIXELS * min(ps) + 1e-3:
         k = int(np.abs(offsets - expected).max(axis=1).argmax())
         raise MixedGeometryError(
-            f"{folder}: slice origins do not lie on one line: {frames[k].where} is {off_line:.3f} mm "
+            f"slice origins do not lie on one line: {frames[k].where} is {off_line:.3f} mm "
             "in-plane away from the line through the first and last slice (several stacks in one series?)"
         )
     return SeriesGeometry(frames, pos, offsets, row, col, normal, ps, step, tilt, tilted, gaps)

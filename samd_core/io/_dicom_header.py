@@ -15,13 +15,26 @@ from pydicom.uid import UID
 
 from samd_core.errors import SamdError
 from samd_core.io._dicom_enhanced import enhanced_frames
+from samd_core.io._dicom_tags import (
+    bad,
+    check_pixel_module,
+    expected_pixel_bytes,
+    safe_uid,
+    tag_float,
+    tag_floats,
+    tag_int,
+    tag_text,
+)
 from samd_core.io._errors import DicomReadError
-from samd_core.io._raw import raw_float, raw_floats, raw_text, raw_us
+from samd_core.volume import MAX_ARRAY_BYTES
 
 __all__ = [
     "FrameHeader",
     "IMAGE_SOP_CLASSES",
+    "MAX_FRAME_BYTES",
+    "PROJECTION_SOP_CLASSES",
     "PixelLocation",
+    "file_label",
     "read_dataset",
     "read_headers",
     "sop_class_name",
@@ -47,6 +60,30 @@ IMAGE_SOP_CLASSES: frozenset[str] = frozenset(
     }
 )
 
+#: Single-frame projection and photographic SOP classes, read one file at a time with
+#: `read_dicom_image` (never stacked into a series volume).
+PROJECTION_SOP_CLASSES: frozenset[str] = frozenset(
+    {
+        "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
+        "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
+        "1.2.840.10008.5.1.4.1.1.1.1.1",  # Digital X-Ray Image Storage - For Processing
+        "1.2.840.10008.5.1.4.1.1.1.2",  # Digital Mammography X-Ray Image Storage - For Presentation
+        "1.2.840.10008.5.1.4.1.1.1.2.1",  # Digital Mammography X-Ray Image Storage - For Processing
+        "1.2.840.10008.5.1.4.1.1.1.3",  # Digital Intra-Oral X-Ray Image Storage - For Presentation
+        "1.2.840.10008.5.1.4.1.1.77.1.5.1",  # Ophthalmic Photography 8 Bit Image Storage
+        "1.2.840.10008.5.1.4.1.1.77.1.5.2",  # Ophthalmic Photography 16 Bit Image Storage
+    }
+)
+
+
+def file_label(index: int, sop_uid: object = None) -> str:
+    """How messages name a file: its index in the folder (files sorted by name, from 0) and its SOPInstanceUID.
+
+    File names are never quoted: they may hold patient names.
+    """
+    label = f"file {index}"
+    return label if sop_uid is None else f"{label} (SOPInstanceUID {safe_uid(sop_uid)})"
+
 
 @dataclass(frozen=True, slots=True)
 class PixelLocation:
@@ -66,10 +103,11 @@ class FrameHeader:
 
     path: Path
     frame: int | None  # index in a multi-frame file; None for single-frame files
+    index: int  # index of the file in the folder (files sorted by name, from 0)
+    sop_uid: str
     sop_class: str
     series_uid: str
     series_number: str
-    series_description: str
     modality: str
     image_type: tuple[str, ...]
     rows: int
@@ -89,9 +127,14 @@ class FrameHeader:
 
     @property
     def where(self) -> str:
-        """File name (and frame) for error messages."""
-        return self.path.name if self.frame is None else f"{self.path.name} frame {self.frame + 1}"
+        """File index and SOPInstanceUID (and frame) for error messages; never the file name."""
+        label = file_label(self.index, self.sop_uid)
+        return label if self.frame is None else f"{label} frame {self.frame + 1}"
 
+
+#: Largest decoded frame (bytes) accepted: 2 GiB, far above any radiograph or CT slice. Checked
+#: before decoding, so a compressed frame declaring 65535 x 65535 pixels is refused unallocated.
+MAX_FRAME_BYTES: int = 2**31
 
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
 
@@ -145,13 +188,13 @@ def _quick_header(path: Path, size: int) -> tuple[Dataset, PixelLocation] | None
     return None if loc is None else (ds, loc)
 
 
-def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
+def read_dataset(path: Path, label: str = "file") -> tuple[Dataset, PixelLocation | None]:
     """Parse a file's header once with pydicom; native pixel bytes are located, not read.
 
     Returns the dataset and, for native little-endian pixel data, where its bytes lie (the
     pixel decoder reads them straight into the output array). Other files are parsed fully
     (PixelData in the dataset, location None). Files without preamble/meta header are tried
-    with ``force=True`` and must carry a SOPClassUID.
+    with ``force=True`` and must carry a SOPClassUID. Messages name the file by ``label``.
     """
     try:
         size = path.stat().st_size
@@ -167,11 +210,11 @@ def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
                 fh.seek(0)
                 ds = dcmread(fh, stop_before_pixels=True, force=True)
                 if "SOPClassUID" not in ds:
-                    raise DicomReadError(f"{path}: not a DICOM file (no preamble, no SOPClassUID)") from None
+                    raise DicomReadError(f"{label}: not a DICOM file (no preamble, no SOPClassUID)") from None
             pos = fh.tell()
             head = fh.read(12)
         if "SOPClassUID" not in ds:
-            raise DicomReadError(f"{path}: incomplete DICOM file (no SOPClassUID; truncated?)")
+            raise DicomReadError(f"{label}: incomplete DICOM file (no SOPClassUID; truncated?)")
         ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
         if pos >= size and not (ts is not None and ts.is_deflated):
             return ds, None  # no pixel data at all
@@ -184,78 +227,134 @@ def read_dataset(path: Path) -> tuple[Dataset, PixelLocation | None]:
     except BaseException as exc:  # pydicom raises many types on corrupt bytes; report them as ours
         if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             raise
-        raise DicomReadError(f"{path}: unreadable DICOM file ({type(exc).__name__}: {exc})") from exc
+        # pydicom's own message may quote element values (free text): name only its type.
+        raise DicomReadError(f"{label}: unreadable DICOM file ({type(exc).__name__})") from exc
 
 
-def read_headers(path: str | os.PathLike[str]) -> list[FrameHeader]:
+def read_headers(path: str | os.PathLike[str], index: int = 0) -> list[FrameHeader]:
     """Read ``path`` once and return one `FrameHeader` per frame.
+
+    ``index`` is the file's position in its folder (files sorted by name), used in messages.
 
     Raises
     ------
     DicomReadError
-        When the file cannot be parsed or a needed attribute has a malformed value.
+        When the file cannot be parsed, or an attribute the reader uses is malformed, out of
+        range, or contradicts the pixel data length (message: file index, SOPInstanceUID, tag).
     """
     p = Path(path)
-    ds, loc = read_dataset(p)
+    ds, loc = read_dataset(p, file_label(index))
     try:
-        return _headers(p, ds, loc)
+        return _headers(p, ds, loc, index)
     except SamdError:
         raise
     except Exception as exc:
-        raise DicomReadError(f"{p}: malformed DICOM attributes ({type(exc).__name__}: {exc})") from exc
+        raise DicomReadError(
+            f"{file_label(index, tag_text(ds, 'SOPInstanceUID'))}: malformed DICOM attributes ({type(exc).__name__})"
+        ) from exc
 
 
-_SOP_CLASS = 0x00080016
-_SERIES_UID = 0x0020000E
-_SERIES_NUMBER = 0x00200011
-_SERIES_DESCRIPTION = 0x0008103E
-_MODALITY = 0x00080060
-_IMAGE_TYPE = 0x00080008
-_NUMBER_OF_FRAMES = 0x00280008
-_IPP = 0x00200032
-_IOP = 0x00200037
-_PIXEL_SPACING = 0x00280030
-_SLOPE = 0x00281053
-_INTERCEPT = 0x00281052
-_ROWS = 0x00280010
-_COLUMNS = 0x00280011
+def _pixel_bytes_available(ds: Dataset, loc: PixelLocation | None) -> int | None:
+    """Bytes of native PixelData present, or None for encapsulated (compressed) or float data."""
+    if loc is not None:
+        return loc.length
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    if "PixelData" not in ds or (ts is not None and ts.is_compressed):
+        return None
+    value = ds.get_item(0x7FE00010).value
+    return len(value) if value is not None else 0
 
 
-def _headers(p: Path, ds: Dataset, loc: PixelLocation | None) -> list[FrameHeader]:
-    sop_class = raw_text(ds, _SOP_CLASS) or ""
+def check_pixel_size(
+    ds: Dataset, loc: PixelLocation | None, where: str, rows: int, columns: int, frames: int, pixel: dict[str, Any]
+) -> None:
+    """Refuse a declared image size the PixelData cannot hold, or an absurd one, before allocating."""
+    need = expected_pixel_bytes(rows, columns, frames, pixel["SamplesPerPixel"], pixel["BitsAllocated"])
+    declared = (
+        f"Rows {rows} x Columns {columns} x {frames} frame(s) x {pixel['SamplesPerPixel']} sample(s) "
+        f"x {pixel['BitsAllocated']} bits"
+    )
+    frame = expected_pixel_bytes(rows, columns, 1, pixel["SamplesPerPixel"], pixel["BitsAllocated"])
+    if frame > MAX_FRAME_BYTES or need > MAX_ARRAY_BYTES:
+        raise DicomReadError(
+            f"{where}: {declared} = {need} bytes ({frame} per frame) exceeds the limit of "
+            f"{MAX_FRAME_BYTES} bytes per frame and {MAX_ARRAY_BYTES} per file; refusing to decode it"
+        )
+    have = _pixel_bytes_available(ds, loc)
+    if have is not None and have < need:
+        raise DicomReadError(
+            f"{where}: PixelData holds {have} bytes but {declared} need {need} (truncated file or wrong Rows/Columns)"
+        )
+
+
+def _headers(p: Path, ds: Dataset, loc: PixelLocation | None, index: int) -> list[FrameHeader]:
+    sop_class = tag_text(ds, "SOPClassUID") or ""
+    sop_uid = tag_text(ds, "SOPInstanceUID") or ""
+    where = file_label(index, sop_uid)
     has_pixels = loc is not None or "PixelData" in ds or "FloatPixelData" in ds
+    image = sop_class in IMAGE_SOP_CLASSES and has_pixels
+    rows = (tag_int(ds, "Rows", where, 0, hi=65535) or 0) if image else 0
+    columns = (tag_int(ds, "Columns", where, 0, hi=65535) or 0) if image else 0
     common: dict[str, Any] = {
         "path": p,
+        "index": index,
+        "sop_uid": sop_uid,
         "sop_class": sop_class,
-        "series_uid": raw_text(ds, _SERIES_UID) or "",
-        "series_number": raw_text(ds, _SERIES_NUMBER) or "",
-        "series_description": raw_text(ds, _SERIES_DESCRIPTION) or "",
-        "modality": raw_text(ds, _MODALITY) or "",
-        "image_type": tuple(v.strip().upper() for v in (raw_text(ds, _IMAGE_TYPE) or "").split("\\")),
-        "rows": raw_us(ds, _ROWS, 0) if has_pixels else 0,
-        "columns": raw_us(ds, _COLUMNS, 0) if has_pixels else 0,
+        "series_uid": tag_text(ds, "SeriesInstanceUID") or "",
+        "series_number": tag_text(ds, "SeriesNumber") or "",
+        "modality": tag_text(ds, "Modality") or "",
+        "image_type": tuple(v.strip().upper() for v in (tag_text(ds, "ImageType") or "").split("\\")),
+        "rows": rows,
+        "columns": columns,
         "dataset": ds,
         "pixel_loc": loc,
     }
-    if sop_class not in IMAGE_SOP_CLASSES:  # non-image object: identity only, no geometry parsed
+    if not image:  # non-image object: identity only, no geometry parsed
         geo0 = {"iop": None, "ipp": None, "pixel_spacing": None, "slope": 1.0, "intercept": 0.0}
         return [FrameHeader(frame=None, **common, **geo0)]
+    if rows < 1 or columns < 1:
+        keyword = "Rows" if rows < 1 else "Columns"
+        raise bad(where, keyword, "an integer in [1, 65535] for an image with PixelData", rows if rows < 1 else columns)
+    n_frames = tag_int(ds, "NumberOfFrames", where, 1, lo=1, hi=2**31 - 1) or 1
+    pixel = check_pixel_module(ds, where)
+    check_pixel_size(ds, loc, where, rows, columns, n_frames, pixel)
+    thickness = tag_float(ds, "SliceThickness", where)
+    if thickness is not None and thickness < 0:
+        raise bad(where, "SliceThickness", "a finite number >= 0 (mm)", thickness)
+    tag_float(ds, "KVP", where)  # checked here so that meta never silently drops a malformed value
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
-        return [FrameHeader(frame=i, **common, **geo) for i, geo in enumerate(enhanced_frames(ds, p))]
-    n_frames = int(raw_text(ds, _NUMBER_OF_FRAMES) or 1)
+        return [FrameHeader(frame=i, **common, **geo) for i, geo in enumerate(enhanced_frames(ds, where))]
     geo = {
-        "iop": raw_floats(ds, _IOP, 6),
-        "ipp": raw_floats(ds, _IPP, 3) if n_frames == 1 else None,  # legacy multi-frame: no per-frame position
-        "pixel_spacing": raw_floats(ds, _PIXEL_SPACING, 2),
-        "slope": raw_float(ds, _SLOPE, 1.0),
-        "intercept": raw_float(ds, _INTERCEPT, 0.0),
+        "iop": tag_floats(ds, "ImageOrientationPatient", 6, where),
+        # legacy multi-frame: no per-frame position
+        "ipp": tag_floats(ds, "ImagePositionPatient", 3, where) if n_frames == 1 else None,
+        "pixel_spacing": tag_floats(ds, "PixelSpacing", 2, where, positive=True),
+        **rescale(ds, where),
     }
     if n_frames == 1:
         return [FrameHeader(frame=None, **common, **geo)]
     return [FrameHeader(frame=i, **common, **geo) for i in range(n_frames)]
 
 
+def rescale(ds: Dataset, where: str) -> dict[str, float]:
+    """RescaleSlope (finite, > 0; default 1) and RescaleIntercept (finite; default 0) of ``ds``.
+
+    A zero slope erases the image; a negative one inverts it; both are refused, as are NaN and
+    infinite values, which would give a silently wrong volume.
+    """
+    slope = tag_float(ds, "RescaleSlope", where, 1.0)
+    if slope is None or slope <= 0:
+        raise bad(where, "RescaleSlope", "a finite number > 0", slope)
+    intercept = tag_float(ds, "RescaleIntercept", where, 0.0)
+    return {"slope": float(slope), "intercept": float(intercept if intercept is not None else 0.0)}
+
+
 def sop_class_name(uid: str) -> str:
     """Human name of a SOP class UID (falls back to the UID itself)."""
-    name = UID(uid).name if uid else "no SOPClassUID"
-    return name or uid
+    if not uid:
+        return "no SOPClassUID"
+    if safe_uid(uid) != uid:  # not a syntactically valid UID: never echo it
+        return safe_uid(uid)
+    name = UID(uid).name
+    return name if name and name != uid else safe_uid(uid)

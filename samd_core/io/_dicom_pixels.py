@@ -36,7 +36,7 @@ def _native_fast(ds: Dataset, n_frames: int) -> np.ndarray | None:
     return np.frombuffer(buf, dtype=dtype, count=count).reshape(n_frames, int(ds.Rows), int(ds.Columns))
 
 
-def read_into(path: Path, loc: PixelLocation, target: np.ndarray) -> None:
+def read_into(path: Path, loc: PixelLocation, target: np.ndarray, where: str = "file") -> None:
     """Read native pixel bytes at ``loc`` straight into ``target`` (C-contiguous), no extra copy.
 
     Raises
@@ -49,15 +49,16 @@ def read_into(path: Path, loc: PixelLocation, target: np.ndarray) -> None:
         got = fh.readinto(memoryview(target).cast("B")) if loc.length >= target.nbytes else loc.length
     if got < target.nbytes:
         raise DicomReadError(
-            f"{path}: PixelData holds {loc.length} bytes but {target.shape[-2]}x{target.shape[-1]}x1 "
+            f"{where}: PixelData holds {loc.length} bytes but {target.shape[-2]}x{target.shape[-1]}x1 "
             f"{target.itemsize * 8}-bit pixels need {target.nbytes} (truncated file)"
         )
 
 
-def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None) -> np.ndarray:
+def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None, where: str = "file") -> np.ndarray:
     """Stored values of every frame, shape ``(frames, rows, columns)``.
 
-    ``loc`` locates native pixel bytes that the header parse left in the file.
+    ``loc`` locates native pixel bytes that the header parse left in the file; ``where`` names
+    the file in messages (never its name).
 
     Raises
     ------
@@ -70,7 +71,10 @@ def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None) -> np
                 fh.seek(loc.offset)
                 ds.add_new(0x7FE00010, loc.vr, fh.read(loc.length))
         if int(ds.get("SamplesPerPixel", 1)) != 1:
-            raise DicomReadError(f"SamplesPerPixel is {ds.SamplesPerPixel}; only grey-scale images form volumes")
+            raise DicomReadError(
+                f"SamplesPerPixel is {ds.SamplesPerPixel}; only grey-scale images form volumes "
+                "(a single colour image is read with `read_dicom_image`)"
+            )
         n_frames = int(ds.get("NumberOfFrames", 1) or 1)
         arr = _native_fast(ds, n_frames)
         if arr is None:
@@ -83,11 +87,11 @@ def decode_file(ds: Dataset, path: Path, loc: PixelLocation | None = None) -> np
             raise DicomReadError(f"decoded pixel shape {arr.shape} != ({n_frames}, {ds.Rows}, {ds.Columns})")
         return arr
     except DicomReadError as exc:
-        raise DicomReadError(f"{path}: {exc}") from None
+        raise DicomReadError(f"{where}: {exc}") from None
     except BaseException as exc:  # decoders raise many types; Rust (pyo3) panics are BaseExceptions
         if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             raise
-        raise DicomReadError(f"{path}: cannot decode pixel data ({type(exc).__name__}: {exc})") from exc
+        raise DicomReadError(f"{where}: cannot decode pixel data ({type(exc).__name__})") from exc
 
 
 def invert_monochrome1(stored: np.ndarray, ds: Dataset) -> np.ndarray:

@@ -21,8 +21,9 @@ from samd_core.io._dicom_pixels import (
 )
 from samd_core.io._dicom_resample import deshear, fill_gaps
 from samd_core.io._dicom_select import select_series
-from samd_core.io._errors import GantryTiltError, SliceSpacingError
-from samd_core.volume import Volume
+from samd_core.io._dicom_tags import bad, safe_uid, tag_float, tag_text
+from samd_core.io._errors import DicomReadError, GantryTiltError, SliceSpacingError
+from samd_core.volume import Volume, check_array_bytes, empty_checked
 
 __all__ = ["read_dicom_series"]
 
@@ -31,11 +32,12 @@ _FN = "read_dicom_series"
 
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise InvalidParameterError("folder", _FN, "an existing directory", str(folder))
+        # the path itself is not quoted: folder names may hold patient names
+        raise InvalidParameterError("folder", _FN, "an existing directory", "(path not shown)")
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
                    and p.name.upper() != "DICOMDIR")
     if not files:
-        raise DicomError(f"{folder}: no files to read")
+        raise DicomError("no files to read in the folder (sub-folders, hidden files and DICOMDIR are ignored)")
     return files
 
 
@@ -63,19 +65,27 @@ def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.nda
         return _read_direct(frames, pool), invert
     paths = list(by_file)
     first = {p: frames[ks[0]] for p, ks in by_file.items()}
-    decoded = dict(zip(paths, pool.map(lambda p: decode_file(first[p].dataset, p, first[p].pixel_loc), paths)))
+    decoded = dict(
+        zip(paths, pool.map(lambda p: decode_file(first[p].dataset, p, first[p].pixel_loc, first[p].where), paths))
+    )
     stored = [decoded[h.path][h.frame or 0] for h in frames]
     if invert:
         stored = [invert_monochrome1(s, h.dataset) for s, h in zip(stored, frames)]
     integral = all(float(h.slope).is_integer() and float(h.intercept).is_integer() for h in frames)
     integral = integral and all(v.dtype.kind in "iu" for v in stored)  # float pixel data stays float
     dtype: type = np.float32
+    ranges = list(pool.map(lambda s: (s.min().item(), s.max().item()) if s.size else (0, 0), stored))
+    for (lo, hi), h in zip(ranges, frames):
+        for v in (lo, hi):
+            end = float(v) * h.slope + h.intercept
+            if not (np.isfinite(end) and abs(end) < float(np.finfo(np.float32).max)):
+                raise bad(h.where, "RescaleSlope", f"a slope that maps stored value {v} to a finite float32 value "
+                          f"with RescaleIntercept {h.intercept:g}", h.slope)
     if integral:
-        ranges = list(pool.map(lambda s: (int(s.min()), int(s.max())) if s.size else (0, 0), stored))
-        ends = [v * h.slope + h.intercept for (lo, hi), h in zip(ranges, frames) for v in (lo, hi)]
+        ends = [int(v) * int(h.slope) + int(h.intercept) for (lo, hi), h in zip(ranges, frames) for v in (lo, hi)]
         lo, hi = min(ends), max(ends)
         dtype = np.int16 if -(2**15) <= lo and hi < 2**15 else np.int32 if -(2**31) <= lo and hi < 2**31 else np.float64
-    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=dtype)
+    out = empty_checked((len(frames), frames[0].rows, frames[0].columns), dtype, _stack_label(frames), DicomReadError)
 
     def fill(k: int) -> None:
         to_values(stored[k], frames[k].slope, frames[k].intercept, out[k])
@@ -84,10 +94,16 @@ def _decode_stack(geo: SeriesGeometry, pool: ThreadPoolExecutor) -> tuple[np.nda
     return out, invert
 
 
+def _stack_label(frames: list[FrameHeader]) -> str:
+    return f"series {safe_uid(frames[0].series_uid)} of {len(frames)} frame(s)"
+
+
 def _direct(h: FrameHeader) -> bool:
     """True when the frame's stored bits can be read straight into an int16 output array."""
     ds = h.dataset
     if h.pixel_loc is None or h.frame is not None or h.slope != 1 or not float(h.intercept).is_integer():
+        return False
+    if abs(h.intercept) >= 2**30:  # the result may not fit int32: the general path chooses the dtype
         return False
     try:
         return (
@@ -107,12 +123,12 @@ def _read_direct(frames: list[FrameHeader], pool: ThreadPoolExecutor) -> np.ndar
     when every value fits int16, the intercept is added in place (16-bit modular arithmetic is
     exact when the true result fits). Otherwise the stored values are widened into int32.
     """
-    out = np.empty((len(frames), frames[0].rows, frames[0].columns), dtype=np.int16)
+    out = empty_checked((len(frames), frames[0].rows, frames[0].columns), np.int16, _stack_label(frames), DicomReadError)
     kinds = [np.dtype("<i2") if int(h.dataset.get("PixelRepresentation", 0)) == 1 else np.dtype("<u2") for h in frames]
 
     def load(k: int) -> tuple[int, int]:
         h = frames[k]
-        read_into(h.path, h.pixel_loc, out[k])  # type: ignore[arg-type]
+        read_into(h.path, h.pixel_loc, out[k], h.where)  # type: ignore[arg-type]
         stored = out[k].view(kinds[k])
         return int(stored.min()) + int(h.intercept), int(stored.max()) + int(h.intercept)
 
@@ -125,7 +141,7 @@ def _read_direct(frames: list[FrameHeader], pool: ThreadPoolExecutor) -> np.ndar
 
         list(pool.map(shift, range(len(frames))))
         return out
-    wide = np.empty(out.shape, dtype=np.int32)
+    wide = empty_checked(out.shape, np.int32, _stack_label(frames), DicomReadError)
     for k, h in enumerate(frames):
         to_values(out[k].view(kinds[k]), 1.0, h.intercept, wide[k])
     return wide
@@ -135,17 +151,10 @@ def _meta(h: FrameHeader, geo: SeriesGeometry, invert: bool, excluded: int) -> d
     ds = h.dataset
 
     def text(keyword: str) -> str | None:
-        value = ds.get(keyword)
-        if value in (None, ""):
-            return None
-        return "\\".join(map(str, value)) if not isinstance(value, str) and hasattr(value, "__iter__") else str(value)
+        return tag_text(ds, keyword)
 
     def number(keyword: str) -> float | None:
-        value = ds.get(keyword)
-        try:
-            return None if value in (None, "") else float(value)
-        except (TypeError, ValueError):
-            return None
+        return tag_float(ds, keyword, h.where)  # validated when the header was read
 
     meta: dict[str, Any] = {
         "source": "dicom",
@@ -242,12 +251,12 @@ def read_dicom_series(
         raise InvalidParameterError("accept_gaps", _FN, "a bool", accept_gaps)
     files = _files(folder)
     with ThreadPoolExecutor(max_workers=_workers(max_workers)) as pool:
-        headers = [h for hs in pool.map(read_headers, files) for h in hs]
+        headers = [h for hs in pool.map(read_headers, files, range(len(files))) for h in hs]
         frames, excluded = select_series(headers, folder, series_uid)
         geo = series_geometry(frames, folder)
         if geo.gaps and not accept_gaps:
             raise SliceSpacingError(
-                f"{folder}: missing slices or non-uniform spacing in series {frames[0].series_uid}: "
+                f"missing slices or non-uniform spacing in series {safe_uid(frames[0].series_uid)}: "
                 f"median step {geo.step_mm:.4g} mm along the slice normal, but "
                 + "; ".join(geo.gaps[:5])
                 + (f"; and {len(geo.gaps) - 5} more" if len(geo.gaps) > 5 else "")
@@ -257,11 +266,15 @@ def read_dicom_series(
             drift = float(np.hypot(*geo.offsets_mm[-1]))
             length = float(geo.positions_mm[-1] - geo.positions_mm[0])
             raise GantryTiltError(
-                f"{folder}: series {frames[0].series_uid} is tilted by {geo.tilt_deg:.3f} degrees "
+                f"series {safe_uid(frames[0].series_uid)} is tilted by {geo.tilt_deg:.3f} degrees "
                 f"(measured from ImagePositionPatient/ImageOrientationPatient: slice origins drift "
                 f"{drift:.3f} mm in-plane over {length:.3f} mm along the normal). "
                 "Pass tilt='deshear' to resample onto an orthogonal grid."
             )
+        check_array_bytes(
+            (len(geo.frames), geo.frames[0].rows, geo.frames[0].columns), 4,
+            _stack_label(geo.frames), DicomReadError,
+        )
         stack, invert = _decode_stack(geo, pool)
     return _assemble(stack, geo, _meta(geo.frames[0], geo, invert, excluded))
 

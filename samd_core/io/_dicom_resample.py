@@ -7,6 +7,9 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from samd_core.io._errors import GantryTiltError, SliceSpacingError
+from samd_core.volume import empty_checked
+
 __all__ = ["deshear", "fill_gaps"]
 
 
@@ -31,7 +34,11 @@ def deshear(
     hi = np.maximum(offsets_mm.max(axis=0), 0.0)
     extra = [math.ceil((hi[a] - lo[a]) / s - 1e-6) for a, s in enumerate((sy, sx))]
     n, rows, cols = stack.shape
-    out = np.empty((n, rows + extra[0], cols + extra[1]), dtype=np.float32)
+    shape = (n, rows + extra[0], cols + extra[1])
+    out = empty_checked(
+        shape, np.float32, f"de-shearing with pixel spacing {pixel_spacing} mm and in-plane drift up to "
+        f"{float(np.abs(offsets_mm).max()):.6g} mm", GantryTiltError,
+    )
     for k in range(n):
         shift = ((offsets_mm[k, 0] - lo[0]) / sy, (offsets_mm[k, 1] - lo[1]) / sx)
         padded = np.full(out.shape[1:], fill, dtype=np.float32)
@@ -52,9 +59,13 @@ def fill_gaps(stack: np.ndarray, positions_mm: np.ndarray, step_mm: float) -> tu
         Output slice indices that did not coincide with a source slice.
     """
     p0 = float(positions_mm[0])
-    m = int(round((float(positions_mm[-1]) - p0) / step_mm)) + 1
+    extent = float(positions_mm[-1]) - p0
+    m = int(round(extent / step_mm)) + 1
+    out = empty_checked(
+        (m, *stack.shape[1:]), np.float32, f"gap filling at a step of {step_mm:.6g} mm over {extent:.6g} mm",
+        SliceSpacingError,
+    )
     targets = p0 + step_mm * np.arange(m)
-    out = np.empty((m, *stack.shape[1:]), dtype=np.float32)
     interpolated = []
     for i, t in enumerate(targets):
         j = int(np.searchsorted(positions_mm, t))

@@ -83,20 +83,35 @@ def _auto_rescale(arr: np.ndarray, modality: str) -> tuple[float, float]:
     return slope, lo
 
 
-def _stored(slab: np.ndarray, slope: float, intercept: float, k: int) -> tuple[np.ndarray, int]:
-    """Stored integers of one slice and its PixelRepresentation (0 unsigned, 1 signed)."""
-    raw = np.rint((slab.astype(np.float64) - intercept) / slope)
-    lo, hi = raw.min(), raw.max()
+def _pixel_representation(volume: Volume, rescales: list[tuple[float, float]]) -> int:
+    """One PixelRepresentation for the whole series (0 unsigned, 1 signed): readers refuse a mix.
+
+    Unsigned when every slice's stored values fit 0..65535, else signed when they all fit
+    -32768..32767.
+    """
+    ranges = []
+    for k in range(volume.shape[0]):
+        slope, intercept = rescales[k]
+        raw = np.rint((np.asarray(volume.array[k], dtype=np.float64) - intercept) / slope)
+        ranges.append((float(raw.min()), float(raw.max())))
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
     if lo >= 0 and hi <= 65535:
-        return raw.astype("<u2"), 0
+        return 0
     if lo >= -32768 and hi <= 32767:
-        return raw.astype("<i2"), 1
+        return 1
+    k = next(i for i, r in enumerate(ranges) if r[0] in (lo,) or r[1] in (hi,))
     raise InvalidParameterError(
         "rescale",
         _FN,
-        "a (slope, intercept) that maps every slice into 16-bit stored values",
-        f"slice {k}: stored range [{lo:g}, {hi:g}] with slope {slope:g}, intercept {intercept:g}",
+        "(slope, intercept) pairs that map every slice into one 16-bit stored range (all unsigned or all signed)",
+        f"stored range [{lo:g}, {hi:g}] over the series (e.g. slice {k}: [{ranges[k][0]:g}, {ranges[k][1]:g}])",
     )
+
+
+def _stored(slab: np.ndarray, slope: float, intercept: float, pixrep: int) -> np.ndarray:
+    """Stored integers of one slice, in the series' PixelRepresentation (checked to fit)."""
+    raw = np.rint((slab.astype(np.float64) - intercept) / slope)
+    return raw.astype("<i2" if pixrep else "<u2")
 
 
 def _rescales(vol: Volume, rescale: Rescale, modality: str) -> list[tuple[float, float]]:
@@ -252,8 +267,8 @@ def write_dicom_series(
         Stored value = round((value - intercept) / slope). ``"auto"`` uses slope 1 and intercept
         -1024 for integer CT data in [-1024, 64511], slope 1 / intercept 0 for other 16-bit
         integer data, else a linear map of the data range onto 0..65535 (lossy for non-integer
-        floats). Each slice is stored unsigned when its stored values allow, otherwise signed
-        (PixelRepresentation may therefore differ per slice).
+        floats). The series is stored unsigned when every slice's stored values allow, otherwise
+        signed (one PixelRepresentation for all slices: readers refuse a mix).
     patient : mapping, optional
         Identity attributes (keywords in `PATIENT_FIELDS`), e.g. fake names for test data.
         Unset Type 2 identity attributes are written empty.
@@ -284,6 +299,7 @@ def write_dicom_series(
         "series": derive_uid(uid_prefix, uid_seed, "series", series_number),
     }
     rescales = _rescales(volume, rescale, modality)
+    pixrep = _pixel_representation(volume, rescales)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     d = volume.direction_matrix
@@ -313,7 +329,7 @@ def write_dicom_series(
         ds.ImagePositionPatient = _ds(ipp)
         ds.SliceLocation = _ds([float(ipp @ normal)])[0]
         slope, intercept = rescales[k]
-        stored, pixrep = _stored(np.asarray(volume.array[k]), slope, intercept, k)
+        stored = _stored(np.asarray(volume.array[k]), slope, intercept, pixrep)
         ds.PixelRepresentation = pixrep
         if modality == "CT" or (slope, intercept) != (1.0, 0.0):
             # The MR IOD has no rescale; real MR often carries it (Standard Extended SOP Class).

@@ -19,7 +19,13 @@ IMAGE_SUFFIXES: dict[str, str] = {
     ".mhd": "metaimage",
     ".nrrd": "nrrd",
     ".nhdr": "nrrd",
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
 }
+
+#: Suffixes read with Pillow (2-D photographs and screenshots: spacing unknown).
+_PILLOW = frozenset({".png", ".jpg", ".jpeg"})
 
 
 def _suffix(path: Path, function: str) -> str:
@@ -27,13 +33,20 @@ def _suffix(path: Path, function: str) -> str:
     for suffix in sorted(IMAGE_SUFFIXES, key=len, reverse=True):
         if name.endswith(suffix):
             return suffix
+    # only the suffix is quoted: file names may hold patient names
+    suffix = "".join(path.suffixes)[-16:] or "(none)"
     raise InvalidParameterError(
-        "path", function, f"a file name ending in one of {sorted(IMAGE_SUFFIXES)}", str(path), IMAGE_SUFFIXES
+        "path", function, f"a file name ending in one of {sorted(IMAGE_SUFFIXES)}", f"suffix {suffix}", IMAGE_SUFFIXES
     )
 
 
 def read_image(path: str | os.PathLike[str]) -> Volume:
-    """Read a scalar 2-D or 3-D NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd) or NRRD (.nrrd, .nhdr).
+    """Read a scalar 2-D or 3-D NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd) or NRRD (.nrrd, .nhdr), or a PNG/JPEG.
+
+    PNG and JPEG (.png, .jpg, .jpeg) are read with Pillow as 2-D images with spacing unknown
+    (1.0 nominal, ``meta["spacing_source"] = "unknown"``): grey-scale (8 or 16 bit) as ``(y, x)``,
+    colour as an RGB ``channel_last`` volume ``(y, x, 3)`` (palette images are expanded, an
+    alpha channel is dropped). The declared size is checked before decoding.
 
     SimpleITK converts each format's own convention (NIfTI's RAS qform/sform included) to
     LPS; the result follows the `Volume` convention (array ``(z, y, x)``, spacing in mm in array
@@ -51,20 +64,56 @@ def read_image(path: str | os.PathLike[str]) -> Volume:
     p = Path(path)
     suffix = _suffix(p, "read_image")
     if not p.is_file():
-        raise ImageReadError(f"{p}: no such file")
+        raise ImageReadError(f"{suffix} file: no such file")
+    if suffix in _PILLOW:
+        return _read_pillow(p, suffix)
     try:
         image = sitk.ReadImage(str(p))
     except RuntimeError as exc:
-        raise ImageReadError(f"{p}: SimpleITK cannot read it ({str(exc).strip().splitlines()[-1]})") from exc
+        # SimpleITK's message quotes the path: only the exception type is kept
+        raise ImageReadError(f"{suffix} file: SimpleITK cannot read it ({type(exc).__name__})") from exc
     if image.GetDimension() not in (2, 3) or image.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(
-            f"{p}: a scalar 2-D or 3-D image is needed; got dimension {image.GetDimension()} with "
+            f"{suffix} file: a scalar 2-D or 3-D image is needed; got dimension {image.GetDimension()} with "
             f"{image.GetNumberOfComponentsPerPixel()} component(s) per voxel"
         )
     try:
         return Volume.from_sitk(image, meta={"source": IMAGE_SUFFIXES[suffix]})
     except ValueError as exc:
-        raise ImageReadError(f"{p}: {exc}") from exc
+        raise ImageReadError(f"{suffix} file: {exc}") from exc
+
+
+def _read_pillow(p: Path, suffix: str) -> Volume:
+    import numpy as np
+    from PIL import Image
+
+    from samd_core.volume import check_array_bytes
+
+    label = f"{suffix} file"
+    try:
+        with Image.open(p) as img:
+            width, height = img.size
+            channels = len(img.getbands())
+            check_array_bytes((height, width, max(channels, 1)), 4, f"{label} of {width} x {height} pixels", ImageReadError)
+            if img.mode in ("P", "PA", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
+                img = img.convert("RGB")
+            elif img.mode in ("LA", "1"):
+                img = img.convert("L")
+            arr = np.asarray(img)
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageReadError(
+            f"{label}: declares more than {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels (Pillow's decompression-bomb "
+            "limit); refusing to decode it"
+        ) from None
+    except Exception as exc:  # Pillow's messages may quote the path: only the type is kept
+        raise ImageReadError(f"{label}: Pillow cannot read it ({type(exc).__name__})") from exc
+    meta = {"source": IMAGE_SUFFIXES[suffix], "spacing_source": "unknown"}
+    if arr.ndim == 3:
+        meta["channels"] = "RGB"
+        return Volume(np.ascontiguousarray(arr[..., :3]), (1.0, 1.0), meta=meta, channel_last=True)
+    return Volume(np.ascontiguousarray(arr), (1.0, 1.0), meta=meta)
 
 
 def write_image(volume: Volume, path: str | os.PathLike[str], *, compress: bool = True) -> Path:

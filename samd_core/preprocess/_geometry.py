@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from samd_core.errors import GeometryError
 from samd_core.preprocess._patches import crop_pad_array
 from samd_core.preprocess._spec import Grid, Step, v_choice, v_margin, v_number, v_optional_number, v_shape, v_spacing
+from samd_core.volume import check_array_bytes
 
 __all__ = ["CHUNK_BYTES", "CropForeground", "CropPad", "Reorient", "Resample", "resample_array"]
 
@@ -110,7 +112,16 @@ def _target_grid(grid: Grid, spacing: tuple[float, ...]) -> tuple[Grid, np.ndarr
     n = np.asarray(grid.shape, dtype=float)
     s = np.asarray(grid.spacing)
     t = np.asarray(spacing)
-    m = np.maximum(1, np.round(n * s / t)).astype(int)
+    planned = np.maximum(1, np.round(n * s / t))
+    what = (
+        f"resampling shape {tuple(grid.shape)} from spacing {tuple(float(x) for x in s)} mm "
+        f"to {tuple(float(x) for x in t)} mm (float32)"
+    )
+    if not np.all(np.isfinite(planned)):
+        raise GeometryError(f"{what}: the output shape is not finite; refusing to allocate it")
+    # the size is known before anything is allocated: absurd spacings (1e6 or 1e-6 mm) are refused
+    check_array_bytes(tuple(int(x) for x in planned), 4, what)
+    m = planned.astype(int)
     # new voxel 0 sits at this continuous index of the old grid (centres of both boxes coincide)
     offset_mm = (n - 1) * s / 2 - (m - 1) * t / 2
     moved = grid.shifted(offset_mm / s, tuple(int(x) for x in m))
@@ -300,6 +311,7 @@ class CropPad(Step):
         shape = tuple(self.params["shape"])
         if len(shape) != len(grid.shape):
             raise self.bad("shape", f"{len(grid.shape)} values for a {len(grid.shape)}-D volume", list(shape))
+        check_array_bytes((*arr.shape[: arr.ndim - len(shape)], *shape), arr.dtype.itemsize, f"{self.path}: crop/pad")
         start = [(n - p) // 2 for n, p in zip(grid.shape, shape, strict=True)]
         out, new = self._apply(arr, grid, start, shape, kind)
         return out, new, {"op": self.op, "input": grid.to_dict(), "start": start, "shape": list(shape)}

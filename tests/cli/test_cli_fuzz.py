@@ -42,6 +42,8 @@ EXPENSIVE = {"demo", "train-reference"}
 
 def _walk(cmd: click.Command, path: tuple[str, ...], ctx: click.Context) -> Iterator[tuple[str, click.Command]]:
     if isinstance(cmd, click.Group):
+        if cmd.invoke_without_command:  # a group that is also a command (e.g. `samd report`)
+            yield " ".join(path), cmd
         sub_ctx = click.Context(cmd, info_name=path[-1] if path else "samd", parent=ctx)
         for name in cmd.list_commands(sub_ctx):
             sub = cmd.get_command(sub_ctx, name)
@@ -365,6 +367,7 @@ TRACKING_ARGS = {
     "audit verify": ["{tmp}/audit.jsonl", "--mlflow"],
     "validate": ["{tmp}/p.yaml", "--out", "{tmp}/v"],
     "compare": ["{tmp}/p.yaml", "--out", "{tmp}/c"],
+    "report init": ["--run", "0" * 32, "--out", "{tmp}/submission.yaml"],
 }
 
 

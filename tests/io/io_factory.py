@@ -78,7 +78,7 @@ def shuffle_and_reverse(files: list[Path], seed: int = 0) -> list[Path]:
 
 
 def alternating_rescale(n: int) -> list[tuple[float, float]]:
-    """Odd slices slope 0.5 / intercept -1000 (stored signed), even slices 1 / -1024 (unsigned)."""
+    """Odd slices slope 0.5 / intercept -1000, even slices 1 / -1024 (one PixelRepresentation for the series)."""
     return [(0.5, -1000.0) if k % 2 else (1.0, -1024.0) for k in range(n)]
 
 

@@ -16,11 +16,11 @@ from samd_core.io import ImageReadError, read_dicom_series, read_image, write_di
 @pytest.mark.verifies("SRS-IO-016")
 def test_io_read_image_errors(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterError, match=r"`path` of `read_image` must be a file name ending in"):
-        read_image(tmp_path / "x.png")
+        read_image(tmp_path / "x.tiff")
     with pytest.raises(ImageReadError, match="no such file"):
         read_image(tmp_path / "missing.nii.gz")
     (tmp_path / "bad.nrrd").write_bytes(b"NRRD0004\ngarbage\n")
-    with pytest.raises(ImageReadError, match="bad.nrrd: SimpleITK cannot read it"):
+    with pytest.raises(ImageReadError, match=r"^\.nrrd file: SimpleITK cannot read it \(RuntimeError\)$"):
         read_image(tmp_path / "bad.nrrd")
     import SimpleITK as sitk
 

@@ -85,3 +85,31 @@ def test_tiny_training_is_bit_reproducible_and_onnx_equals_torch():
     with torch.no_grad():
         ref = a.network(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_cohort_is_dicom_that_reads_back_to_the_presentation_image(tmp_path):
+    import csv
+    import shutil
+    import subprocess
+
+    from reference_devices.radiograph import MANIFEST_COLUMNS, write_radiograph_cohort
+    from reference_devices.radiograph._train import presentation_image
+    from samd_core.hashing import sha256_file
+    from samd_core.io import read_dicom_image
+
+    manifest = write_radiograph_cohort(tmp_path / "c", n_cases=6, seed=4, prevalence=0.5)
+    rows = list(csv.DictReader(open(manifest, encoding="utf-8")))
+    assert list(rows[0]) == list(MANIFEST_COLUMNS) and len(rows) == 6
+    again = write_radiograph_cohort(tmp_path / "d", n_cases=6, seed=4, prevalence=0.5)
+    assert manifest.read_bytes() == again.read_bytes()  # deterministic, byte for byte
+    specs = {s.case_id: s for s in (sample_radiograph(4, i, prevalence=0.5) for i in range(6))}
+    for r in rows:
+        path = manifest.parent / r["image_path"]
+        assert sha256_file(path) == r["image_path_sha256"]
+        vol = read_dicom_image(path)
+        img, spacing = presentation_image(specs[r["case_id"]])
+        np.testing.assert_array_equal(np.asarray(vol.array, np.float32), img)  # MONOCHROME1 undone too
+        assert vol.spacing == pytest.approx((spacing, spacing)) and vol.meta["modality"] == r["modality"]
+        if shutil.which("dciodvfy"):
+            out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
+            assert "Error" not in out.stdout + out.stderr, out.stderr[-2000:]

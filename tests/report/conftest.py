@@ -32,7 +32,7 @@ def validation_result(run_id: str) -> dict[str, Any]:
         "manifest_sha256": "2e" * 32,
         "model_sha256": BUNDLE_SHA,
         "device": {"mode": "bundle", "bundle": "reference_bundle", "bundle_manifest_sha256": BUNDLE_SHA,
-                   "name": "lung-nodule-unet3d", "version": "1.0.0", "core_fingerprint": CORE_FP,
+                   "name": "samd-reference-nodule", "version": "1.1.0", "core_fingerprint": CORE_FP,
                    "cases_computed": 320, "cases_reused": 0},
         "n_cases": 320,
         "endpoints": [
@@ -102,7 +102,18 @@ def _png(path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def make_runs(root: Path, *, with_mrmc: bool = True) -> dict[str, Any]:
+def _cases_csv(path: Path) -> None:
+    """A per-case table as `samd validate` writes it (case_id, truth, score)."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    y = np.r_[np.ones(150, int), np.zeros(170, int)]
+    s = np.round(rng.normal(loc=1.6 * y, scale=1.0), 6)
+    rows = ["case_id,truth,score"] + [f"c{i:03d},{t},{v}" for i, (t, v) in enumerate(zip(y, s))]
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+
+
+def make_runs(root: Path, *, with_mrmc: bool = True, passing: bool = False) -> dict[str, Any]:
     """Create a sqlite MLflow store + audit log with one validation run and one mrmc run."""
     from validation.audit import AuditLog
     from validation.tracking import audit_run_end, tracked_run
@@ -115,12 +126,18 @@ def make_runs(root: Path, *, with_mrmc: bool = True) -> dict[str, Any]:
     with tracked_run(experiment="samd-validation", run_name="sap", kind="validation", tracking_uri=uri) as run:
         run.log_params({"protocol_id": "sap-ref-001", "model_sha256": BUNDLE_SHA,
                         "bundle.file.weights.safetensors": WEIGHTS_SHA})
-        (tmp / "result.json").write_text(json.dumps(validation_result(run.run_id)), "utf-8")
+        result = validation_result(run.run_id)
+        if passing:  # every criterion met (case_auc's criterion relaxed)
+            result["verdict"] = "pass"
+            result["endpoints"][2].update(criterion="ci_low >= 0.9", acceptance={"ci_low_at_least": 0.9}, passed=True)
+        (tmp / "result.json").write_text(json.dumps(result), "utf-8")
         run.log_artifact(tmp / "result.json")
         for name in ("roc.png", "forest.png"):
             _png(tmp / name, name)
             run.log_artifact(tmp / name, "plots")
-        audit_run_end(log, run, extra={"verdict": "fail"})
+        _cases_csv(tmp / "cases.csv")
+        run.log_artifact(tmp / "cases.csv")
+        audit_run_end(log, run, extra={"verdict": result["verdict"]})
         val_id = run.run_id
     ids = [val_id]
     if with_mrmc:
@@ -178,3 +195,43 @@ def example_config(tmp_path: Path) -> Path:
 @pytest.fixture()
 def example_junit(tmp_path: Path) -> Path:
     return write_junit(tmp_path / "junit.xml", EXAMPLE_TESTS)
+
+
+PREDS_SHA = "9d" * 32
+
+
+def predictions_result(run_id: str, *, name: str | None = None, version: str | None = None) -> dict[str, Any]:
+    """A predictions-mode result.json (a device that is not the lung-nodule device): 2 of 4 criteria met."""
+    device: dict[str, Any] = {"mode": "predictions", "predictions_file": "predictions.csv",
+                              "predictions_sha256": PREDS_SHA}
+    if name:
+        device.update(name=name, version=version)
+    eps = [("sens", "sensitivity", 0.69, 0.61, 0.76, "wilson", 133, "ci_low >= 0.80", False),
+           ("spec", "specificity", 0.91, 0.87, 0.94, "wilson", 167, "ci_low >= 0.85", True),
+           ("auc", "roc_auc", 0.88, 0.84, 0.92, "delong", 300, "ci_low >= 0.80", True),
+           ("hd95", "hd95_mm", 4.1, 3.5, 4.8, "bootstrap-bca", 107, "ci_high <= 4.0", False)]
+    endpoints = [{"id": i, "metric": m, **_est(v, lo, hi, meth, n), "criterion": c, "passed": p, "notes": []}
+                 for i, m, v, lo, hi, meth, n, c, p in eps]
+    endpoints[3].update(n_excluded=26, exclusions=[{"reason": "no predicted segmentation (undefined: exclude)",
+                                                    "n": 26}])
+    return {
+        "schema": "samd.validation_result/1", "verdict": "fail", "mlflow_run_id": run_id,
+        "protocol_id": "cxr-001", "protocol_sha256": "3a" * 32, "manifest_sha256": "4b" * 32,
+        "model_sha256": PREDS_SHA, "device": device, "n_cases": 300,
+        "endpoints": endpoints, "subgroups": [], "warnings": [],
+    }
+
+
+def make_predictions_run(root: Path, **kw: Any) -> dict[str, Any]:
+    """One predictions-mode validation run in a fresh sqlite store."""
+    from validation.tracking import tracked_run
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    tmp = root / "staging"
+    tmp.mkdir(parents=True)
+    with tracked_run(experiment="samd-validation", run_name="cxr", kind="validation", tracking_uri=uri) as run:
+        run.log_params({"protocol_id": "cxr-001", "model_sha256": PREDS_SHA})
+        (tmp / "result.json").write_text(json.dumps(predictions_result(run.run_id, **kw)), "utf-8")
+        run.log_artifact(tmp / "result.json")
+        run_id = run.run_id
+    return {"uri": uri, "run_id": run_id}

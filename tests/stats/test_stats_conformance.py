@@ -193,6 +193,13 @@ def _bland_altman(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (r[:, 0], r[:, 1]), {"method": draw(st.sampled_from(["exact", "approximate"]))}
 
 
+def _published(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    v, w1, w2 = draw(st.floats(0.1, 0.9)), draw(st.floats(0.0, 0.1)), draw(st.floats(0.0, 0.1))
+    est = Estimate(v, v - w1, v + w2, 0.95, "wilson", 50)
+    r, u = draw(st.floats(0.1, 0.9)), draw(st.floats(0.0, 0.1))
+    return (est, r, r - u, r + u), {"reference_confidence_level": draw(st.sampled_from([0.9, 0.95]))}
+
+
 def _curve_pts(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     y, s = draw(scored())
     return (y, s), {}
@@ -211,6 +218,7 @@ REGISTRY: dict[str, Spec] = {
     "delong_test_unpaired": Spec(vs.delong_test_unpaired, _roc_unpaired),
     "diagnostic_accuracy": Spec(vs.diagnostic_accuracy, _diag),
     "diagnostic_accuracy_from_labels": Spec(vs.diagnostic_accuracy_from_labels, _diag_labels),
+    "difference_from_published": Spec(vs.difference_from_published, _published),
     "mcnemar_test": Spec(vs.mcnemar_test, _mcnemar),
     "non_inferiority_test": Spec(vs.non_inferiority_test, _ni),
     "non_inferiority_test_paired": Spec(vs.non_inferiority_test_paired, _tab(margin=0.1, method="newcombe")),

@@ -14,6 +14,7 @@ from validation.stats._difference import (
 from validation.stats._multiplicity import AdjustedPValuesResult, adjust_pvalues
 from validation.stats._paired import mcnemar_test, paired_proportion_difference_ci
 from validation.stats._proportion import proportion_ci
+from validation.stats._published import difference_from_published
 from validation.stats._results import Estimate, HypothesisTestResult, decode_float, encode_float
 from validation.stats._roc_curve import (
     RocCurveResult,
@@ -40,6 +41,7 @@ __all__ = [
     "delong_test_unpaired",
     "diagnostic_accuracy",
     "diagnostic_accuracy_from_labels",
+    "difference_from_published",
     "encode_float",
     "fleiss_kappa",
     "icc",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ __all__ = [
     "RunCheckResult",
     "download_artifact",
     "find_runs",
-    "latest_run_ids",
     "load_json_artifact",
     "mlflow_checkpoints",
     "read_run",
@@ -90,16 +89,6 @@ def find_runs(*, kind: str | None = None, experiment: str | None = None,
     return [{"run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status,
              "experiment_id": r.info.experiment_id, "tags": dict(r.data.tags),
              "params": dict(r.data.params)} for r in runs]
-
-
-def latest_run_ids(kinds: Sequence[str] = ("validation", "mrmc"), *, tracking_uri: str | None = None) -> list[str]:
-    """The newest FINISHED run of each ``samd.kind`` in ``kinds`` (kinds without one are skipped)."""
-    out: list[str] = []
-    for kind in kinds:
-        found = [r["run_id"] for r in find_runs(kind=kind, tracking_uri=tracking_uri) if r["status"] == "FINISHED"]
-        if found and found[0] not in out:
-            out.append(found[0])
-    return out
 
 
 def mlflow_checkpoints(log_id: str, *, tracking_uri: str | None = None) -> list[dict[str, Any]]:
