@@ -8,7 +8,7 @@ from typing import Any
 from scipy import stats
 
 from validation.errors import InvalidParameterError
-from validation.stats._checks import check_confidence_level
+from samd_core.checks import check_confidence_level
 from validation.stats._results import Estimate
 
 __all__ = ["difference_from_published"]
