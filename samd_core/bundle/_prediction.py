@@ -73,6 +73,11 @@ class Prediction:
         Components of at least ``min_lesion_volume_mm3``, largest first.
     model_name, model_version : str
         Identity of the bundle that made this prediction.
+    out_of_domain : bool
+        True when the input lies outside the bundle's declared input domain (only possible with
+        ``predict(..., allow_out_of_domain=True)``).
+    domain_violations : tuple of str
+        The reasons (attribute, value, allowed range), empty when in domain.
     """
 
     probability: Volume
@@ -83,10 +88,12 @@ class Prediction:
     lesions: tuple[Lesion, ...]
     model_name: str
     model_version: str
+    out_of_domain: bool = False
+    domain_violations: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data without the voxel maps (their SHA-256 instead)."""
-        return {
+        out: dict[str, Any] = {
             "score": self.score,
             "case_threshold": self.case_threshold,
             "positive": self.positive,
@@ -96,6 +103,10 @@ class Prediction:
             "probability_sha256": self.probability.content_sha256(),
             "label_sha256": self.label.content_sha256(),
         }
+        if self.out_of_domain:  # keys absent for in-domain predictions: goldens of 0.1.0 bundles stay equal
+            out["out_of_domain"] = True
+            out["domain_violations"] = list(self.domain_violations)
+        return out
 
 
 def extract_lesions(probability: Volume, label: np.ndarray, *, min_volume_mm3: float) -> tuple[Lesion, ...]:
