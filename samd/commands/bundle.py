@@ -19,13 +19,15 @@ def command() -> None:
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False), default=None,
               help="PEM public key; the signature is then required.")
-def check(path: str, public_key: str | None) -> None:
+@click.option("--expected-sha256", default=None,
+              help="Pinned manifest SHA-256 (the identity the product was cleared with); any other bundle is refused.")
+def check(path: str, public_key: str | None, expected_sha256: str | None) -> None:
     """Verify a bundle completely (exit 1 when refused) and print its identity."""
     from samd_core import load_locked
     from samd_core.errors import IntegrityError
 
     try:
-        model = load_locked(path, public_key=public_key)
+        model = load_locked(path, public_key=public_key, expected_sha256=expected_sha256)
     except IntegrityError as exc:
         click.echo(f"REFUSED: {exc}", err=True)
         raise SystemExit(1) from exc

@@ -8,12 +8,19 @@ the goldens' platform, within `PROBABILITY_TOLERANCE` elsewhere). Products call
 
 from samd_core.qualification._change import change_control_findings, changelog_sections
 from samd_core.qualification._iq import check_core_fingerprint, check_distributions, find_lock_file, parse_lock
-from samd_core.qualification._oq import PROBABILITY_TOLERANCE, check_bundle, shipped_bundles
+from samd_core.qualification._oq import (
+    PROBABILITY_TOLERANCE,
+    RELEASE_PUBLIC_KEY,
+    check_bundle,
+    release_public_key,
+    shipped_bundles,
+)
 from samd_core.qualification._record import CheckResult, QualificationRecord
 from samd_core.qualification._run import environment, run_qualification
 
 __all__ = [
     "PROBABILITY_TOLERANCE",
+    "RELEASE_PUBLIC_KEY",
     "CheckResult",
     "QualificationRecord",
     "change_control_findings",
@@ -24,6 +31,7 @@ __all__ = [
     "environment",
     "find_lock_file",
     "parse_lock",
+    "release_public_key",
     "run_qualification",
     "shipped_bundles",
 ]
