@@ -14,6 +14,10 @@ under the new core; only if its outputs are bit-identical to its golden outputs 
 to the new fingerprint. Otherwise the release stops (the model's behaviour changed: retrain or
 re-validate, or pass --regenerate-goldens after review).
 
+Input domains: ``scripts/input_domains/<bundle>.json`` (reviewed; see docs/bundle.md) is written
+into the bundle's ``bundle.json`` as ``input_domain`` at re-lock; the golden outputs must still be
+reproduced bit-exactly.
+
 Signing: with ``SAMD_RELEASE_KEY`` (path of the project's Ed25519 release key, an *encrypted*
 PKCS#8 PEM) and ``SAMD_RELEASE_PASSPHRASE`` set, every re-locked shipped bundle is signed
 (``manifest.sig``) and the public key is written to ``samd_core/bundles/release_public_key.pem``;
@@ -59,6 +63,9 @@ def _relock(bundle: pathlib.Path, fingerprint: str, version: str, regenerate: bo
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["core_fingerprint"] = fingerprint
     meta["core_version"] = version
+    domain = input_domain_for(bundle.name)
+    if domain is not None:
+        meta["input_domain"] = domain
     if not same and not regenerate:
         raise SystemExit(
             f"bundle {bundle.name}: outputs under the new core differ from its golden outputs; "
@@ -67,10 +74,27 @@ def _relock(bundle: pathlib.Path, fingerprint: str, version: str, regenerate: bo
         )
     meta_path.write_text(json.dumps(meta, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     write_manifest(bundle)
+    relocked = load_locked(bundle, check_core_fingerprint=False)
+    for v in cases.values():  # the reference inputs must lie inside the declared input domain
+        relocked.predict(v)
     if not same:
         write_goldens(bundle)
         return "re-locked, golden outputs REGENERATED"
     return "re-locked (golden outputs reproduced bit-exactly)"
+
+
+#: Reviewed input-domain declarations of the shipped bundles, applied to ``bundle.json`` at re-lock.
+INPUT_DOMAINS = ROOT / "scripts" / "input_domains"
+
+
+def input_domain_for(bundle_name: str) -> dict | None:
+    """The validated `InputDomain` declaration ``scripts/input_domains/<bundle>.json``, or None."""
+    from samd_core.bundle import InputDomain
+
+    p = INPUT_DOMAINS / f"{bundle_name}.json"
+    if not p.is_file():
+        return None
+    return InputDomain.from_dict(json.loads(p.read_text(encoding="utf-8"))).to_dict()
 
 
 def load_release_key(path: str | os.PathLike[str], passphrase: str | None) -> object:
