@@ -227,7 +227,7 @@ class Volume:
             origin = tuple(image.GetOrigin())
         elif nd == 2:
             itk_dir = np.asarray(image.GetDirection(), dtype=float).reshape(2, 2)
-            direction = np.eye(3)
+            direction = np.zeros((3, 3))
             direction[:2, 1:] = itk_dir[:, ::-1]
             direction[:, 0] = np.cross(direction[:, 2], direction[:, 1])
             origin = (*image.GetOrigin(), 0.0)

@@ -57,7 +57,7 @@ def _relock(bundle: pathlib.Path, fingerprint: str, version: str, regenerate: bo
     cases = decode_reference_inputs((bundle / INPUTS_TENSORS).read_bytes(), (bundle / INPUTS_JSON).read_bytes())
     probs, doc = decode_goldens((bundle / GOLDEN_TENSORS).read_bytes(), (bundle / GOLDEN_JSON).read_bytes())
     same = all(
-        np.array_equal(model.predict(v).probability.array, probs[cid]) for cid, v in cases.items()
+        np.array_equal(model.predict(v).golden_array(), probs[cid]) for cid, v in cases.items()
     )
     meta_path = bundle / "bundle.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))

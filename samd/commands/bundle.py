@@ -9,10 +9,14 @@ import click
 
 __all__ = ["command"]
 
+#: Files a bundle needs for OQ (`samd bundle check` refuses a bundle without them).
+REFERENCE_FILES = ("reference/golden.json", "reference/golden.safetensors", "reference/inputs.json",
+                   "reference/inputs.safetensors")
+
 
 @click.group(name="bundle")
 def command() -> None:
-    """Locked model bundles: check, keygen, sign."""
+    """Locked model bundles: check, create, keygen, sign."""
 
 
 @command.command(name="check")
@@ -31,10 +35,41 @@ def check(path: str, public_key: str | None, expected_sha256: str | None) -> Non
     except IntegrityError as exc:
         click.echo(f"REFUSED: {exc}", err=True)
         raise SystemExit(1) from exc
+    missing = [n for n in REFERENCE_FILES if n not in model.files]
+    if missing:
+        click.echo(f"REFUSED: bundle has no OQ reference inputs/golden outputs (missing {missing})", err=True)
+        raise SystemExit(1)
     info = dict(model.metadata)
-    info.update(manifest_sha256=model.manifest_sha256, signature_verified=model.signature_verified,
-                inference=model.settings.to_dict())
+    info.update(manifest_sha256=model.manifest_sha256, signature_verified=model.signature_verified)
+    if hasattr(model, "settings"):
+        info["inference"] = model.settings.to_dict()
+    else:
+        info.update(task=model.task.to_dict(), input=model.input_spec.to_dict(), runtime=dict(model.runtime))
     click.echo(json.dumps(info, indent=1, sort_keys=True))
+
+
+@command.command(name="create")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="New bundle folder.")
+@click.option("--private-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM Ed25519 private key (encrypted: passphrase from SAMD_SIGNING_PASSPHRASE) to sign the bundle.")
+def create(spec: str, out: str, private_key: str | None) -> None:
+    """Lock a model from a YAML spec (atomic; OQ goldens computed from its reference inputs)."""
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+
+    from samd_core.bundle import create_bundle
+
+    key = None
+    if private_key is not None:
+        pw = os.environ.get("SAMD_SIGNING_PASSPHRASE")
+        key = serialization.load_pem_private_key(pathlib.Path(private_key).read_bytes(),
+                                                 password=pw.encode("utf-8") if pw else None)
+    path = create_bundle(spec, out, private_key=key)
+    from samd_core import load_locked
+
+    click.echo(f"created {path} (manifest sha256 {load_locked(path).manifest_sha256})")
 
 
 @command.command(name="keygen")

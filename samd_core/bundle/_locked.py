@@ -19,10 +19,11 @@ from samd_core.bundle._prediction import Prediction, extract_lesions
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._settings import InferenceSettings
 from samd_core.bundle._strict import strict_json
+from samd_core.bundle._task_model import BUNDLE_FORMAT_V2, LockedTaskModel, load_task_model
 from samd_core.bundle.errors import BundleIntegrityError, InputDomainError, LockedModelError, PredictionError
 from samd_core.errors import InvalidParameterError
 from samd_core.inference import sliding_window_inference
-from samd_core.models import build_network, check_network_resources, parameter_shapes
+from samd_core.models import build_network, check_network_resources, config_from_dict, parameter_shapes
 from samd_core.volume import Volume
 
 __all__ = ["BUNDLE_FORMAT", "REQUIRED_FILES", "LockedModel", "load_locked"]
@@ -99,6 +100,7 @@ class LockedModel:
         "_manifest_sha256",
         "_signature_verified",
         "_domain",
+        "_files",
     )
 
     def __init__(
@@ -112,6 +114,7 @@ class LockedModel:
         manifest_sha256: str,
         signature_verified: bool,
         domain: InputDomain | None = None,
+        files: tuple[str, ...] = (),
     ) -> None:
         network.eval()
         for p in network.parameters():
@@ -133,6 +136,7 @@ class LockedModel:
             ("_manifest_sha256", manifest_sha256),
             ("_signature_verified", signature_verified),
             ("_domain", domain),
+            ("_files", files),
         ):
             object.__setattr__(self, key, value)
 
@@ -186,6 +190,11 @@ class LockedModel:
     def signature_verified(self) -> bool:
         """True when the manifest's Ed25519 signature was verified at load."""
         return self._signature_verified
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Names of the verified bundle files (``manifest.json`` excluded)."""
+        return self._files
 
     @property
     def threshold(self) -> float:
@@ -297,6 +306,49 @@ def _domain_error(violations: tuple[tuple[str, Any, str], ...]) -> InputDomainEr
     )
 
 
+def _check_fingerprint(path: Any, meta: Mapping[str, Any]) -> None:
+    from samd_core.fingerprint import core_fingerprint
+
+    current = core_fingerprint()
+    if current != meta["core_fingerprint"]:
+        raise BundleIntegrityError(
+            f"bundle {path}: code fingerprint mismatch: the bundle was locked with samd_core fingerprint "
+            f"{meta['core_fingerprint']} (core {meta['core_version']}), the installed samd_core has {current}",
+            kind="code_fingerprint",
+            file="bundle.json",
+            expected=str(meta["core_fingerprint"]),
+            found=current,
+        )
+
+
+_V2_KEYS = {"format", "name", "version", "intended_use", "core_version", "core_fingerprint", "model"}
+_V2_OPTIONAL = {"training_data_manifest_sha256", "input_domain"}
+
+
+def _load_v2(path: Any, contents: Mapping[str, bytes], meta: dict[str, Any], *, manifest_sha: str, sig_ok: bool,
+             shapes: Mapping[str, Any], check_core_fingerprint: bool) -> LockedTaskModel:
+    strs = _V2_KEYS - {"model"}
+    if (
+        not _V2_KEYS <= set(meta) <= _V2_KEYS | _V2_OPTIONAL
+        or not all(isinstance(meta[k], str) for k in strs)
+        or not isinstance(meta["model"], dict)
+        or set(meta["model"]) != {"format"}
+    ):
+        raise BundleIntegrityError(
+            f"bundle {path}: bundle.json must be a {BUNDLE_FORMAT_V2} record with string values for "
+            f"{sorted(strs)}, model {{format}} (optional: {sorted(_V2_OPTIONAL)})",
+            kind="content",
+            file="bundle.json",
+        )
+    domain = None
+    if "input_domain" in meta:
+        domain = _content("bundle.json", lambda: InputDomain.from_dict(meta["input_domain"]))
+    if check_core_fingerprint:
+        _check_fingerprint(path, meta)
+    return load_task_model(contents, meta, manifest_sha256=manifest_sha, signature_verified=sig_ok, domain=domain,
+                           shapes=shapes or None)
+
+
 def load_locked(
     path: str | os.PathLike[str],
     *,
@@ -304,7 +356,7 @@ def load_locked(
     public_key: PublicKeyLike | None = None,
     require_signature: bool | None = None,
     check_core_fingerprint: bool = True,
-) -> LockedModel:
+) -> LockedModel | LockedTaskModel:
     """Verify a locked bundle completely, then build its immutable model.
 
     Checks, in order, before anything is built: the pinned identity (``expected_sha256``); the
@@ -353,7 +405,10 @@ def load_locked(
         if "network.json" not in texts:
             raise BundleIntegrityError(f"bundle {path}: required file 'network.json' is missing", kind="missing_file",
                                        file="network.json")
-        cfg = _content("network.json", lambda: bundle_network_config(_json(texts, "network.json")))
+        fmt = strict_json(texts["bundle.json"], "bundle.json") if "bundle.json" in texts else None
+        v2 = isinstance(fmt, dict) and fmt.get("format") == BUNDLE_FORMAT_V2
+        parse = config_from_dict if v2 else bundle_network_config
+        cfg = _content("network.json", lambda: parse(_json(texts, "network.json")))
         shapes.update(_content("network.json", lambda: parameter_shapes(cfg)))
         return weights_size_limit(shapes)
 
@@ -361,10 +416,16 @@ def load_locked(
         path, public_key=public_key, require_signature=require_signature, expected_sha256=expected_sha256,
         size_limit=_limit,
     )
+    if "bundle.json" not in contents:
+        raise BundleIntegrityError(f"bundle {path}: required file 'bundle.json' is missing", kind="missing_file",
+                                   file="bundle.json")
+    meta = _json(contents, "bundle.json")
+    if isinstance(meta, dict) and meta.get("format") == BUNDLE_FORMAT_V2:
+        return _load_v2(path, contents, meta, manifest_sha=manifest_sha, sig_ok=sig_ok, shapes=shapes,
+                        check_core_fingerprint=check_core_fingerprint)
     for name in REQUIRED_FILES:
         if name not in contents:
             raise BundleIntegrityError(f"bundle {path}: required file {name!r} is missing", kind="missing_file", file=name)
-    meta = _json(contents, "bundle.json")
     if (
         not isinstance(meta, dict)
         or not _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_META_KEYS
@@ -381,18 +442,7 @@ def load_locked(
     if "input_domain" in meta:
         domain = _content("bundle.json", lambda: InputDomain.from_dict(meta["input_domain"]))
     if check_core_fingerprint:
-        from samd_core.fingerprint import core_fingerprint
-
-        current = core_fingerprint()
-        if current != meta["core_fingerprint"]:
-            raise BundleIntegrityError(
-                f"bundle {path}: code fingerprint mismatch: the bundle was locked with samd_core fingerprint "
-                f"{meta['core_fingerprint']} (core {meta['core_version']}), the installed samd_core has {current}",
-                kind="code_fingerprint",
-                file="bundle.json",
-                expected=str(meta["core_fingerprint"]),
-                found=current,
-            )
+        _check_fingerprint(path, meta)
     settings = _content("inference.json", lambda: InferenceSettings.from_dict(_json(contents, "inference.json")))
     preprocess = _content("preprocessing.json", lambda: ResampleClipScale.from_spec(_json(contents, "preprocessing.json")))
     net_json = _json(contents, "network.json")
@@ -425,4 +475,5 @@ def load_locked(
         manifest_sha256=manifest_sha,
         signature_verified=sig_ok,
         domain=domain,
+        files=tuple(sorted(contents)),
     )

@@ -50,7 +50,7 @@ def write_goldens(path: str | os.PathLike[str], *, check_core_fingerprint: bool 
     probs, records = {}, {}
     for cid, vol in cases.items():
         pred = model.predict(vol)
-        probs[cid] = pred.probability.array
+        probs[cid] = pred.golden_array()
         records[cid] = pred.to_dict()
     gt, gj = encode_goldens(probs, records)
     (base / GOLDEN_TENSORS).write_bytes(gt)

@@ -91,22 +91,23 @@ def check_bundle(
     worst = 0.0
     for cid, vol in cases.items():
         pred = model.predict(vol)
+        arr = pred.golden_array()
         g = golden_probs.get(cid)
         grec = golden_doc["cases"].get(cid, {})
-        if g is None or g.shape != pred.probability.shape:
+        if g is None or g.shape != arr.shape:
             per_case[cid] = {"passed": False, "reason": "no golden output of this shape"}
             ok = False
             continue
-        diff = float(np.max(np.abs(g.astype(np.float64) - pred.probability.array.astype(np.float64)))) if g.size else 0.0
+        diff = float(np.max(np.abs(g.astype(np.float64) - arr.astype(np.float64)))) if g.size else 0.0
         sdiff = abs(float(grec.get("score", np.nan)) - pred.score)
         worst = max(worst, diff, sdiff)
         if same_platform:
-            case_ok = bool(np.array_equal(g, pred.probability.array)) and pred.to_dict() == grec
+            case_ok = bool(np.array_equal(g, arr)) and pred.to_dict() == grec
         else:
             case_ok = diff <= PROBABILITY_TOLERANCE and sdiff <= PROBABILITY_TOLERANCE and pred.positive == grec.get("positive")
         ok &= case_ok
         per_case[cid] = {"passed": case_ok, "max_abs_probability_difference": diff, "score_difference": sdiff,
-                         "bit_exact": bool(np.array_equal(g, pred.probability.array))}
+                         "bit_exact": bool(np.array_equal(g, arr))}
     mode = "bit-exact (same platform as the goldens)" if same_platform else f"tolerance {PROBABILITY_TOLERANCE:g} (other platform)"
     failed = [c for c, r in per_case.items() if not r["passed"]]
     msg = (

@@ -13,7 +13,7 @@ from tests.bundle._factory import make_bundle
 
 @pytest.mark.verifies("SRS-BUNDLE-004")
 def test_keygen_sign_check(tmp_path: pathlib.Path) -> None:
-    b = make_bundle(tmp_path / "b", reference=False)
+    b = make_bundle(tmp_path / "b")
     run = CliRunner().invoke
     assert run(command, ["keygen", "--out", str(tmp_path / "k")]).exit_code == 0
     res = run(command, ["check", str(b), "--public-key", str(tmp_path / "k" / "public.pem")])
@@ -35,3 +35,10 @@ def test_sign_refuses_a_tampered_bundle(tmp_path: pathlib.Path) -> None:
     (b / "model_card.md").write_text("edited\n")
     res = run(command, ["sign", str(b), "--private-key", str(tmp_path / "k" / "private.pem")])
     assert res.exit_code == 1 and "model_card.md" in res.output and not (b / "manifest.sig").exists()
+
+
+@pytest.mark.verifies("SRS-BUNDLE-004")
+def test_check_refuses_a_bundle_without_reference_goldens(tmp_path: pathlib.Path) -> None:
+    b = make_bundle(tmp_path / "b", reference=False)
+    res = CliRunner().invoke(command, ["check", str(b)])
+    assert res.exit_code == 1 and "reference" in res.output
