@@ -19,6 +19,17 @@ def command() -> None:
     """Locked model bundles: check, create, keygen, sign."""
 
 
+def _private_key(path: str) -> object:
+    """A PEM private key; an encrypted one is unlocked with ``SAMD_SIGNING_PASSPHRASE``."""
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+
+    pw = os.environ.get("SAMD_SIGNING_PASSPHRASE")
+    return serialization.load_pem_private_key(pathlib.Path(path).read_bytes(),
+                                              password=pw.encode("utf-8") if pw else None)
+
+
 @command.command(name="check")
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -55,17 +66,9 @@ def check(path: str, public_key: str | None, expected_sha256: str | None) -> Non
               help="PEM Ed25519 private key (encrypted: passphrase from SAMD_SIGNING_PASSPHRASE) to sign the bundle.")
 def create(spec: str, out: str, private_key: str | None) -> None:
     """Lock a model from a YAML spec (atomic; OQ goldens computed from its reference inputs)."""
-    import os
-
-    from cryptography.hazmat.primitives import serialization
-
     from samd_core.bundle import create_bundle
 
-    key = None
-    if private_key is not None:
-        pw = os.environ.get("SAMD_SIGNING_PASSPHRASE")
-        key = serialization.load_pem_private_key(pathlib.Path(private_key).read_bytes(),
-                                                 password=pw.encode("utf-8") if pw else None)
+    key = _private_key(private_key) if private_key is not None else None
     path = create_bundle(spec, out, private_key=key)
     from samd_core import load_locked
 
@@ -97,8 +100,6 @@ def keygen(out: str) -> None:
 @click.option("--private-key", type=click.Path(exists=True, dir_okay=False), required=True, help="PEM Ed25519 private key.")
 def sign(path: str, private_key: str) -> None:
     """Verify the bundle's hashes, then sign its manifest (writes manifest.sig)."""
-    from cryptography.hazmat.primitives import serialization
-
     from samd_core import load_locked
     from samd_core.bundle import sign_manifest
     from samd_core.errors import IntegrityError
@@ -108,6 +109,6 @@ def sign(path: str, private_key: str) -> None:
     except IntegrityError as exc:
         click.echo(f"REFUSED: will not sign a bundle that does not verify: {exc}", err=True)
         raise SystemExit(1) from exc
-    key = serialization.load_pem_private_key(pathlib.Path(private_key).read_bytes(), password=None)
+    key = _private_key(private_key)
     sign_manifest(path, key)
     click.echo(f"signed {pathlib.Path(path) / 'manifest.sig'}")
