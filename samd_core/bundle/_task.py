@@ -10,7 +10,12 @@
 
 ``input.json``::
 
-    {"dims": 2 | 3, "channels": 1, "modality": ["DX", "CR"], "shape": [64, 64]}
+    {"dims": 2 | 3, "channels": 1, "modality": ["DX", "CR"], "shape": [64, 64],
+     "overlap": 0.25, "blend_mode": "gaussian"}   # segmentation sliding windows (optional keys)
+
+Segmentation inputs of another size are predicted with sliding windows of ``shape``
+(`samd_core.inference.sliding_window_inference`, blending the class probabilities with
+``overlap`` and ``blend_mode``); classification inputs must have exactly ``shape``.
 
 Output channels: ``softmax`` and ``none`` give one channel per class; ``sigmoid`` gives one per
 class, or a single channel for two classes (the probability of the second, the first being its
@@ -96,12 +101,14 @@ class InputSpec:
     channels: int
     modality: tuple[str, ...]
     shape: tuple[int, ...]
+    overlap: float = 0.25
+    blend_mode: Literal["gaussian", "constant"] = "gaussian"
 
     @classmethod
     def from_dict(cls, data: Any) -> InputSpec:
         """Validate plain data."""
         fn = "InputSpec.from_dict"
-        d = _keys(data, fn, {"dims", "channels", "shape"}, {"modality"})
+        d = _keys(data, fn, {"dims", "channels", "shape"}, {"modality", "overlap", "blend_mode"})
         dims = d["dims"]
         if isinstance(dims, bool) or dims not in (2, 3):
             raise InvalidParameterError("dims", fn, "2 or 3", dims)
@@ -120,9 +127,14 @@ class InputSpec:
             mod = [mod]
         if not isinstance(mod, (list, tuple)) or not all(isinstance(m, str) and 0 < len(m) <= 16 for m in mod):
             raise InvalidParameterError("modality", fn, "a list of Modality codes", mod)
-        return cls(int(dims), int(ch), tuple(mod), tuple(int(s) for s in shape))
+        overlap = real_number(d.get("overlap", 0.25), "overlap", fn, low=0.0, high=0.9)
+        blend = d.get("blend_mode", "gaussian")
+        if blend not in ("gaussian", "constant"):
+            raise InvalidParameterError("blend_mode", fn, "one of ['constant', 'gaussian']", blend,
+                                        options=("constant", "gaussian"))
+        return cls(int(dims), int(ch), tuple(mod), tuple(int(s) for s in shape), overlap, blend)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; round-trips through `from_dict`."""
         return {"dims": self.dims, "channels": self.channels, "modality": list(self.modality),
-                "shape": list(self.shape)}
+                "shape": list(self.shape), "overlap": self.overlap, "blend_mode": self.blend_mode}

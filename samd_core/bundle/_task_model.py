@@ -34,6 +34,7 @@ __all__ = ["BUNDLE_FORMAT_V2", "LockedTaskModel", "MODEL_FORMATS", "build_runner
 
 BUNDLE_FORMAT_V2 = "samd-bundle/2"
 MODEL_FORMATS = ("onnx", "samd")
+_MAX_INPUT_VOXELS = 512**3
 _INTENSITY_OPS = ("clip", "ct_normalize", "percentile_normalize", "window", "zscore")
 
 
@@ -160,13 +161,35 @@ class LockedTaskModel:
     def __repr__(self) -> str:
         return f"LockedTaskModel(name={self.name!r}, version={self.version!r}, task={self._task.kind!r})"
 
+    def _probabilities(self, x: np.ndarray) -> np.ndarray:
+        out = self._run(x)
+        if not np.all(np.isfinite(out)):
+            raise PredictionError(f"{self.name} {self.version}: the model produced non-finite outputs; no score")
+        prob = _activate(out, self._task)
+        if self._task.activation == "none" and (prob.min() < 0 or prob.max() > 1):
+            raise PredictionError(f"{self.name} {self.version}: outputs outside [0, 1] with activation 'none'")
+        return prob
+
+    def _windows(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        from samd_core.inference import sliding_window_inference
+
+        def predictor(w: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(self._probabilities(w.numpy()).astype(np.float32))
+
+        out = sliding_window_inference(torch.from_numpy(x)[None, None], predictor, roi_size=self._input.shape,
+                                       overlap=self._input.overlap, mode=self._input.blend_mode)
+        return out.numpy().astype(np.float64)
+
     def predict(self, volume: Volume, *, allow_out_of_domain: bool = False) -> Prediction:
         """Run the locked model on one image.
 
         Parameters
         ----------
         volume : Volume
-            2-D ``(y, x)`` or 3-D ``(z, y, x)`` image of exactly ``input_spec.shape`` (no resize).
+            2-D ``(y, x)`` or 3-D ``(z, y, x)`` image: exactly ``input_spec.shape`` for
+            classification (no resize); any size for segmentation (sliding windows of that shape).
         allow_out_of_domain : bool
             Return a prediction flagged ``out_of_domain`` instead of raising `InputDomainError`.
         """
@@ -174,9 +197,13 @@ class LockedTaskModel:
         if not isinstance(volume, Volume):
             raise InvalidParameterError("volume", fn, "a samd_core.Volume", type(volume).__name__)
         arr = volume.array
-        if arr.ndim != self._input.dims or tuple(arr.shape) != self._input.shape:
+        t = self._task
+        windows = t.kind == "segmentation" and arr.ndim == self._input.dims and tuple(arr.shape) != self._input.shape
+        if not windows and (arr.ndim != self._input.dims or tuple(arr.shape) != self._input.shape):
             raise InvalidParameterError("volume", fn, f"shape {list(self._input.shape)} (the model's input; no "
                                         "resize step is locked)", f"shape {list(arr.shape)}")
+        if windows and arr.size > _MAX_INPUT_VOXELS:
+            raise InvalidParameterError("volume", fn, f"at most {_MAX_INPUT_VOXELS} voxels", f"shape {list(arr.shape)}")
         if self._input.channels != 1:
             raise InvalidParameterError("volume", fn, f"{self._input.channels} channels", "1 channel")
         if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
@@ -187,13 +214,7 @@ class LockedTaskModel:
 
             raise _domain_error(violations)
         x = self._pipeline(volume).array.astype(np.float32)
-        out = self._run(x[None, None])
-        t = self._task
-        if not np.all(np.isfinite(out)):
-            raise PredictionError(f"{self.name} {self.version}: the model produced non-finite outputs; no score")
-        prob = _activate(out, t)
-        if t.activation == "none" and (prob.min() < 0 or prob.max() > 1):
-            raise PredictionError(f"{self.name} {self.version}: outputs outside [0, 1] with activation 'none'")
+        prob = self._windows(x) if windows else self._probabilities(x[None, None])
         pos = t.classes.index(t.positive_class)
         meta = {"source": f"{self.name} {self.version}"}
         reasons: tuple[str, ...] = ()

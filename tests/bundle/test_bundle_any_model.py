@@ -86,14 +86,16 @@ def _images(root: pathlib.Path, n: int, shape: tuple[int, ...] = SHAPE, seed: in
 
 
 def _spec(root: pathlib.Path, model: dict[str, Any], task: dict[str, Any], *, shape: tuple[int, ...] = SHAPE,
-          refs: list[str] | None = None, modality: list[str] | None = None) -> pathlib.Path:
+          refs: list[str] | None = None, modality: list[str] | None = None,
+          windows: dict[str, Any] | None = None) -> pathlib.Path:
     import yaml
 
     (root / "card.md").write_text("# test model\n\nSynthetic; tests only.\n")
     spec = {
         "name": "any-model-test", "version": "1.0.0", "intended_use": "Tests of the bundle format only.",
         "model": model, "task": task,
-        "input": {"dims": len(shape), "channels": 1, "modality": modality or ["DX", "CR"], "shape": list(shape)},
+        "input": {"dims": len(shape), "channels": 1, "modality": modality or ["DX", "CR"], "shape": list(shape),
+                  **(windows or {})},
         "preprocessing": [{"intensity_window": [LO, HI]}],
         "reference_inputs": refs if refs is not None else _images(root, 2, shape),
         "model_card": "card.md",
@@ -219,6 +221,25 @@ def test_multiclass_segmentation_roundtrip_and_cross_backend(tmp_path: pathlib.P
     assert pa.score == pytest.approx(float(pa.class_probabilities["nodule"].array.max()))
     assert abs(pa.score - pb.score) <= 1e-5
     assert check_bundle(a).passed and check_bundle(b).passed
+
+
+@pytest.mark.verifies("SRS-BUNDLE-015")
+def test_segmentation_sliding_windows_on_larger_inputs(tmp_path: pathlib.Path) -> None:
+    _samd_unet(tmp_path, 3)
+    spec = _spec(tmp_path, {"format": "samd", "network": "network.json", "weights": "weights.safetensors"}, SEG3,
+                 windows={"overlap": 0.0, "blend_mode": "constant"})
+    model = load_locked(create_bundle(spec, tmp_path / "b"))
+    img = np.random.default_rng(9).integers(0, 4096, (64, 32)).astype(np.int16)
+    whole = model.predict(Volume(img, (0.2, 0.2)))
+    top, bottom = (model.predict(Volume(img[s], (0.2, 0.2))) for s in (slice(0, 32), slice(32, 64)))
+    for c in SEG3["classes"]:  # two non-overlapping windows with constant weights = the two halves exactly
+        joined = np.concatenate([top.class_probabilities[c].array, bottom.class_probabilities[c].array])
+        np.testing.assert_allclose(whole.class_probabilities[c].array, joined, rtol=0, atol=1e-6)
+    assert whole.label is not None and whole.label.shape == (64, 32)
+    odd = model.predict(Volume(img[:50, :27], (0.2, 0.2)))  # smaller than a window on one axis: padded
+    assert odd.class_probabilities["nodule"].shape == (50, 27)
+    with pytest.raises(InvalidParameterError, match="no resize"):
+        load_locked(tmp_path / "b").predict(Volume(np.zeros((4, 32, 32), np.int16), (1.0, 0.2, 0.2)))
 
 
 def _onnx_identity(path: pathlib.Path, *, shape: tuple[int, ...] = (1, 2), domain: str = "",
