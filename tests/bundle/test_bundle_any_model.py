@@ -310,3 +310,52 @@ def test_bad_spec_is_refused_before_writing(tmp_path: pathlib.Path, key: str, va
     with pytest.raises(InvalidParameterError):
         create_bundle(spec, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+V2_SETTINGS: list[tuple[str, str, Any]] = [
+    ("task.json", "kind", "detection"),
+    ("task.json", "kind", None),
+    ("task.json", "classes", ["only"]),
+    ("task.json", "classes", ["a", "a"]),
+    ("task.json", "classes", [1, 2]),
+    ("task.json", "positive_class", "absent"),
+    ("task.json", "activation", "relu"),
+    ("task.json", "threshold", float("nan")),
+    ("task.json", "threshold", True),
+    ("task.json", "threshold", 1.5),
+    ("task.json", "surprise", 1),
+    ("input.json", "dims", 4),
+    ("input.json", "dims", True),
+    ("input.json", "channels", 0),
+    ("input.json", "channels", 2.0),
+    ("input.json", "shape", [32.5, 32]),
+    ("input.json", "shape", [8000, 8000]),
+    ("input.json", "shape", [64, 64]),  # contradicts the ONNX model's declared input
+    ("input.json", "modality", [3]),
+    ("input.json", "overlap", float("nan")),
+    ("input.json", "blend_mode", "median"),
+    ("preprocessing.json", "steps", [{"op": "resample", "spacing": [1.0, 1.0]}]),
+    ("preprocessing.json", "steps", [{"op": "window", "center": 0, "width": 0}]),
+    ("preprocessing.json", "version", 99),
+    ("bundle.json", "model", {"format": "tensorflow"}),
+    ("bundle.json", "model", "onnx"),
+    ("bundle.json", "name", None),
+    ("bundle.json", "input_domain", {"dims": 5}),
+]
+
+
+@pytest.mark.verifies("SRS-BUNDLE-007", "SRS-BUNDLE-015")
+@pytest.mark.parametrize(("name", "key", "value"), V2_SETTINGS, ids=[f"{n}:{k}={v!r}" for n, k, v in V2_SETTINGS])
+def test_every_v2_setting_is_checked(foreign: tuple[Foreign, pathlib.Path, pathlib.Path], tmp_path: pathlib.Path,
+                                     name: str, key: str, value: Any) -> None:
+    from samd_core.bundle import write_manifest
+
+    b = pathlib.Path(shutil.copytree(foreign[2], tmp_path / "b"))
+    doc = json.loads((b / name).read_text())
+    doc[key] = value
+    (b / name).write_text(json.dumps(doc))
+    write_manifest(b)
+    with pytest.raises(BundleIntegrityError) as err:
+        load_locked(b)
+    assert err.value.kind == "content" and err.value.file in (name, "model.onnx"), err.value
+    assert "\n" not in str(err.value)

@@ -417,3 +417,27 @@ def test_write_bundle_refuses_cast_weights_and_is_atomic(tmp_path: pathlib.Path)
     with pytest.raises(SamdError):
         make_bundle(tmp_path / "half-written", reference_inputs={"c0": small_volume(0), "c1": flat})
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+_NAME_BASE = pathlib.Path(__import__("tempfile").mkdtemp(prefix="samd-names-"))
+
+
+@pytest.mark.verifies("SRS-BUNDLE-007")
+def test_any_manifest_name_stays_inside_or_is_refused() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from samd_core.bundle._manifest import _check_name
+
+    @given(st.text(alphabet=st.sampled_from(["a", "b", ".", "/", "\\", "\0", "~", " "]), min_size=1, max_size=24))
+    def check(name: str) -> None:
+        try:
+            out = _check_name(_NAME_BASE, name)
+        except BundleIntegrityError as exc:
+            assert exc.kind in ("path", "not_regular")
+            return
+        full = os.path.normpath(os.path.join(_NAME_BASE, out))
+        assert full.startswith(str(_NAME_BASE) + os.sep)
+        assert ".." not in pathlib.PurePosixPath(out).parts and "\\" not in out and "\0" not in out
+
+    check()
