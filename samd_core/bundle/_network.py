@@ -20,7 +20,7 @@ from torch import nn
 from samd_core.bundle._strict import strict_json
 from samd_core.bundle.errors import BundleIntegrityError
 from samd_core.errors import InvalidParameterError
-from samd_core.models import NetworkConfig, build_network, config_from_dict, parameter_shapes
+from samd_core.models import NetworkConfig, build_network, config_from_dict
 
 __all__ = [
     "build_bundle_network",
