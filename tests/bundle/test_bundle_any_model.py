@@ -359,3 +359,44 @@ def test_every_v2_setting_is_checked(foreign: tuple[Foreign, pathlib.Path, pathl
         load_locked(b)
     assert err.value.kind == "content" and err.value.file in (name, "model.onnx"), err.value
     assert "\n" not in str(err.value)
+
+
+def _write_dx(path: pathlib.Path, pixels: np.ndarray, photometric: str) -> None:
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = generate_uid(), generate_uid(), generate_uid()
+    ds.Modality, ds.PresentationIntentType = "DX", "FOR PRESENTATION"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.ImagerPixelSpacing = [0.2, 0.2]
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.save_as(str(path), enforce_file_format=True)
+
+
+@pytest.mark.verifies("SRS-BUNDLE-015")
+def test_foreign_classifier_on_dicom_dx_and_monochrome1_twin(foreign: tuple[Foreign, pathlib.Path, pathlib.Path],
+                                                             tmp_path: pathlib.Path) -> None:
+    import samd_core.io as sio
+
+    if not hasattr(sio, "read_dicom_image"):
+        pytest.skip("samd_core.io.read_dicom_image (2-D DX/CR/MG reader) is not available in this build")
+    m, _, bundle = foreign
+    model = load_locked(bundle)
+    rng = np.random.default_rng(11)
+    for i in range(3):
+        px = rng.integers(0, 4096, SHAPE)
+        _write_dx(tmp_path / f"m2_{i}.dcm", px, "MONOCHROME2")
+        _write_dx(tmp_path / f"m1_{i}.dcm", 4095 - px, "MONOCHROME1")  # the same image, stored inverted
+        p2 = model.predict(sio.read_dicom_image(tmp_path / f"m2_{i}.dcm"))
+        p1 = model.predict(sio.read_dicom_image(tmp_path / f"m1_{i}.dcm"))
+        assert abs(p2.score - _numpy_scores(m, px)[1]) <= 1e-5
+        assert p1.score == p2.score
