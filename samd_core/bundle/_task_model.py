@@ -35,7 +35,9 @@ __all__ = ["BUNDLE_FORMAT_V2", "LockedTaskModel", "MODEL_FORMATS", "build_runner
 BUNDLE_FORMAT_V2 = "samd-bundle/2"
 MODEL_FORMATS = ("onnx", "samd")
 _MAX_INPUT_VOXELS = 512**3
-_INTENSITY_OPS = ("clip", "ct_normalize", "percentile_normalize", "window", "zscore")
+_INTENSITY_OPS = ("clip", "ct_normalize", "intensity_window", "percentile", "window", "zscore")
+#: Geometric steps accepted for classification only (no map has to be brought back to the input grid).
+_CLASSIFICATION_OPS = ("resize",)
 
 
 def _content(name: str, fn: Callable[[], Any]) -> Any:
@@ -199,7 +201,8 @@ class LockedTaskModel:
         arr = volume.array
         t = self._task
         windows = t.kind == "segmentation" and arr.ndim == self._input.dims and tuple(arr.shape) != self._input.shape
-        if not windows and (arr.ndim != self._input.dims or tuple(arr.shape) != self._input.shape):
+        resized = any(s.get("op") in _CLASSIFICATION_OPS for s in self._pipeline.spec["steps"])
+        if not windows and (arr.ndim != self._input.dims or (tuple(arr.shape) != self._input.shape and not resized)):
             raise InvalidParameterError("volume", fn, f"shape {list(self._input.shape)} (the model's input; no "
                                         "resize step is locked)", f"shape {list(arr.shape)}")
         if windows and arr.size > _MAX_INPUT_VOXELS:
@@ -214,6 +217,9 @@ class LockedTaskModel:
 
             raise _domain_error(violations)
         x = self._pipeline(volume).array.astype(np.float32)
+        if not windows and tuple(x.shape) != self._input.shape:
+            raise InvalidParameterError("volume", fn, f"shape {list(self._input.shape)} after the locked preprocessing",
+                                        f"shape {list(x.shape)}")
         prob = self._windows(x) if windows else self._probabilities(x[None, None])
         pos = t.classes.index(t.positive_class)
         meta = {"source": f"{self.name} {self.version}"}
@@ -253,10 +259,11 @@ def load_task_model(contents: Mapping[str, bytes], meta: Mapping[str, Any], *, m
     inp = _content("input.json", lambda: InputSpec.from_dict(strict_json(contents["input.json"], "input.json")))
     spec = strict_json(contents["preprocessing.json"], "preprocessing.json")
     pipeline = _content("preprocessing.json", lambda: Pipeline.from_spec(spec))
-    bad = [s.get("op") for s in pipeline.spec["steps"] if s.get("op") not in _INTENSITY_OPS]
+    allowed = _INTENSITY_OPS + (_CLASSIFICATION_OPS if task.kind == "classification" else ())
+    bad = [s.get("op") for s in pipeline.spec["steps"] if s.get("op") not in allowed]
     if bad:
-        raise BundleIntegrityError(f"bundle file 'preprocessing.json': only intensity steps {list(_INTENSITY_OPS)} "
-                                   f"are supported in samd-bundle/2; got {bad}", kind="content", file="preprocessing.json")
+        raise BundleIntegrityError(f"bundle file 'preprocessing.json': {task.kind} bundles support the steps "
+                                   f"{list(allowed)}; got {bad}", kind="content", file="preprocessing.json")
     run, runtime = build_runner(meta["model"], contents, task, inp, shapes)
     try:
         card = contents["model_card.md"].decode("utf-8")

@@ -400,3 +400,27 @@ def test_foreign_classifier_on_dicom_dx_and_monochrome1_twin(foreign: tuple[Fore
         p1 = model.predict(sio.read_dicom_image(tmp_path / f"m1_{i}.dcm"))
         assert abs(p2.score - _numpy_scores(m, px)[1]) <= 1e-5
         assert p1.score == p2.score
+
+
+@pytest.mark.verifies("SRS-BUNDLE-015")
+def test_classification_with_a_locked_resize_step(foreign: tuple[Foreign, pathlib.Path, pathlib.Path],
+                                                  tmp_path: pathlib.Path) -> None:
+    import yaml
+
+    from samd_core.preprocess import STEPS, Pipeline
+
+    if "resize" not in STEPS:
+        pytest.skip("samd_core.preprocess has no resize step in this build")
+    m, root, _ = foreign
+    shutil.copy(root / "model.onnx", tmp_path / "model.onnx")
+    spec = _spec(tmp_path, {"format": "onnx", "path": "model.onnx"}, CLS2, refs=_images(tmp_path, 2, (48, 40)))
+    doc = yaml.safe_load(spec.read_text())
+    doc["preprocessing"] = [{"op": "resize", "shape": list(SHAPE)}, {"intensity_window": [LO, HI]}]
+    spec.write_text(yaml.safe_dump(doc))
+    model = load_locked(create_bundle(spec, tmp_path / "b"))
+    img = np.random.default_rng(3).integers(0, 4096, (48, 40)).astype(np.int16)
+    vol = Volume(img, (0.2, 0.2))
+    pred = model.predict(vol)
+    resized = Pipeline.from_spec({"version": 1, "steps": [{"op": "resize", "shape": list(SHAPE)}]})(vol).array
+    assert abs(pred.score - _numpy_scores(m, resized)[1]) <= 1e-5  # resize, then the independent forward pass
+    assert check_bundle(tmp_path / "b").passed
