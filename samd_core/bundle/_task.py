@@ -39,7 +39,7 @@ ACTIVATIONS = ("none", "sigmoid", "softmax")
 MAX_CLASSES = 1024
 
 
-def _keys(data: Any, fn: str, required: set[str], optional: set[str] = frozenset()) -> Mapping[str, Any]:  # type: ignore[assignment]
+def _keys(data: Any, fn: str, required: set[str], optional: frozenset[str] | set[str] = frozenset()) -> Mapping[str, Any]:
     if not isinstance(data, Mapping) or not required <= set(data) <= required | optional:
         got = sorted(data) if isinstance(data, Mapping) else type(data).__name__
         raise InvalidParameterError("keys", fn, f"the keys {sorted(required)} (optional {sorted(optional)})", got)

@@ -165,6 +165,16 @@ class LockedTaskModel:
 
     def _probabilities(self, x: np.ndarray) -> np.ndarray:
         out = self._run(x)
+        t = self._task
+        want = (x.shape[0], "|".join(map(str, t.output_channels)), *(x.shape[2:] if t.kind == "segmentation" else ()))
+        if (
+            out.ndim != len(want)
+            or out.shape[0] != x.shape[0]
+            or out.shape[1] not in t.output_channels
+            or (t.kind == "segmentation" and tuple(out.shape[2:]) != tuple(x.shape[2:]))
+        ):
+            raise PredictionError(f"{self.name} {self.version}: the model returned shape {list(out.shape)}; "
+                                  f"{t.kind} needs {list(want)}")
         if not np.all(np.isfinite(out)):
             raise PredictionError(f"{self.name} {self.version}: the model produced non-finite outputs; no score")
         prob = _activate(out, self._task)

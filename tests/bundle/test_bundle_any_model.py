@@ -424,3 +424,22 @@ def test_classification_with_a_locked_resize_step(foreign: tuple[Foreign, pathli
     resized = Pipeline.from_spec({"version": 1, "steps": [{"op": "resize", "shape": list(SHAPE)}]})(vol).array
     assert abs(pred.score - _numpy_scores(m, resized)[1]) <= 1e-5  # resize, then the independent forward pass
     assert check_bundle(tmp_path / "b").passed
+
+
+@pytest.mark.verifies("SRS-BUNDLE-015")
+def test_runtime_output_shape_is_checked(tmp_path: pathlib.Path) -> None:
+    """A model with symbolic output dims that returns the wrong number of classes is refused at predict."""
+
+    class Wrong(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([x.mean(dim=(2, 3))] * 3, dim=1)  # 3 outputs for a 2-class task
+
+    model_path = tmp_path / "wrong.onnx"
+    Wrong().eval()
+    torch.onnx.export(Wrong(), (torch.zeros(1, 1, *SHAPE),), str(model_path), input_names=["x"], output_names=["y"],
+                      opset_version=17, dynamo=False, dynamic_axes={"y": {1: "k"}})
+    from samd_core.bundle import PredictionError
+
+    with pytest.raises(PredictionError, match="returned shape"):
+        create_bundle(_spec(tmp_path, {"format": "onnx", "path": "wrong.onnx"}, CLS2), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
