@@ -7,6 +7,7 @@ loaded as safetensors (`save_weights`, `load_weights`).
 """
 
 from samd_core.models._build import build_network
+from samd_core.models._config import AttentionUNetConfig, NetworkConfig, ResNetConfig, UNetConfig, config_from_dict
 from samd_core.models._limits import (
     MAX_ACTIVATION_BYTES,
     MAX_PARAMETERS,
@@ -14,7 +15,6 @@ from samd_core.models._limits import (
     check_network_resources,
     parameter_shapes,
 )
-from samd_core.models._config import AttentionUNetConfig, NetworkConfig, ResNetConfig, UNetConfig, config_from_dict
 from samd_core.models._resnet import ResNet
 from samd_core.models._unet import AttentionUNet, UNet
 from samd_core.models._weights import LoadReport, WeightsError, load_weights, save_weights
