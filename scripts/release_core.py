@@ -13,6 +13,17 @@ fingerprint can never change (a new fingerprint needs a new version); a version 
 under the new core; only if its outputs are bit-identical to its golden outputs is it re-locked
 to the new fingerprint. Otherwise the release stops (the model's behaviour changed: retrain or
 re-validate, or pass --regenerate-goldens after review).
+
+Input domains: ``scripts/input_domains/<bundle>.json`` (reviewed; see docs/bundle.md) is written
+into the bundle's ``bundle.json`` as ``input_domain`` at re-lock; the golden outputs must still be
+reproduced bit-exactly.
+
+Signing: with ``SAMD_RELEASE_KEY`` (path of the project's Ed25519 release key, an *encrypted*
+PKCS#8 PEM) and ``SAMD_RELEASE_PASSPHRASE`` set, every re-locked shipped bundle is signed
+(``manifest.sig``) and the public key is written to ``samd_core/bundles/release_public_key.pem``;
+`samd_core.qualification.check_bundle` then verifies shipped bundles against it. Without the key
+the bundles are left unsigned (a warning is printed), and a shipped public key makes that a
+failure.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import pathlib
 import re
 import sys
@@ -45,12 +57,15 @@ def _relock(bundle: pathlib.Path, fingerprint: str, version: str, regenerate: bo
     cases = decode_reference_inputs((bundle / INPUTS_TENSORS).read_bytes(), (bundle / INPUTS_JSON).read_bytes())
     probs, doc = decode_goldens((bundle / GOLDEN_TENSORS).read_bytes(), (bundle / GOLDEN_JSON).read_bytes())
     same = all(
-        np.array_equal(model.predict(v).probability.array, probs[cid]) for cid, v in cases.items()
+        np.array_equal(model.predict(v).golden_array(), probs[cid]) for cid, v in cases.items()
     )
     meta_path = bundle / "bundle.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["core_fingerprint"] = fingerprint
     meta["core_version"] = version
+    domain = input_domain_for(bundle.name)
+    if domain is not None:
+        meta["input_domain"] = domain
     if not same and not regenerate:
         raise SystemExit(
             f"bundle {bundle.name}: outputs under the new core differ from its golden outputs; "
@@ -59,10 +74,64 @@ def _relock(bundle: pathlib.Path, fingerprint: str, version: str, regenerate: bo
         )
     meta_path.write_text(json.dumps(meta, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     write_manifest(bundle)
+    relocked = load_locked(bundle, check_core_fingerprint=False)
+    for v in cases.values():  # the reference inputs must lie inside the declared input domain
+        relocked.predict(v)
     if not same:
         write_goldens(bundle)
         return "re-locked, golden outputs REGENERATED"
     return "re-locked (golden outputs reproduced bit-exactly)"
+
+
+#: Reviewed input-domain declarations of the shipped bundles, applied to ``bundle.json`` at re-lock.
+INPUT_DOMAINS = ROOT / "scripts" / "input_domains"
+
+
+def input_domain_for(bundle_name: str) -> dict | None:
+    """The validated `InputDomain` declaration ``scripts/input_domains/<bundle>.json``, or None."""
+    from samd_core.bundle import InputDomain
+
+    p = INPUT_DOMAINS / f"{bundle_name}.json"
+    if not p.is_file():
+        return None
+    return InputDomain.from_dict(json.loads(p.read_text(encoding="utf-8"))).to_dict()
+
+
+def load_release_key(path: str | os.PathLike[str], passphrase: str | None) -> object:
+    """The Ed25519 release key from an encrypted PKCS#8 PEM; refuses an unencrypted key or an empty passphrase."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if not passphrase:
+        raise SystemExit("SAMD_RELEASE_PASSPHRASE must be set (non-empty) to unlock the release key")
+    data = pathlib.Path(path).read_bytes()
+    try:
+        key = serialization.load_pem_private_key(data, password=passphrase.encode("utf-8"))
+    except TypeError as exc:  # "Password was given but private key is not encrypted"
+        raise SystemExit("the release key must be an encrypted PKCS#8 PEM (it is not encrypted)") from exc
+    except ValueError as exc:
+        raise SystemExit("the release key cannot be decrypted: wrong passphrase or not a PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f"the release key must be Ed25519; got {type(key).__name__}")
+    return key
+
+
+def sign_shipped(bundles_root: pathlib.Path, key: object) -> list[str]:
+    """Sign every bundle under ``bundles_root`` and write its ``release_public_key.pem``; verify each."""
+    from cryptography.hazmat.primitives import serialization
+
+    from samd_core.bundle import load_locked, sign_manifest
+    from samd_core.qualification import RELEASE_PUBLIC_KEY
+
+    pub = key.public_key()  # type: ignore[attr-defined]
+    pem = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (bundles_root / RELEASE_PUBLIC_KEY).write_bytes(pem)
+    done = []
+    for b in sorted(p for p in bundles_root.iterdir() if (p / "manifest.json").is_file()):
+        sign_manifest(b, key)
+        load_locked(b, public_key=pem, check_core_fingerprint=False)  # the signature verifies
+        done.append(b.name)
+    return done
 
 
 def main() -> int:
@@ -117,6 +186,13 @@ def main() -> int:
     if bundles.is_dir():
         for b in sorted(p for p in bundles.iterdir() if (p / "manifest.json").is_file()):
             print(f"bundle {b.name}: {_relock(b, fingerprint, version, args.regenerate_goldens)}")
+        key_path = os.environ.get("SAMD_RELEASE_KEY")
+        if key_path:
+            key = load_release_key(key_path, os.environ.get("SAMD_RELEASE_PASSPHRASE"))
+            for name in sign_shipped(bundles, key):
+                print(f"bundle {name}: signed with the release key")
+        else:
+            print("WARNING: SAMD_RELEASE_KEY not set: shipped bundles are NOT signed")
     findings = change_control_findings(ROOT)
     for f in findings:
         print("FINDING:", f)

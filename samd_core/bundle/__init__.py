@@ -5,6 +5,8 @@ in ``manifest.json`` and optionally signed (Ed25519). `load_locked` verifies eve
 core code fingerprint before it builds anything. See ``docs/bundle.md``.
 """
 
+from samd_core.bundle._create import create_bundle
+from samd_core.bundle._domain import DOMAIN_KEYS, InputDomain
 from samd_core.bundle._locked import BUNDLE_FORMAT, REQUIRED_FILES, LockedModel, load_locked
 from samd_core.bundle._manifest import (
     MANIFEST_NAME,
@@ -19,24 +21,42 @@ from samd_core.bundle._prediction import Lesion, Prediction
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._reference import decode_goldens, decode_reference_inputs, platform_id
 from samd_core.bundle._settings import CASE_SCORE_RULES, InferenceSettings
+from samd_core.bundle._task import InputSpec, TaskSpec
+from samd_core.bundle._task_model import BUNDLE_FORMAT_V2, LockedTaskModel
 from samd_core.bundle._writer import write_bundle, write_goldens
-from samd_core.bundle.errors import BundleIntegrityError, LockedModelError
+from samd_core.bundle.errors import (
+    BundleError,
+    BundleIntegrityError,
+    InputDomainError,
+    LockedModelError,
+    PredictionError,
+)
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "BUNDLE_FORMAT_V2",
+    "BundleError",
     "BundleIntegrityError",
     "CASE_SCORE_RULES",
+    "DOMAIN_KEYS",
     "InferenceSettings",
+    "InputDomain",
+    "InputDomainError",
+    "InputSpec",
     "Lesion",
     "LockedModel",
     "LockedModelError",
+    "LockedTaskModel",
     "MANIFEST_NAME",
     "Prediction",
+    "PredictionError",
     "REQUIRED_FILES",
     "ResampleClipScale",
     "SIGNATURE_NAME",
+    "TaskSpec",
     "build_bundle_network",
     "canonical_json",
+    "create_bundle",
     "decode_goldens",
     "decode_reference_inputs",
     "load_locked",

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import torch
 
-from samd_core.bundle._manifest import PublicKeyLike, read_verified_files
-from samd_core.bundle._network import build_bundle_network, network_divisor
+from samd_core.bundle._domain import InputDomain
+from samd_core.bundle._manifest import PublicKeyLike, default_size_limit, read_verified_files
+from samd_core.bundle._network import bundle_network_config, check_weights, network_divisor, weights_size_limit
 from samd_core.bundle._prediction import Prediction, predicted_lesions
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._settings import InferenceSettings
-from samd_core.bundle.errors import BundleIntegrityError, LockedModelError
+from samd_core.bundle._strict import strict_json
+from samd_core.bundle._task_model import BUNDLE_FORMAT_V2, LockedTaskModel, load_task_model
+from samd_core.bundle.errors import BundleIntegrityError, InputDomainError, LockedModelError, PredictionError
 from samd_core.errors import InvalidParameterError
 from samd_core.inference import sliding_window_inference
+from samd_core.models import build_network, check_network_resources, config_from_dict, parameter_shapes
 from samd_core.volume import Volume
 
 __all__ = ["BUNDLE_FORMAT", "REQUIRED_FILES", "LockedModel", "load_locked"]
+
+_T = TypeVar("_T")
 
 BUNDLE_FORMAT = "samd-bundle/1"
 #: Files every bundle holds (besides manifest.json and the optional manifest.sig).
@@ -33,6 +38,8 @@ REQUIRED_FILES = (
     "preprocessing.json",
     "weights.safetensors",
 )
+#: Optional bundle.json keys (absent in bundles written by samd 0.1.0).
+_OPTIONAL_META_KEYS = {"input_domain"}
 _META_KEYS = {
     "format",
     "name",
@@ -45,10 +52,24 @@ _META_KEYS = {
 
 
 def _json(contents: Mapping[str, bytes], name: str) -> Any:
+    return strict_json(contents[name], name)
+
+
+def _text(contents: Mapping[str, bytes], name: str) -> str:
     try:
-        return json.loads(contents[name].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BundleIntegrityError(f"bundle file {name!r} is not valid JSON: {exc}", kind="content", file=name) from exc
+        return contents[name].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleIntegrityError(
+            f"bundle file {name!r} is not UTF-8 text (invalid byte at offset {exc.start})", kind="content", file=name
+        ) from exc
+
+
+def _content(name: str, fn: Callable[[], _T]) -> _T:
+    """Run a validator of one bundle file; its parameter errors become content errors naming the file."""
+    try:
+        return fn()
+    except InvalidParameterError as exc:
+        raise BundleIntegrityError(f"bundle file {name!r}: {exc}", kind="content", file=name) from exc
 
 
 def _weights_digest(network: torch.nn.Module) -> str:
@@ -75,6 +96,8 @@ class LockedModel:
         "_model_card",
         "_manifest_sha256",
         "_signature_verified",
+        "_domain",
+        "_files",
     )
 
     def __init__(
@@ -87,6 +110,8 @@ class LockedModel:
         model_card: str,
         manifest_sha256: str,
         signature_verified: bool,
+        domain: InputDomain | None = None,
+        files: tuple[str, ...] = (),
     ) -> None:
         network.eval()
         for p in network.parameters():
@@ -107,6 +132,8 @@ class LockedModel:
             ("_model_card", model_card),
             ("_manifest_sha256", manifest_sha256),
             ("_signature_verified", signature_verified),
+            ("_domain", domain),
+            ("_files", files),
         ):
             object.__setattr__(self, key, value)
 
@@ -161,22 +188,47 @@ class LockedModel:
         """True when the manifest's Ed25519 signature was verified at load."""
         return self._signature_verified
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Names of the verified bundle files (``manifest.json`` excluded)."""
+        return self._files
+
+    @property
+    def threshold(self) -> float:
+        """The locked operating point on the case score (``inference.json`` ``case_threshold``)."""
+        return self._settings.case_threshold
+
+    @property
+    def input_domain(self) -> InputDomain | None:
+        """The declared input domain, or None when the bundle declares none (every input accepted)."""
+        return self._domain
+
     def __repr__(self) -> str:
         return f"LockedModel(name={self.name!r}, version={self.version!r}, manifest_sha256={self._manifest_sha256[:12]}...)"
 
     # ------------------------------------------------------------------ inference
-    def predict(self, volume: Volume) -> Prediction:
+    def predict(self, volume: Volume, *, allow_out_of_domain: bool = False) -> Prediction:
         """Run the locked model on a CT volume in HU.
 
         Parameters
         ----------
         volume : Volume
             3-D CT in Hounsfield units, any spacing/orientation (see `samd_core.volume`).
+        allow_out_of_domain : bool
+            When the input lies outside the bundle's declared `input_domain`, return a prediction
+            flagged ``out_of_domain`` with the reasons instead of raising (default False: raise).
 
         Returns
         -------
         Prediction
             Probability and label maps on ``volume``'s grid, case score, lesions.
+
+        Raises
+        ------
+        InputDomainError
+            The input is outside the declared input domain (names attribute, value, allowed range).
+        PredictionError
+            The network produced a non-finite output (never reported as a negative case).
         """
         if not isinstance(volume, Volume):
             raise InvalidParameterError("volume", "LockedModel.predict", "a samd_core.Volume", type(volume).__name__)
@@ -184,6 +236,9 @@ class LockedModel:
             raise InvalidParameterError("volume", "LockedModel.predict", "a 3-D volume", f"shape {volume.shape}")
         if not np.issubdtype(volume.array.dtype, np.number) or not np.all(np.isfinite(volume.array)):
             raise InvalidParameterError("volume", "LockedModel.predict", "finite numeric HU values", str(volume.array.dtype))
+        violations = self._domain.violations(volume) if self._domain is not None else ()
+        if violations and not allow_out_of_domain:
+            raise _domain_error(violations)
         if _weights_digest(self._network) != self._weights_digest:
             raise LockedModelError("the locked model's weights changed after loading; reload the bundle")
         s = self._settings
@@ -204,6 +259,11 @@ class LockedModel:
                 padding_value=float(pad),
             )
         prob_small = out[0, 0].numpy().astype(np.float32)
+        if not np.all(np.isfinite(prob_small)):
+            raise PredictionError(
+                f"{self.name} {self.version}: the network produced {int((~np.isfinite(prob_small)).sum())} "
+                "non-finite probabilities; no score is reported"
+            )
         prob = np.clip(ResampleClipScale.inverse(prob_small, grid, volume), 0.0, 1.0).astype(np.float32)
         label = (prob >= np.float32(s.voxel_threshold)).astype(np.uint8)
         meta = {"source": f"{self.name} {self.version}"}
@@ -214,6 +274,8 @@ class LockedModel:
             score = float(prob.max()) if prob.size else 0.0
         else:  # largest_lesion_volume_mm3
             score = max((les.volume_mm3 for les in lesions), default=0.0)
+        if not np.isfinite(score):
+            raise PredictionError(f"{self.name} {self.version}: non-finite case score; no score is reported")
         return Prediction(
             probability=pvol,
             label=lvol,
@@ -223,28 +285,96 @@ class LockedModel:
             lesions=lesions,
             model_name=self.name,
             model_version=self.version,
+            out_of_domain=bool(violations),
+            domain_violations=_domain_error(violations).reasons if violations else (),
         )
+
+
+def _domain_error(violations: tuple[tuple[str, Any, str], ...]) -> InputDomainError:
+    reasons = tuple(f"{a}={v!r} outside {allowed}" for a, v, allowed in violations)
+    attr, value, allowed = violations[0]
+    more = f" (and {len(violations) - 1} more: {'; '.join(reasons[1:])})" if len(violations) > 1 else ""
+    return InputDomainError(
+        f"input is outside the bundle's validated input domain: `{attr}` must be {allowed}; got {value!r}{more}",
+        attribute=attr,
+        value=value,
+        allowed=allowed,
+        reasons=reasons,
+    )
+
+
+def _check_fingerprint(path: Any, meta: Mapping[str, Any]) -> None:
+    from samd_core.fingerprint import core_fingerprint
+
+    current = core_fingerprint()
+    if current != meta["core_fingerprint"]:
+        raise BundleIntegrityError(
+            f"bundle {path}: code fingerprint mismatch: the bundle was locked with samd_core fingerprint "
+            f"{meta['core_fingerprint']} (core {meta['core_version']}), the installed samd_core has {current}",
+            kind="code_fingerprint",
+            file="bundle.json",
+            expected=str(meta["core_fingerprint"]),
+            found=current,
+        )
+
+
+_V2_KEYS = {"format", "name", "version", "intended_use", "core_version", "core_fingerprint", "model"}
+_V2_OPTIONAL = {"training_data_manifest_sha256", "input_domain"}
+
+
+def _load_v2(path: Any, contents: Mapping[str, bytes], meta: dict[str, Any], *, manifest_sha: str, sig_ok: bool,
+             shapes: Mapping[str, Any], check_core_fingerprint: bool) -> LockedTaskModel:
+    strs = _V2_KEYS - {"model"}
+    if (
+        not _V2_KEYS <= set(meta) <= _V2_KEYS | _V2_OPTIONAL
+        or not all(isinstance(meta[k], str) for k in strs)
+        or not isinstance(meta["model"], dict)
+        or set(meta["model"]) != {"format"}
+    ):
+        raise BundleIntegrityError(
+            f"bundle {path}: bundle.json must be a {BUNDLE_FORMAT_V2} record with string values for "
+            f"{sorted(strs)}, model {{format}} (optional: {sorted(_V2_OPTIONAL)})",
+            kind="content",
+            file="bundle.json",
+        )
+    domain = None
+    if "input_domain" in meta:
+        domain = _content("bundle.json", lambda: InputDomain.from_dict(meta["input_domain"]))
+    if check_core_fingerprint:
+        _check_fingerprint(path, meta)
+    return load_task_model(contents, meta, manifest_sha256=manifest_sha, signature_verified=sig_ok, domain=domain,
+                           shapes=shapes or None)
 
 
 def load_locked(
     path: str | os.PathLike[str],
     *,
+    expected_sha256: str | None = None,
     public_key: PublicKeyLike | None = None,
     require_signature: bool | None = None,
     check_core_fingerprint: bool = True,
-) -> LockedModel:
+) -> LockedModel | LockedTaskModel:
     """Verify a locked bundle completely, then build its immutable model.
 
-    Checks, in order, before anything is built: the Ed25519 signature of ``manifest.json``
-    (when ``public_key`` is given); the manifest's format; that no listed file is missing and no
-    unlisted file is present; the SHA-256 of every file; the required files and their contents;
-    and that the installed ``samd_core`` code fingerprint equals the one the bundle was locked
-    with. The model is then built only from the bytes that were verified.
+    Checks, in order, before anything is built: the pinned identity (``expected_sha256``); the
+    Ed25519 signature of ``manifest.json`` (when ``public_key`` is given); the manifest's
+    format; that every listed file is a regular file strictly inside the bundle (no link, FIFO,
+    device, directory, absolute or ``..`` path); that no listed file is missing and no unlisted
+    file is present; the SHA-256 of every file, streamed up to a size limit derived from the
+    declared content (text files 4 MiB, weights from the network's parameter count); strict
+    JSON (UTF-8, no NaN, no duplicate keys) and every setting's type and range; the network's
+    size (`samd_core.models.check_network_resources`); the weights' names, float32 dtype,
+    shapes and finiteness; and that the installed ``samd_core`` code fingerprint equals the one
+    the bundle was locked with. The model is then built only from the bytes that were verified.
 
     Parameters
     ----------
     path : path
         The bundle directory.
+    expected_sha256 : str, optional
+        The SHA-256 of ``manifest.json`` the product was cleared with (its ``manifest_sha256``).
+        Any other bundle, including one re-manifested after an edit, is refused (kind ``"pin"``).
+        Products should pin, or require a signature, or both.
     public_key : Ed25519PublicKey, bytes or path, optional
         The product's public key (object, 32 raw bytes, PEM bytes, or a PEM file path).
     require_signature : bool, optional
@@ -257,52 +387,65 @@ def load_locked(
     Raises
     ------
     BundleIntegrityError
-        Naming the file and the expected/found hashes, the missing or extra file, the
-        signature failure, or the code fingerprint mismatch.
+        Naming the file and the expected/found hashes, the pin, the missing or extra file, the
+        signature failure, the invalid content, or the code fingerprint mismatch.
     """
     if require_signature is None:
         require_signature = public_key is not None
     if require_signature and public_key is None:
         raise InvalidParameterError("public_key", "load_locked", "a public key when require_signature=True", None)
-    contents, sig_ok, manifest_sha = read_verified_files(path, public_key=public_key, require_signature=require_signature)
+    shapes: dict[str, Any] = {}
+
+    def _limit(name: str, texts: Mapping[str, bytes]) -> int:
+        if name != "weights.safetensors":
+            return default_size_limit(name)
+        if "network.json" not in texts:
+            raise BundleIntegrityError(f"bundle {path}: required file 'network.json' is missing", kind="missing_file",
+                                       file="network.json")
+        fmt = strict_json(texts["bundle.json"], "bundle.json") if "bundle.json" in texts else None
+        v2 = isinstance(fmt, dict) and fmt.get("format") == BUNDLE_FORMAT_V2
+        parse = config_from_dict if v2 else bundle_network_config
+        cfg = _content("network.json", lambda: parse(_json(texts, "network.json")))
+        shapes.update(_content("network.json", lambda: parameter_shapes(cfg)))
+        return weights_size_limit(shapes)
+
+    contents, sig_ok, manifest_sha = read_verified_files(
+        path, public_key=public_key, require_signature=require_signature, expected_sha256=expected_sha256,
+        size_limit=_limit,
+    )
+    if "bundle.json" not in contents:
+        raise BundleIntegrityError(f"bundle {path}: required file 'bundle.json' is missing", kind="missing_file",
+                                   file="bundle.json")
+    meta = _json(contents, "bundle.json")
+    if isinstance(meta, dict) and meta.get("format") == BUNDLE_FORMAT_V2:
+        return _load_v2(path, contents, meta, manifest_sha=manifest_sha, sig_ok=sig_ok, shapes=shapes,
+                        check_core_fingerprint=check_core_fingerprint)
     for name in REQUIRED_FILES:
         if name not in contents:
             raise BundleIntegrityError(f"bundle {path}: required file {name!r} is missing", kind="missing_file", file=name)
-    meta = _json(contents, "bundle.json")
-    if not isinstance(meta, dict) or set(meta) != _META_KEYS or meta.get("format") != BUNDLE_FORMAT:
+    if (
+        not isinstance(meta, dict)
+        or not _META_KEYS <= set(meta) <= _META_KEYS | _OPTIONAL_META_KEYS
+        or meta.get("format") != BUNDLE_FORMAT
+        or not all(isinstance(meta[k], str) for k in _META_KEYS)
+    ):
         raise BundleIntegrityError(
-            f"bundle {path}: bundle.json must be a {BUNDLE_FORMAT} record with keys {sorted(_META_KEYS)}",
+            f"bundle {path}: bundle.json must be a {BUNDLE_FORMAT} record with string values for the keys "
+            f"{sorted(_META_KEYS)} (optional: {sorted(_OPTIONAL_META_KEYS)})",
             kind="content",
             file="bundle.json",
         )
+    domain = None
+    if "input_domain" in meta:
+        domain = _content("bundle.json", lambda: InputDomain.from_dict(meta["input_domain"]))
     if check_core_fingerprint:
-        from samd_core.fingerprint import core_fingerprint
-
-        current = core_fingerprint()
-        if current != meta["core_fingerprint"]:
-            raise BundleIntegrityError(
-                f"bundle {path}: code fingerprint mismatch: the bundle was locked with samd_core fingerprint "
-                f"{meta['core_fingerprint']} (core {meta['core_version']}), the installed samd_core has {current}",
-                kind="code_fingerprint",
-                file="bundle.json",
-                expected=str(meta["core_fingerprint"]),
-                found=current,
-            )
-    net_cfg = _json(contents, "network.json")
-    network = build_bundle_network(net_cfg)
-    from safetensors.torch import load as load_safetensors
-
-    try:
-        state = load_safetensors(contents["weights.safetensors"])
-        network.load_state_dict(state, strict=True)
-    except Exception as exc:  # safetensors raises its own types; normalise
-        raise BundleIntegrityError(
-            f"bundle {path}: weights.safetensors does not fit network.json: {exc}",
-            kind="content",
-            file="weights.safetensors",
-        ) from exc
-    settings = InferenceSettings.from_dict(_json(contents, "inference.json"))
-    div = network_divisor(net_cfg)
+        _check_fingerprint(path, meta)
+    settings = _content("inference.json", lambda: InferenceSettings.from_dict(_json(contents, "inference.json")))
+    preprocess = _content("preprocessing.json", lambda: ResampleClipScale.from_spec(_json(contents, "preprocessing.json")))
+    net_json = _json(contents, "network.json")
+    cfg = _content("network.json", lambda: bundle_network_config(net_json))
+    _content("network.json", lambda: check_network_resources(cfg, settings.roi_size))
+    div = network_divisor(net_json)
     if any(r % d for r, d in zip(settings.roi_size, div, strict=True)):
         raise BundleIntegrityError(
             f"bundle {path}: inference.json roi_size {list(settings.roi_size)} is not a multiple of the "
@@ -310,12 +453,24 @@ def load_locked(
             kind="content",
             file="inference.json",
         )
+    state = check_weights(contents["weights.safetensors"], shapes)
+    network = build_network(cfg, rng=0)
+    try:
+        network.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BundleIntegrityError(
+            f"bundle {path}: weights.safetensors does not fit network.json: {str(exc)[:200]}",
+            kind="content",
+            file="weights.safetensors",
+        ) from exc
     return LockedModel(
         network=network,
-        preprocess=ResampleClipScale.from_spec(_json(contents, "preprocessing.json")),
+        preprocess=preprocess,
         settings=settings,
         metadata=meta,
-        model_card=contents["model_card.md"].decode("utf-8"),
+        model_card=_text(contents, "model_card.md"),
         manifest_sha256=manifest_sha,
         signature_verified=sig_ok,
+        domain=domain,
+        files=tuple(sorted(contents)),
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,10 +58,12 @@ class Prediction:
 
     Attributes
     ----------
-    probability : Volume
-        float32 lesion probability in [0, 1] on the input volume's grid.
-    label : Volume
-        uint8 label map (1 = lesion, ``probability >= voxel_threshold``) on the input grid.
+    probability : Volume or None
+        float32 lesion (segmentation: ``positive_class``) probability in [0, 1] on the input
+        volume's grid; None for classification.
+    label : Volume or None
+        uint8 label map on the input grid (lesion bundles: 1 = ``probability >= voxel_threshold``;
+        segmentation: index of the arg-max class); None for classification.
     score : float
         Case-level score by the bundle's ``case_score_rule``: the largest voxel probability
         (``max_probability``, in [0, 1]) or the largest lesion's volume in mm^3
@@ -73,29 +76,67 @@ class Prediction:
         Components of at least ``min_lesion_volume_mm3``, largest first.
     model_name, model_version : str
         Identity of the bundle that made this prediction.
+    out_of_domain : bool
+        True when the input lies outside the bundle's declared input domain (only possible with
+        ``predict(..., allow_out_of_domain=True)``).
+    domain_violations : tuple of str
+        The reasons (attribute, value, allowed range), empty when in domain.
+    task : {"lesion_segmentation", "classification", "segmentation"}
+        ``lesion_segmentation`` for ``samd-bundle/1`` bundles.
+    probabilities : mapping of str to float
+        Classification: class -> probability (output channel order). Empty otherwise.
+    class_probabilities : mapping of str to Volume
+        Segmentation: class -> float32 probability map on the input grid. Empty otherwise.
     """
 
-    probability: Volume
-    label: Volume
+    probability: Volume | None
+    label: Volume | None
     score: float
     case_threshold: float
     positive: bool
     lesions: tuple[Lesion, ...]
     model_name: str
     model_version: str
+    out_of_domain: bool = False
+    domain_violations: tuple[str, ...] = ()
+    task: str = "lesion_segmentation"
+    probabilities: Mapping[str, float] = field(default_factory=dict)
+    class_probabilities: Mapping[str, Volume] = field(default_factory=dict)
+
+    def golden_array(self) -> np.ndarray:
+        """The float32 array OQ compares bit for bit: the probability map (lesion bundles), the
+        class probabilities in channel order (classification) or the stacked class maps
+        (segmentation)."""
+        if self.task == "classification":
+            return np.asarray(list(self.probabilities.values()), dtype=np.float32)
+        if self.task == "segmentation":
+            return np.stack([v.array for v in self.class_probabilities.values()]).astype(np.float32)
+        if self.probability is None:
+            raise ValueError("a lesion-segmentation prediction without its probability map")
+        return self.probability.array
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data without the voxel maps (their SHA-256 instead)."""
-        return {
+        out: dict[str, Any] = {
             "score": self.score,
             "case_threshold": self.case_threshold,
             "positive": self.positive,
             "lesions": [les.to_dict() for les in self.lesions],
             "model_name": self.model_name,
             "model_version": self.model_version,
-            "probability_sha256": self.probability.content_sha256(),
-            "label_sha256": self.label.content_sha256(),
         }
+        if self.probability is not None:
+            out["probability_sha256"] = self.probability.content_sha256()
+        if self.label is not None:
+            out["label_sha256"] = self.label.content_sha256()
+        if self.task != "lesion_segmentation":  # keys absent for samd-bundle/1: their goldens stay equal
+            out["task"] = self.task
+            if self.probabilities:
+                out["probabilities"] = {k: float(v) for k, v in self.probabilities.items()}
+        if self.out_of_domain:  # keys absent for in-domain predictions: goldens of 0.1.0 bundles stay equal
+            out["out_of_domain"] = True
+            out["domain_violations"] = list(self.domain_violations)
+        return out
 
     def write_dicom_seg(self, path: Any, *, source: Any, model: Any) -> Any:
         """Write this prediction as DICOM SEG; see `samd_core.dicom_out.write_dicom_seg`.

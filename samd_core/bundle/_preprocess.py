@@ -20,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from samd_core.bundle._settings import real_number
 from samd_core.errors import InvalidParameterError
 from samd_core.volume import Volume
 
 __all__ = ["ResampleClipScale"]
 
 _KIND = "resample_clip_scale/v1"
+#: Largest network-grid volume (voxels) after resampling (512^3; float32: 512 MiB).
+MAX_RESAMPLED_VOXELS = 512**3
 _FN = "ResampleClipScale.from_spec"
 
 
@@ -47,16 +50,19 @@ class ResampleClipScale:
         allowed = {"kind", "target_spacing_mm", "clip_hu", "offset_hu", "scale_hu"}
         if set(spec) != allowed:
             raise InvalidParameterError("spec keys", _FN, f"exactly {sorted(allowed)}", sorted(spec))
-        ts = tuple(float(v) for v in spec["target_spacing_mm"])
-        if len(ts) != 3 or not all(np.isfinite(v) and v > 0 for v in ts):
-            raise InvalidParameterError("target_spacing_mm", _FN, "3 finite values > 0 mm", spec["target_spacing_mm"])
-        lo, hi = (float(v) for v in spec["clip_hu"])
+        ts_raw = spec["target_spacing_mm"]
+        if not isinstance(ts_raw, (list, tuple)) or len(ts_raw) != 3:
+            raise InvalidParameterError("target_spacing_mm", _FN, "3 finite values in [0.01, 100] mm", ts_raw)
+        ts = tuple(real_number(v, "target_spacing_mm", _FN, low=0.01, high=100.0) for v in ts_raw)
+        clip = spec["clip_hu"]
+        if not isinstance(clip, (list, tuple)) or len(clip) != 2:
+            raise InvalidParameterError("clip_hu", _FN, "[low, high] finite HU with low < high", clip)
+        lo, hi = (real_number(v, "clip_hu", _FN) for v in clip)
         if not lo < hi:
-            raise InvalidParameterError("clip_hu", _FN, "[low, high] with low < high", spec["clip_hu"])
-        scale = float(spec["scale_hu"])
-        if not (np.isfinite(scale) and scale > 0):
-            raise InvalidParameterError("scale_hu", _FN, "a finite value > 0", scale)
-        return cls((ts[0], ts[1], ts[2]), (lo, hi), float(spec["offset_hu"]), scale)
+            raise InvalidParameterError("clip_hu", _FN, "[low, high] with low < high", clip)
+        scale = real_number(spec["scale_hu"], "scale_hu", _FN, low=0.0, low_open=True)
+        offset = real_number(spec["offset_hu"], "offset_hu", _FN)
+        return cls((ts[0], ts[1], ts[2]), (lo, hi), offset, scale)
 
     def spec(self) -> dict[str, Any]:
         """The plain-data spec (round-trips through `from_spec`)."""
@@ -73,7 +79,14 @@ class ResampleClipScale:
         t = np.asarray(self.target_spacing_mm)
         s = np.asarray(volume.spacing)
         n = np.asarray(volume.shape)
-        new_n = np.maximum(1, np.round(n * s / t)).astype(int)
+        new_f = np.maximum(1.0, np.round(n * s / t))
+        if float(np.prod(new_f)) > MAX_RESAMPLED_VOXELS:
+            raise InvalidParameterError(
+                "volume", "LockedModel.predict",
+                f"at most {MAX_RESAMPLED_VOXELS} voxels once resampled to {list(self.target_spacing_mm)} mm",
+                f"shape {tuple(volume.shape)}, spacing {tuple(volume.spacing)} mm -> {float(np.prod(new_f)):.3g} voxels",
+            )
+        new_n = new_f.astype(int)
         # keep the outer corner of voxel 0 fixed: centre moves by (t - s) / 2 along each axis
         shift = volume.direction_matrix @ ((t - s) / 2.0)
         origin = np.asarray(volume.origin) + shift

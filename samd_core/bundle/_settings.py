@@ -10,7 +10,35 @@ import numpy as np
 
 from samd_core.errors import InvalidParameterError
 
-__all__ = ["CASE_SCORE_RULES", "InferenceSettings"]
+__all__ = ["CASE_SCORE_RULES", "MAX_ROI_AXIS", "InferenceSettings", "real_number"]
+
+#: Largest window edge (voxels) a bundle may declare.
+MAX_ROI_AXIS = 1024
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def real_number(
+    value: Any,
+    field: str,
+    function: str,
+    *,
+    low: float = -np.inf,
+    high: float = np.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as float when it is a finite int/float (not a bool, not None) inside the interval, else raise."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+    if ok:
+        f = float(value)
+        ok = (f > low if low_open else f >= low) and (f < high if high_open else f <= high)
+    if not ok:
+        lo_b, hi_b = ("(" if low_open else "["), (")" if high_open else "]")
+        raise InvalidParameterError(field, function, f"a finite number in {lo_b}{low:g}, {high:g}{hi_b}", value)
+    return float(value)
 
 #: Case-level score rules: ``max_probability`` = the largest voxel probability on the input grid
 #: (in [0, 1]); ``largest_lesion_volume_mm3`` = volume of the largest reported lesion (mm^3, 0
@@ -68,50 +96,55 @@ class InferenceSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InferenceSettings:
-        """Validate plain data (``inference.json``)."""
+        """Validate plain data (``inference.json``): every key's type and range, booleans refused as numbers."""
         if not isinstance(data, Mapping) or set(data) != _KEYS:
             got = sorted(data) if isinstance(data, Mapping) else data
             raise InvalidParameterError("inference settings", _FN, f"exactly the keys {sorted(_KEYS)}", got)
-        roi = tuple(int(v) for v in data["roi_size"])
-        if len(roi) != 3 or min(roi) < 1:
-            raise InvalidParameterError("roi_size", _FN, "3 positive integers (z, y, x)", data["roi_size"])
-        overlap = float(data["overlap"])
-        if not 0.0 <= overlap < 1.0:
-            raise InvalidParameterError("overlap", _FN, "in [0, 1)", overlap)
-        v = float(data["voxel_threshold"])
-        if not (np.isfinite(v) and 0.0 <= v <= 1.0):
-            raise InvalidParameterError("voxel_threshold", _FN, "a probability in [0, 1]", data["voxel_threshold"])
-        classes = tuple(str(c) for c in data["output_classes"])
-        if len(classes) != 2:
-            raise InvalidParameterError("output_classes", _FN, "[background, lesion] (2 names)", data["output_classes"])
+        roi_raw = data["roi_size"]
+        if (
+            not isinstance(roi_raw, (list, tuple))
+            or len(roi_raw) != 3
+            or not all(_is_int(v) and 1 <= v <= MAX_ROI_AXIS for v in roi_raw)
+        ):
+            raise InvalidParameterError("roi_size", _FN, f"3 integers in [1, {MAX_ROI_AXIS}] (z, y, x) voxels", roi_raw)
+        roi = tuple(int(v) for v in roi_raw)
+        overlap = real_number(data["overlap"], "overlap", _FN, low=0.0, high=1.0, high_open=True)
+        v = real_number(data["voxel_threshold"], "voxel_threshold", _FN, low=0.0, high=1.0)
+        classes_raw = data["output_classes"]
+        if (
+            not isinstance(classes_raw, (list, tuple))
+            or len(classes_raw) != 2
+            or not all(isinstance(c, str) and c for c in classes_raw)
+        ):
+            raise InvalidParameterError("output_classes", _FN, "[background, lesion] (2 non-empty names)", classes_raw)
+        classes = tuple(classes_raw)
         if data["activation"] != "sigmoid":
             raise InvalidParameterError("activation", _FN, "'sigmoid'", data["activation"], options=["sigmoid"])
-        if data["case_score_rule"] not in CASE_SCORE_RULES:
+        rule = data["case_score_rule"]
+        if not isinstance(rule, str) or rule not in CASE_SCORE_RULES:
             raise InvalidParameterError(
-                "case_score_rule", _FN, f"one of {list(CASE_SCORE_RULES)}", data["case_score_rule"], options=CASE_SCORE_RULES
+                "case_score_rule", _FN, f"one of {list(CASE_SCORE_RULES)}", rule, options=CASE_SCORE_RULES
             )
-        ct = float(data["case_threshold"])
-        if data["case_score_rule"] == "max_probability" and not (np.isfinite(ct) and 0.0 <= ct <= 1.0):
-            raise InvalidParameterError("case_threshold", _FN, "a probability in [0, 1] for max_probability", ct)
-        if not (np.isfinite(ct) and ct >= 0.0):
-            raise InvalidParameterError("case_threshold", _FN, "a finite value >= 0 (mm^3)", ct)
-        mv = float(data["min_lesion_volume_mm3"])
-        if not (np.isfinite(mv) and mv >= 0):
-            raise InvalidParameterError("min_lesion_volume_mm3", _FN, "a finite value >= 0 mm^3", mv)
-        if data["blend_mode"] not in ("gaussian", "constant"):
+        if rule == "max_probability":
+            ct = real_number(data["case_threshold"], "case_threshold", _FN, low=0.0, high=1.0)
+        else:
+            ct = real_number(data["case_threshold"], "case_threshold", _FN, low=0.0)
+        mv = real_number(data["min_lesion_volume_mm3"], "min_lesion_volume_mm3", _FN, low=0.0)
+        blend = data["blend_mode"]
+        if not isinstance(blend, str) or blend not in ("gaussian", "constant"):
             raise InvalidParameterError(
-                "blend_mode", _FN, "one of ['constant', 'gaussian']", data["blend_mode"], options=("constant", "gaussian")
+                "blend_mode", _FN, "one of ['constant', 'gaussian']", blend, options=("constant", "gaussian")
             )
         return cls(
             (roi[0], roi[1], roi[2]),
             overlap,
-            float(data["voxel_threshold"]),
-            float(data["case_threshold"]),
+            v,
+            ct,
             classes,
             "sigmoid",
-            data["case_score_rule"],
+            rule,  # type: ignore[arg-type]
             mv,
-            data["blend_mode"],
+            blend,  # type: ignore[arg-type]
         )
 
     def to_dict(self) -> dict[str, Any]:

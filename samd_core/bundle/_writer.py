@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,8 @@ import torch
 
 from samd_core.bundle._locked import BUNDLE_FORMAT, load_locked
 from samd_core.bundle._manifest import sign_manifest, write_manifest
-from samd_core.bundle._network import build_bundle_network
+from samd_core.bundle._domain import InputDomain
+from samd_core.bundle._network import build_bundle_network, bundle_network_config, check_weights
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._reference import (
     GOLDEN_JSON,
@@ -24,6 +26,7 @@ from samd_core.bundle._reference import (
 )
 from samd_core.bundle._settings import InferenceSettings
 from samd_core.errors import InvalidParameterError
+from samd_core.models import parameter_shapes
 from samd_core.volume import Volume
 
 __all__ = ["write_bundle", "write_goldens"]
@@ -47,12 +50,43 @@ def write_goldens(path: str | os.PathLike[str], *, check_core_fingerprint: bool 
     probs, records = {}, {}
     for cid, vol in cases.items():
         pred = model.predict(vol)
-        probs[cid] = pred.probability.array
+        probs[cid] = pred.golden_array()
         records[cid] = pred.to_dict()
     gt, gj = encode_goldens(probs, records)
     (base / GOLDEN_TENSORS).write_bytes(gt)
     (base / GOLDEN_JSON).write_bytes(gj)
     write_manifest(base)
+
+
+def _write_files(
+    base: pathlib.Path,
+    *,
+    meta: Mapping[str, Any],
+    network_config: Mapping[str, Any],
+    preprocessing: Mapping[str, Any],
+    inference: Mapping[str, Any],
+    model_card: str,
+    weights: bytes,
+    reference_inputs: Mapping[str, Volume] | None,
+    private_key: Any,
+) -> None:
+    _dump(base / "bundle.json", dict(meta))
+    _dump(base / "network.json", dict(network_config))
+    _dump(base / "preprocessing.json", dict(preprocessing))
+    _dump(base / "inference.json", dict(inference))
+    (base / "model_card.md").write_text(model_card, encoding="utf-8")
+    (base / "weights.safetensors").write_bytes(weights)
+    if reference_inputs:
+        (base / "reference").mkdir()
+        it, ij = encode_reference_inputs(reference_inputs)
+        (base / INPUTS_TENSORS).write_bytes(it)
+        (base / INPUTS_JSON).write_bytes(ij)
+        write_manifest(base)
+        write_goldens(base)
+    else:
+        write_manifest(base)
+    if private_key is not None:
+        sign_manifest(base, private_key)
 
 
 def write_bundle(
@@ -69,6 +103,7 @@ def write_bundle(
     model_card: str,
     reference_inputs: Mapping[str, Volume] | None = None,
     private_key: Any = None,
+    input_domain: Mapping[str, Any] | None = None,
 ) -> pathlib.Path:
     """Write a locked bundle; computes golden outputs for ``reference_inputs`` on this platform.
 
@@ -95,6 +130,13 @@ def write_bundle(
         OQ reference cases (small, HU).
     private_key : Ed25519PrivateKey, optional
         Signs the manifest.
+    input_domain : mapping, optional
+        The input domain the model was validated on (`InputDomain`); stored in ``bundle.json``.
+        None: no domain declared (every input accepted).
+
+    Writing is atomic: the files are written to a temporary sibling folder that is renamed to
+    ``path`` only when complete (goldens computed, manifest written, signed); a failure leaves
+    nothing behind.
 
     Returns
     -------
@@ -114,14 +156,19 @@ def write_bundle(
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise InvalidParameterError("training_data_manifest_sha256", fn, "64 lowercase hex digits", sha)
     # validate everything before writing anything
-    net = build_bundle_network(network_config)
-    net.load_state_dict(dict(state_dict), strict=True)
-    ResampleClipScale.from_spec(preprocessing)
+    cfg = bundle_network_config(network_config)
     InferenceSettings.from_dict(inference)
-    base.mkdir(parents=True, exist_ok=True)
-    _dump(
-        base / "bundle.json",
-        {
+    ResampleClipScale.from_spec(preprocessing)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in sorted(state_dict.items())}
+    weights = save_safetensors(tensors)
+    check_weights(weights, parameter_shapes(cfg))  # float32, shapes, finite: never cast
+    build_bundle_network(network_config).load_state_dict(dict(tensors), strict=True)
+    tmp = base.parent / f".{base.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        _write_files(tmp, meta={
             "format": BUNDLE_FORMAT,
             "name": str(name),
             "version": str(version),
@@ -129,23 +176,13 @@ def write_bundle(
             "core_version": __version__,
             "core_fingerprint": core_fingerprint(),
             "training_data_manifest_sha256": sha,
-        },
-    )
-    _dump(base / "network.json", dict(network_config))
-    _dump(base / "preprocessing.json", dict(preprocessing))
-    _dump(base / "inference.json", dict(inference))
-    (base / "model_card.md").write_text(model_card, encoding="utf-8")
-    tensors = {k: v.detach().contiguous().cpu() for k, v in sorted(state_dict.items())}
-    (base / "weights.safetensors").write_bytes(save_safetensors(tensors))
-    if reference_inputs:
-        (base / "reference").mkdir()
-        it, ij = encode_reference_inputs(reference_inputs)
-        (base / INPUTS_TENSORS).write_bytes(it)
-        (base / INPUTS_JSON).write_bytes(ij)
-        write_manifest(base)
-        write_goldens(base)
-    else:
-        write_manifest(base)
-    if private_key is not None:
-        sign_manifest(base, private_key)
+            **({"input_domain": InputDomain.from_dict(input_domain).to_dict()} if input_domain is not None else {}),
+        }, network_config=network_config, preprocessing=preprocessing, inference=inference, model_card=model_card,
+            weights=weights, reference_inputs=reference_inputs, private_key=private_key)
+        if base.exists():
+            base.rmdir()  # empty (checked above)
+        os.rename(tmp, base)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return base

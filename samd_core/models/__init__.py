@@ -8,6 +8,13 @@ loaded as safetensors (`save_weights`, `load_weights`).
 
 from samd_core.models._build import build_network
 from samd_core.models._config import AttentionUNetConfig, NetworkConfig, ResNetConfig, UNetConfig, config_from_dict
+from samd_core.models._limits import (
+    MAX_ACTIVATION_BYTES,
+    MAX_PARAMETERS,
+    NetworkResources,
+    check_network_resources,
+    parameter_shapes,
+)
 from samd_core.models._resnet import ResNet
 from samd_core.models._unet import AttentionUNet, UNet
 from samd_core.models._weights import LoadReport, WeightsError, load_weights, save_weights
@@ -16,6 +23,9 @@ __all__ = [
     "AttentionUNet",
     "AttentionUNetConfig",
     "LoadReport",
+    "MAX_ACTIVATION_BYTES",
+    "MAX_PARAMETERS",
+    "NetworkResources",
     "NetworkConfig",
     "ResNet",
     "ResNetConfig",
@@ -23,7 +33,9 @@ __all__ = [
     "UNetConfig",
     "WeightsError",
     "build_network",
+    "check_network_resources",
     "config_from_dict",
     "load_weights",
+    "parameter_shapes",
     "save_weights",
 ]

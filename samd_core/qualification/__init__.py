@@ -9,16 +9,23 @@ the goldens' platform, within `PROBABILITY_TOLERANCE` elsewhere). Products call
 from samd_core.qualification._change import ChangelogSection, change_control_findings, changelog_sections, read_changelog
 from samd_core.qualification._iq import check_core_fingerprint, check_distributions, find_lock_file, parse_lock
 from samd_core.qualification._lock import Pin, normalize_name, read_lock
-from samd_core.qualification._oq import PROBABILITY_TOLERANCE, check_bundle, shipped_bundles
+from samd_core.qualification._oq import (
+    PROBABILITY_TOLERANCE,
+    RELEASE_PUBLIC_KEY,
+    check_bundle,
+    release_public_key,
+    shipped_bundles,
+)
 from samd_core.qualification._record import CheckResult, QualificationRecord
 from samd_core.qualification._run import environment, run_qualification
 
 __all__ = [
-    "PROBABILITY_TOLERANCE",
     "ChangelogSection",
     "CheckResult",
+    "PROBABILITY_TOLERANCE",
     "Pin",
     "QualificationRecord",
+    "RELEASE_PUBLIC_KEY",
     "change_control_findings",
     "changelog_sections",
     "check_bundle",
@@ -30,6 +37,7 @@ __all__ = [
     "parse_lock",
     "read_changelog",
     "read_lock",
+    "release_public_key",
     "run_qualification",
     "shipped_bundles",
 ]

@@ -39,7 +39,11 @@ def environment() -> dict[str, str]:
 
 
 def run_qualification(
-    *, lock_path: str | os.PathLike[str] | None, bundles: Sequence[str | os.PathLike[str]] | None = None
+    *,
+    lock_path: str | os.PathLike[str] | None,
+    bundles: Sequence[str | os.PathLike[str]] | None = None,
+    expected_sha256: Sequence[str] | None = None,
+    public_key: str | os.PathLike[str] | None = None,
 ) -> QualificationRecord:
     """Run IQ (distributions vs. ``lock_path``; core fingerprint) and OQ (each bundle).
 
@@ -50,7 +54,18 @@ def run_qualification(
         no lock file was found.
     bundles : sequence of paths, optional
         Bundles to qualify; default: every bundle shipped in ``samd_core/bundles``.
+    expected_sha256 : sequence of str, optional
+        Pinned ``manifest_sha256`` of each bundle in ``bundles``, in the same order.
+    public_key : path, optional
+        Public key every bundle's signature must verify with.
     """
+    from samd_core.errors import InvalidParameterError
+
+    if expected_sha256 is not None and (bundles is None or len(expected_sha256) != len(bundles)):
+        raise InvalidParameterError(
+            "expected_sha256", "run_qualification", "one pin per bundle given (same order)",
+            f"{len(expected_sha256)} pins for {0 if bundles is None else len(bundles)} bundles",
+        )
     started = _now()
     checks: list[CheckResult] = []
     if lock_path is None:
@@ -61,6 +76,7 @@ def run_qualification(
     targets = list(bundles) if bundles is not None else shipped_bundles()
     if not targets:
         checks.append(CheckResult("OQ-bundles", "OQ", False, "no locked bundle to qualify", {}))
-    for b in targets:
-        checks.append(check_bundle(b))
+    pins: list[str | None] = list(expected_sha256) if expected_sha256 is not None else [None] * len(targets)
+    for b, pin in zip(targets, pins, strict=True):
+        checks.append(check_bundle(b, expected_sha256=pin, public_key=public_key))
     return QualificationRecord(tuple(checks), environment(), started, _now())

@@ -5,10 +5,18 @@ Each finished case is written atomically (temporary file + ``os.replace``) to
 file's SHA-256; a rerun reuses a stored output only when both match, so killing the process
 (Ctrl-C, ``kill -9``) loses at most the case in progress, and the final results equal those
 of an uninterrupted run.
+
+Out-of-domain cases are a pre-specified exclusion: when the bundle declares an input domain
+(`samd_core.bundle.InputDomain`, locked before the test) and a case lies outside it, the case is
+not scored; it is recorded (``exclusion`` = ``"out_of_domain"`` with the reasons) in its cache
+record, in ``<out>/exclusions.csv`` and in the ``exclusions`` summary (count and case ids) of the
+bundle facts, never silently dropped. `exclude_cases` removes those cases from the evaluated
+manifest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -21,7 +29,10 @@ from samd_core.hashing import canonical_json, sha256_bytes
 from validation.errors import ProtocolError
 from validation.harness._manifest import Manifest
 
-__all__ = ["DETECTION_COLUMNS", "detection_rows", "load_volume", "run_bundle"]
+__all__ = ["DETECTION_COLUMNS", "EXCLUSION_COLUMNS", "detection_rows", "exclude_cases", "load_volume", "run_bundle"]
+
+#: Columns of ``exclusions.csv`` (one row per excluded case).
+EXCLUSION_COLUMNS = ("case_id", "exclusion", "reasons")
 
 
 def load_volume(path: Path) -> Any:
@@ -74,12 +85,14 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
                ) -> tuple[pd.DataFrame, str, dict[str, Any], pd.DataFrame]:
     """Run ``samd_core.load_locked(bundle).predict(volume)`` per case, with resume.
 
-    Returns the device table (``case_id``, ``score``, ``mask_path``), the bundle's
+    Returns the device table (``case_id``, ``score``, ``mask_path``) of the in-domain cases, the bundle's
     ``manifest_sha256``, bundle facts (name, version, core version and fingerprint the bundle is
-    locked to, cases computed now / reused), and the detections table (`DETECTION_COLUMNS`: one
+    locked to, cases computed now / reused, the input domain and the ``exclusions`` summary:
+    ``{"out_of_domain": {"count": n, "case_ids": [...]}}``), and the detections table (`DETECTION_COLUMNS`: one
     row per predicted lesion, score = its maximum probability, centre in LPS mm).
     """
     import samd_core
+    from samd_core.bundle import InputDomainError
     from tqdm import tqdm
 
     model = samd_core.load_locked(bundle_path)
@@ -94,6 +107,7 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
     digests = manifest.table[sha_col] if sha_col else pd.Series([""] * len(manifest.table))
     it = zip(manifest.table["case_id"], manifest.table[image_column], digests, strict=True)
     detections: list[dict[str, Any]] = []
+    excluded: list[dict[str, Any]] = []
     for case, rel, digest in tqdm(list(it), desc="cases", unit="case", disable=not progress):
         key = sha256_bytes(case.encode("utf-8"))[:24]
         rec_path = cache / f"{key}.json"
@@ -107,7 +121,15 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
                                     or rec.get("case_id") != case):
                 rec = None
         if rec is None:
-            pred = model.predict(load_volume(manifest.resolve(rel)))
+            try:
+                pred = model.predict(load_volume(manifest.resolve(rel)))
+            except InputDomainError as exc:
+                rec = {"case_id": case, "input_sha256": digest, "model_sha256": model_id, "score": None,
+                       "mask": None, "lesions": [], "exclusion": "out_of_domain", "reasons": list(exc.reasons)}
+                _atomic_write(rec_path, canonical_json(rec))
+                computed += 1
+                excluded.append({"case_id": case, "exclusion": "out_of_domain", "reasons": "; ".join(exc.reasons)})
+                continue
             mask_name = None
             if keep_masks:
                 label = pred.label
@@ -123,6 +145,10 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
             computed += 1
         else:
             reused += 1
+            if rec.get("exclusion"):
+                excluded.append({"case_id": case, "exclusion": str(rec["exclusion"]),
+                                 "reasons": "; ".join(map(str, rec.get("reasons", [])))})
+                continue
         detections += [{"case_id": case, **les} for les in rec.get("lesions", [])]
         rows.append({"case_id": case, "score": repr(rec["score"]),
                      "mask_path": str(cache / rec["mask"]) if rec.get("mask") else ""})
@@ -130,6 +156,21 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
     facts = {"name": getattr(model, "name", None), "version": getattr(model, "version", None),
              "core_version": meta.get("core_version"), "core_fingerprint": meta.get("core_fingerprint"),
              "training_data_manifest_sha256": meta.get("training_data_manifest_sha256"),
-             "cases_computed": computed, "cases_reused": reused}
+             "cases_computed": computed, "cases_reused": reused,
+             "input_domain": model.input_domain.to_dict() if model.input_domain is not None else None,
+             "exclusions": {"out_of_domain": {"count": len(excluded),
+                                              "case_ids": [e["case_id"] for e in excluded]}}}
+    from validation.spreadsheet import write_safe_csv
+
+    write_safe_csv(out / "exclusions.csv", EXCLUSION_COLUMNS, ([e[c] for c in EXCLUSION_COLUMNS] for e in excluded))
     det = pd.DataFrame(detections, columns=list(DETECTION_COLUMNS))
     return pd.DataFrame(rows), model_id, facts, det
+
+
+def exclude_cases(manifest: Manifest, facts: dict[str, Any]) -> Manifest:
+    """The manifest without the cases ``run_bundle`` excluded (its file hash is unchanged: the full test set)."""
+    ids = {cid for ex in (facts.get("exclusions") or {}).values() for cid in ex.get("case_ids", [])}
+    if not ids:
+        return manifest
+    keep = ~manifest.table["case_id"].isin(ids)
+    return dataclasses.replace(manifest, table=manifest.table[keep].reset_index(drop=True))

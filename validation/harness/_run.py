@@ -113,19 +113,21 @@ def run_validation(
         detections_path = None
         try:
             if protocol.mode == "bundle":
-                from validation.harness._bundle import run_bundle
+                from validation.harness._bundle import exclude_cases, run_bundle
 
                 seg = any(ep["metric"] in SEGMENTATION_METRICS for ep in d["endpoints"])
                 device, model_sha, facts, dets = run_bundle(
                     bundle_path, manifest, out, image_column=dev.get("image_column", "path"),
                     keep_masks=seg, progress=progress)
                 model_info.update({"bundle_manifest_sha256": model_sha, **facts})
+                evaluated = exclude_cases(manifest, facts)  # out-of-domain cases: reported, not scored
                 mask_base = out
                 if "detections" not in dev:  # the locked model's own lesion candidates
                     dets.to_csv(out / "detections.csv", index=False, float_format="%.17g", lineterminator="\n")
                     detections_path = out / "detections.csv"
             else:
                 mask_base = preds_path.parent
+                evaluated = manifest
             if "model_sha256" in dev and dev["model_sha256"] != model_sha:
                 raise IntegrityError(f"`device.model_sha256` {dev['model_sha256']} does not match the "
                                      f"device's sha256 {model_sha}")
@@ -140,11 +142,11 @@ def run_validation(
                           context={"protocol_id": protocol.id, "protocol_version": lock.version,
                                    "manifest_sha256": manifest.sha256, "model_sha256": model_sha,
                                    "out_dir": out.name})
-            data, table = build_case_data(protocol, manifest, device, mask_base, detections_path=detections_path)
+            data, table = build_case_data(protocol, evaluated, device, mask_base, detections_path=detections_path)
             if data.detection is not None:
                 model_info["detections_sha256"] = data.detection["detections_sha256"]
                 reference_files["lesions_sha256"] = data.detection["lesions_sha256"]
-            result = _compute(protocol, data, table, warnings, manifest.table)
+            result = _compute(protocol, data, table, warnings, evaluated.table)
         except BaseException as exc:
             tracked.fail(exc)
             raise
@@ -161,6 +163,7 @@ def run_validation(
             "mlflow_run_id": run.run_id,
             "mlflow_experiment_id": run.experiment_id,
             "test_set_prior_accesses": len(prior),
+            "exclusions": model_info.get("exclusions", {}),
             "reference_files": reference_files,
             "warnings": warnings,
         })

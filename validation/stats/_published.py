@@ -7,8 +7,8 @@ from typing import Any
 
 from scipy import stats
 
-from samd_core.checks import check_confidence_level
 from validation.errors import InvalidParameterError
+from samd_core.checks import check_confidence_level
 from validation.stats._results import Estimate
 
 __all__ = ["difference_from_published"]
