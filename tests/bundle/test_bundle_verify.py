@@ -71,7 +71,9 @@ def test_verify_fails_after_editing_a_core_file(checkout_copy: pathlib.Path) -> 
 
 @pytest.mark.verifies("SRS-BUNDLE-012")
 def test_verify_fails_after_editing_a_golden_output(checkout_copy: pathlib.Path) -> None:
-    (bundle,) = [p for p in (checkout_copy / "samd_core" / "bundles").iterdir() if p.is_dir()]
+    bundles = sorted(p for p in (checkout_copy / "samd_core" / "bundles").iterdir() if p.is_dir())
+    assert [b.name for b in bundles] == ["cxr_triage_v1", "nodule_v1"]
+    bundle = bundles[1]
     golden = bundle / "reference" / "golden.safetensors"
     data = bytearray(golden.read_bytes())
     data[-3] ^= 0x10
