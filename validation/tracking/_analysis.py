@@ -132,6 +132,7 @@ def track_analysis(
     start: bool = True,
     start_sha256: str | None = None,
     start_context: Mapping[str, Any] | None = None,
+    subject_type: str | None = None,
 ) -> Iterator[AnalysisRun]:
     """Track one analysis: an MLflow run plus its run records in the audit trail.
 
@@ -154,6 +155,8 @@ def track_analysis(
         first (e.g. a test-set access) and calls `AnalysisRun.start` itself.
     start_sha256, start_context
         ``object_sha256`` and ``context`` of the ``run.start`` record written on entry.
+    subject_type : str, optional
+        ``object.type`` of the run records (default ``"<kind>_run"``).
 
     Yields
     ------
@@ -168,7 +171,7 @@ def track_analysis(
     """
     with tracked_run(experiment=experiment, run_name=run_name, kind=kind, tracking_uri=tracking_uri,
                      tags=tags) as run:
-        handle = AnalysisRun(run=run, audit=audit, subject={"type": f"{kind}_run", "id": run.run_id})
+        handle = AnalysisRun(run=run, audit=audit, subject={"type": subject_type or f"{kind}_run", "id": run.run_id})
         try:
             if params:
                 handle.log(params=params)
