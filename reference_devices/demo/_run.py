@@ -44,6 +44,8 @@ from reference_devices.errors import DemoStepError, InvalidParameterError
 __all__ = ["DemoResult", "run_demo"]
 
 _REPO_TESTS = Path(__file__).resolve().parents[2] / "tests"
+#: The shipped bundle the example device's protocol is written for (``examples/reference_device``).
+EXAMPLE_BUNDLE = "nodule_v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +154,10 @@ def run_demo(
 
     from samd_core.qualification import shipped_bundles
 
-    bundles = shipped_bundles()
-    if not bundles:
-        raise DemoStepError("no locked model is shipped with this installation of samd_core")
-    bundle = bundles[0]
+    bundle = next((b for b in shipped_bundles() if b.name == EXAMPLE_BUNDLE), None)
+    if bundle is None:
+        raise DemoStepError(f"the example device's locked model {EXAMPLE_BUNDLE} is not shipped with this "
+                            "installation of samd_core")
 
     echo(f"samd demo: output in {out} (this run: {run_dir.name})")
     if (cohort / "manifest.csv").exists():
