@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import validation.stats as vs
 from validation.errors import InvalidParameterError
 from validation.stats import Estimate, HypothesisTestResult
+from validation.stats._results import encode_float
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,32 @@ def _curve_pts(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (y, s), {}
 
 
+def _boot_interval(method: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]:
+    def make(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        reps = np.array(draw(st.lists(st.floats(-5, 5), min_size=5, max_size=60)))
+        jack = np.array(draw(st.lists(st.floats(-5, 5), min_size=3, max_size=20)))
+        return (reps, float(np.median(reps))), {"method": method, "theta_jack": jack}
+
+    return make
+
+
+def _cochran(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    k = draw(st.integers(0, 8))
+    eff = draw(st.lists(st.floats(0, 1), min_size=k, max_size=k))
+    var = draw(st.lists(st.floats(1e-4, 0.1), min_size=k, max_size=k))
+    return (np.array(eff), np.array(var)), {}
+
+
+def _auc_var(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    y, s = draw(scored())
+    return (y, s), {}
+
+
 REGISTRY: dict[str, Spec] = {
+    "bootstrap_interval[percentile]": Spec(vs.bootstrap_interval, _boot_interval("percentile"), contains_value=False),
+    "bootstrap_interval[bca]": Spec(vs.bootstrap_interval, _boot_interval("bca"), contains_value=False, widens=False),
+    "cochran_q_test": Spec(vs.cochran_q_test, _cochran),
+    "roc_auc_variance": Spec(vs.roc_auc_variance, _auc_var, has_cl=False, bad_kwargs=()),
     "adjust_pvalues": Spec(vs.adjust_pvalues, _adjust, has_cl=False, bad_kwargs=(("method", "holms"),)),
     # agreement statistics (module validation/stats/_agreement.py, developed separately)
     "bland_altman": Spec(vs.bland_altman, _bland_altman),
@@ -249,6 +275,8 @@ def _estimates(res: Any) -> list[Estimate]:
 
 
 def _to_json(res: Any) -> str:
+    if isinstance(res, float):  # a variance (roc_auc_variance)
+        return json.dumps(encode_float(res))
     if hasattr(res, "to_json"):
         return str(res.to_json())
     return json.dumps(res.to_dict(), sort_keys=True, allow_nan=False)

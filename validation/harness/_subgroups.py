@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from validation.harness import _kernels as K
+from validation import stats as S
 from validation.harness._endpoints import CaseData, _counts, _kn, estimate_endpoint
 from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS
 from validation.errors import ProtocolError
@@ -66,7 +66,7 @@ def subgroup_results(table: pd.DataFrame, data: CaseData, endpoints: list[dict[s
         for ep in endpoints:
             tests.append(_interaction(var["column"], ep, data, levels, names, groups))
     p = np.array([t["pvalue"] for t in tests], float)
-    adj = K.adjust_pvalues(p, multiplicity)
+    adj = _adjust(p, multiplicity)
     for t, a in zip(tests, adj, strict=True):
         t["pvalue_adjusted"] = float(a)
         t["multiplicity"] = multiplicity
@@ -113,17 +113,35 @@ def _interaction(col: str, ep: dict[str, Any], data: CaseData, levels: np.ndarra
                 v, lo, hi = (float(e[k]) for k in ("value", "ci_low", "ci_high"))
                 est_l.append(v)
                 var_l.append(((hi - lo) / (2 * z)) ** 2)
-        q, pv, df = K.cochran_q(np.array(est_l), np.array(var_l))
-        return {**base, "test": "Cochran Q (SE from bootstrap CI width / 2z)", "statistic": q, "pvalue": pv,
-                "df": df}
+        return {**base, "test": "Cochran Q (SE from bootstrap CI width / 2z)", **_cochran(est_l, var_l)}
     # roc_auc: Cochran's Q with DeLong variances (independent subgroups)
     est, var = [], []
     for lev in names:
         idx = np.flatnonzero(levels == lev)
         y, s = data.y[idx], data.score[idx]  # type: ignore[index]
         if np.sum(y == 1) >= 2 and np.sum(y == 0) >= 2:
-            a, v = K.auc_delong_variance(y, s)
-            est.append(a)
-            var.append(v)
-    q, pv, df = K.cochran_q(np.array(est), np.array(var))
-    return {**base, "test": "Cochran Q (DeLong variances)", "statistic": q, "pvalue": pv, "df": df}
+            est.append(S.roc_auc(y, s, method="delong").value)
+            var.append(S.roc_auc_variance(y, s))
+    return {**base, "test": "Cochran Q (DeLong variances)", **_cochran(est, var)}
+
+
+def _cochran(est: list[float], var: list[float]) -> dict[str, Any]:
+    """Cochran's Q of independent level estimates: `validation.stats.cochran_q_test`."""
+    t = S.cochran_q_test(np.array(est, float), np.array(var, float))
+    return {"statistic": t.statistic, "pvalue": t.pvalue, "df": max(t.estimate.n - 1, 0)}
+
+
+#: protocol multiplicity name -> `validation.stats.adjust_pvalues` method
+_ADJUST = {"holm": "holm", "bonferroni": "bonferroni", "bh": "benjamini-hochberg"}
+
+
+def _adjust(p: np.ndarray, method: str) -> np.ndarray:
+    """Adjusted p-values over the finite entries (a level without a test stays NaN and is not
+    counted in the family); ``"none"`` keeps the raw values."""
+    out = np.full_like(p, math.nan)
+    ok = np.isfinite(p)
+    if method == "none" or not ok.any():
+        out[ok] = p[ok]
+        return out
+    out[ok] = np.asarray(S.adjust_pvalues(p[ok], method=_ADJUST[method]).adjusted)  # type: ignore[arg-type]
+    return out

@@ -25,7 +25,7 @@ from validation.stats._checks import (
 from validation.stats._ranks import delong_placements
 from validation.stats._results import Estimate
 
-__all__ = ["AUC_METHODS", "AucMethod", "roc_auc"]
+__all__ = ["AUC_METHODS", "AucMethod", "roc_auc", "roc_auc_variance"]
 
 AucMethod = Literal["delong", "bootstrap-percentile", "bootstrap-bca"]
 AUC_METHODS: tuple[str, ...] = ("delong", "bootstrap-percentile", "bootstrap-bca")
@@ -114,6 +114,35 @@ def roc_auc(
         _, codes = np.unique(cl, return_inverse=True)
         codes = codes.reshape(-1)
     return _auc_bootstrap(pos, score, method, confidence_level, n_resamples, gen, codes)
+
+
+def roc_auc_variance(y_true: Any, y_score: Any) -> float:
+    """DeLong variance of the empirical AUC (higher score = positive).
+
+    Parameters
+    ----------
+    y_true : array_like of 0/1
+        Reference standard, both classes present.
+    y_score : array_like of float
+        Finite scores.
+
+    Returns
+    -------
+    float
+        ``var(V10) / m + var(V01) / n`` (sample variances of the placement values, DeLong et
+        al. 1988), equal to pROC ``var(roc(..., direction="<"), method="delong")``. NaN with
+        fewer than 2 cases in a class (pROC returns ``NA``).
+    """
+    fn = "roc_auc_variance"
+    pos = as_labels(y_true, "y_true", fn)
+    score = as_scores(y_score, "y_score", fn)
+    check_same_length(fn, y_true=pos, y_score=score)
+    check_two_classes(pos, "y_true", fn)
+    _, v10, v01 = delong_placements(pos, score)
+    m, n = v10.size, v01.size
+    if m < 2 or n < 2:
+        return math.nan
+    return float(np.var(v10, ddof=1)) / m + float(np.var(v01, ddof=1)) / n
 
 
 def _delong_ci(pos: np.ndarray, score: np.ndarray, confidence_level: float) -> Estimate:
