@@ -16,12 +16,16 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from validation import stats as S
 from validation.harness._endpoints import CaseData, estimate_endpoint
-from validation.harness._protocol import REF_NONEMPTY
+from validation.harness._protocol import REF_NONEMPTY, Acceptance, Endpoint
 
 PROPORTION = ["wilson", "wilson_cc", "clopper_pearson", "jeffreys", "agresti_coull"]
 BOOT = ["bootstrap_percentile", "bootstrap_bca"]
 BINARY = ["sensitivity", "specificity", "ppv", "npv"]
 REPS = 300
+
+
+def _ep(metric: str, ci: str) -> Endpoint:
+    return Endpoint(id="e", metric=metric, ci=ci, confidence_level=0.95, acceptance=Acceptance(value_at_least=0.5))
 
 
 def _data(y: np.ndarray, score: np.ndarray, seg: np.ndarray | None = None, threshold: float = 0.5) -> CaseData:
@@ -62,7 +66,7 @@ def _ref_counts(metric: str, d: CaseData, idx: np.ndarray) -> tuple[int, int]:
 def test_proportion_endpoints_are_proportion_ci(metric: str, ci: str) -> None:
     d = _ordinary()
     idx = np.arange(60)
-    r = estimate_endpoint({"metric": metric, "ci": ci}, d, idx, replicates=REPS, rng=np.random.default_rng(0))
+    r = estimate_endpoint(_ep(metric, ci), d, idx, replicates=REPS, rng=np.random.default_rng(0))
     k, n = _ref_counts(metric, d, idx)
     _assert_same(r["estimate"], S.proportion_ci(k, n, method=ci))  # type: ignore[arg-type]
 
@@ -72,7 +76,7 @@ def test_proportion_endpoints_are_proportion_ci(metric: str, ci: str) -> None:
 def test_auc_endpoint_is_roc_auc(ci: str, method: str) -> None:
     d = _ordinary()
     idx = np.arange(60)
-    r = estimate_endpoint({"metric": "roc_auc", "ci": ci}, d, idx, replicates=REPS, rng=np.random.default_rng(4))
+    r = estimate_endpoint(_ep("roc_auc", ci), d, idx, replicates=REPS, rng=np.random.default_rng(4))
     kw = {} if ci == "delong" else {"n_resamples": REPS, "rng": np.random.default_rng(4)}
     _assert_same(r["estimate"], S.roc_auc(d.y, d.score, method=method, **kw))  # type: ignore[arg-type]
 
@@ -82,7 +86,7 @@ def test_auc_endpoint_is_roc_auc(ci: str, method: str) -> None:
 def test_segmentation_endpoint_is_bootstrap_ci_and_equals_scipy(ci: str, method: str, sp_method: str) -> None:
     """The mean-of-cases interval equals scipy.stats.bootstrap (same draws) to 1e-12."""
     d = _ordinary()
-    r = estimate_endpoint({"metric": "dice", "ci": ci}, d, np.arange(60), replicates=REPS,
+    r = estimate_endpoint(_ep("dice", ci), d, np.arange(60), replicates=REPS,
                           rng=np.random.default_rng(9))
     ref = S.bootstrap_ci(lambda a: a.mean(axis=-1), d.seg["dice"], method=method, n_resamples=REPS,  # type: ignore[arg-type]
                          rng=np.random.default_rng(9), vectorized=True)
@@ -100,7 +104,7 @@ def test_binary_bootstrap_endpoint_is_bootstrap_interval_of_case_resampling(metr
     the interval is `bootstrap_interval`, which equals `bootstrap_ci`'s interval step."""
     d = _ordinary()
     idx = np.arange(60)
-    r = estimate_endpoint({"metric": metric, "ci": ci}, d, idx, replicates=REPS, rng=np.random.default_rng(2))
+    r = estimate_endpoint(_ep(metric, ci), d, idx, replicates=REPS, rng=np.random.default_rng(2))
     k, n = _ref_counts(metric, d, idx)
     est = r["estimate"]
     assert est.value == k / n and est.method == ci.replace("_", "-") and est.n == n
@@ -135,7 +139,7 @@ def test_constant_replicates_bca_is_that_of_validation_stats() -> None:
     # constant per-case segmentation values: every replicate equals the mean
     d = _data(np.r_[np.ones(5, int), np.zeros(5, int)], np.linspace(0, 1, 10), seg=np.full(10, 0.99))
     for ci, method in (("bootstrap_percentile", "percentile"), ("bootstrap_bca", "bca")):
-        r = estimate_endpoint({"metric": "dice", "ci": ci}, d, np.arange(10), replicates=REPS,
+        r = estimate_endpoint(_ep("dice", ci), d, np.arange(10), replicates=REPS,
                               rng=np.random.default_rng(1))
         ref = S.bootstrap_ci(lambda a: a.mean(axis=-1), d.seg["dice"], method=method, n_resamples=REPS,  # type: ignore[arg-type]
                              rng=np.random.default_rng(1), vectorized=True)
@@ -151,7 +155,7 @@ def test_degenerate_binary_endpoints(metric: str, ci: str, case: str) -> None:
     score = np.full(y.size, 0.7) if case == "constant_score" else np.linspace(0.2, 0.9, y.size)
     d = _data(y, score)
     idx = np.array([], dtype=int) if case == "empty" else np.arange(y.size)
-    r = estimate_endpoint({"metric": metric, "ci": ci}, d, idx, replicates=REPS, rng=np.random.default_rng(0))
+    r = estimate_endpoint(_ep(metric, ci), d, idx, replicates=REPS, rng=np.random.default_rng(0))
     est = r["estimate"]
     k, n = _ref_counts(metric, d, idx)
     if n == 0:  # no denominator: no estimate, no interval, a note
@@ -183,7 +187,7 @@ def test_degenerate_auc_endpoint_has_no_interval(ci: str, case: str) -> None:
          "empty": np.array([1, 0])}[case]
     d = _data(y, np.linspace(0.1, 0.9, y.size))
     idx = np.array([], dtype=int) if case == "empty" else np.arange(y.size)
-    r = estimate_endpoint({"metric": "roc_auc", "ci": ci}, d, idx, replicates=REPS, rng=np.random.default_rng(0))
+    r = estimate_endpoint(_ep("roc_auc", ci), d, idx, replicates=REPS, rng=np.random.default_rng(0))
     assert math.isnan(r["estimate"].ci_low) and math.isnan(r["estimate"].ci_high) and r["notes"]
     if case == "one_negative" and ci == "delong":
         assert math.isnan(S.roc_auc(y, d.score, method="delong").ci_low)
@@ -195,7 +199,7 @@ def test_constant_scores_auc_equals_roc_auc(ci: str) -> None:
     d = _data(y, np.full(12, 0.4))
     method = {"delong": "delong", "bootstrap_percentile": "bootstrap-percentile", "bootstrap_bca": "bootstrap-bca"}[ci]
     kw = {} if ci == "delong" else {"n_resamples": REPS, "rng": np.random.default_rng(3)}
-    r = estimate_endpoint({"metric": "roc_auc", "ci": ci}, d, np.arange(12), replicates=REPS,
+    r = estimate_endpoint(_ep("roc_auc", ci), d, np.arange(12), replicates=REPS,
                           rng=np.random.default_rng(3))
     _assert_same(r["estimate"], S.roc_auc(y, d.score, method=method, **kw))  # type: ignore[arg-type]
     assert r["estimate"].value == 0.5
@@ -205,7 +209,7 @@ def test_constant_scores_auc_equals_roc_auc(ci: str) -> None:
 @pytest.mark.parametrize("n", [0, 1])
 def test_degenerate_segmentation_endpoint(ci: str, n: int) -> None:
     d = _data(np.r_[1, 0], np.r_[0.9, 0.1], seg=np.r_[0.8, 0.6])
-    r = estimate_endpoint({"metric": "dice", "ci": ci}, d, np.arange(n), replicates=REPS,
+    r = estimate_endpoint(_ep("dice", ci), d, np.arange(n), replicates=REPS,
                           rng=np.random.default_rng(0))
     est = r["estimate"]
     assert math.isnan(est.ci_low) and math.isnan(est.ci_high) and est.n == n and r["notes"]

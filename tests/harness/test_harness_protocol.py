@@ -144,7 +144,7 @@ def test_harness_protocol_tampered_manifest_stops_run(tmp_path: Path) -> None:
     assert "case K0077 `path` images/K0077.bin: file missing" in msg
     assert not (tmp_path / "out" / "result.json").exists() and not (tmp_path / "never.db").exists()
     actions = [r["action"] for r in iter_records(audit)]
-    assert actions == ["protocol.lock", "testset.integrity_failure"]
+    assert actions == ["protocol.lock", "testset.integrity_failure", "run.fail"]  # every failure after the lock
 
 
 @pytest.mark.verifies("SRS-HARNESS-012")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from validation.errors import ProtocolError
-from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS
+from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint
 from validation import stats as S
 from validation.stats import Estimate
 
@@ -58,22 +58,20 @@ def _kn(metric: str, tp: int, fp: int, fn: int, tn: int) -> tuple[int, int]:
             "ppv": (tp, tp + fp), "npv": (tn, tn + fn)}[metric]
 
 
-def estimate_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, *,
+def estimate_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, *,
                       replicates: int, rng: np.random.Generator) -> dict[str, Any]:
     """Estimate one endpoint on the cases ``idx``; returns the estimate plus counts/notes.
 
     Each metric maps to one `validation.stats` call for its interval; the harness only
     selects the cases and, for the proportion bootstrap, draws the replicate counts.
     """
-    metric, ci = ep["metric"], ep["ci"]
-    cl = float(ep.get("confidence_level", 0.95))
+    metric, ci, cl = ep.metric, ep.ci, ep.confidence_level
     if metric == "roc_auc":
         return _auc_endpoint(ci, data, idx, replicates, rng, cl)
     if metric in BINARY_METRICS:
         return _binary_endpoint(metric, ci, data, idx, replicates, rng, cl)
     if metric in SEGMENTATION_METRICS:
-        key = metric if metric != "nsd" else f"nsd@{ep['tolerance_mm']}"
-        return _segmentation_endpoint(key, ci, data, idx, replicates, rng, cl)
+        return _segmentation_endpoint(ep.seg_key, ci, data, idx, replicates, rng, cl)
     if metric == "lesion_sensitivity_at_fp":
         est, extra, notes = _lesion_endpoint(ep, data, idx, replicates, rng, cl)
         return {"estimate": est, "extra": extra, "notes": notes}
@@ -155,9 +153,9 @@ def _mean_rows(x: np.ndarray) -> Any:
     return x.mean(axis=-1)
 
 
-def acceptance(ep: dict[str, Any], est: Estimate) -> tuple[bool, str]:
+def acceptance(ep: Endpoint, est: Estimate) -> tuple[bool, str]:
     """Evaluate the endpoint's acceptance criteria (all must hold); NaN never passes."""
-    acc = ep["acceptance"]
+    acc = ep.acceptance
     parts: list[str] = []
     ok = True
 
@@ -167,17 +165,17 @@ def acceptance(ep: dict[str, Any], est: Estimate) -> tuple[bool, str]:
         ok = ok and bool(cond)
 
     v, lo, hi = est.value, est.ci_low, est.ci_high
-    if "ci_low_at_least" in acc:
-        check(f"ci_low >= {acc['ci_low_at_least']}", lo >= acc["ci_low_at_least"])
-    if "value_at_least" in acc:
-        check(f"value >= {acc['value_at_least']}", v >= acc["value_at_least"])
-    if "ci_high_at_most" in acc:
-        check(f"ci_high <= {acc['ci_high_at_most']}", hi <= acc["ci_high_at_most"])
-    if "value_at_most" in acc:
-        check(f"value <= {acc['value_at_most']}", v <= acc["value_at_most"])
-    if "margin" in acc:
-        ref, mar = acc["reference"], acc["margin"]
-        if ep["metric"] in _LOWER_IS_BETTER:
+    if acc.ci_low_at_least is not None:
+        check(f"ci_low >= {acc.ci_low_at_least}", lo >= acc.ci_low_at_least)
+    if acc.value_at_least is not None:
+        check(f"value >= {acc.value_at_least}", v >= acc.value_at_least)
+    if acc.ci_high_at_most is not None:
+        check(f"ci_high <= {acc.ci_high_at_most}", hi <= acc.ci_high_at_most)
+    if acc.value_at_most is not None:
+        check(f"value <= {acc.value_at_most}", v <= acc.value_at_most)
+    if acc.margin is not None and acc.reference is not None:
+        ref, mar = acc.reference, acc.margin
+        if ep.metric in _LOWER_IS_BETTER:
             check(f"non-inferiority: ci_high < {ref} + {mar}", hi < ref + mar)
         else:
             check(f"non-inferiority: ci_low > {ref} - {mar}", lo > ref - mar)
@@ -186,7 +184,7 @@ def acceptance(ep: dict[str, Any], est: Estimate) -> tuple[bool, str]:
     return ok, " and ".join(parts)
 
 
-def _lesion_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, replicates: int,
+def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: int,
                      rng: np.random.Generator, cl: float) -> tuple[Estimate, dict[str, Any], list[str]]:
     """Lesion-level sensitivity at ``fp_per_image`` via `validation.metrics` (cluster bootstrap
     over ``patient_id`` when the manifest has it, else over cases)."""
@@ -208,8 +206,8 @@ def _lesion_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, replic
         cases.tolist(),
         {"case": det["l_case"][lk], "center_mm": det["l_center"][lk], "diameter_mm": det["l_diam"][lk]},
         {"case": det["c_case"][ck], "score": det["c_score"][ck], "center_mm": det["c_center"][ck]},
-        criterion="center_in_radius", radius_mm=ep.get("radius_mm"), clusters=clusters,
+        criterion="center_in_radius", radius_mm=ep.radius_mm, clusters=clusters,
     )
-    est = lesion_sensitivity_at_fp(match, float(ep["fp_per_image"]), confidence_level=cl,
+    est = lesion_sensitivity_at_fp(match, float(ep.fp_per_image or 0.0), confidence_level=cl,
                                    n_resamples=replicates, rng=rng)
     return est, extra, []
