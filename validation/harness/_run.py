@@ -29,7 +29,7 @@ from validation.harness._cases import build_case_data, read_predictions
 from validation.harness._endpoints import CaseData, acceptance, estimate_endpoint
 from validation.harness._lock import LockState, ensure_locked
 from validation.harness._manifest import Manifest, check_manifest_files, read_manifest
-from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS, Protocol, load_protocol
+from validation.harness._protocol import SEGMENTATION_METRICS, Protocol, load_protocol
 from validation.harness._subgroups import subgroup_levels, subgroup_results
 from validation.spreadsheet import safe_frame
 from validation.stats._results import encode_float
@@ -69,6 +69,7 @@ class _Device:
     threshold: float | None
     predictions: pd.DataFrame | None  # predictions mode: the table, aligned to the manifest
     bundle_path: Path | None
+    warnings: tuple[str, ...] = ()
 
 
 def run_validation(
@@ -118,10 +119,13 @@ def _record_failure(audit: AuditLog, protocol: Protocol, lock: LockState, run_id
 
 def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path, tracking_uri: str | None,
                 progress: bool, run_ids: list[str]) -> ValidationOutcome:
+    (out / "result.json").unlink(missing_ok=True)  # a result.json only ever means a completed run
     manifest, n_files = _check_test_set(audit, protocol)
     device = _identify_device(protocol, manifest)
     prior = _prior_accesses(audit.path, manifest)
-    warnings = [f"test set {manifest.path.name} was accessed {prior} time(s) before this run"] if prior else []
+    warnings = list(device.warnings)
+    if prior:
+        warnings.append(f"test set {manifest.path.name} was accessed {prior} time(s) before this run")
     with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="validation",
                      tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id}) as run:
         run_ids.append(run.run_id)
@@ -187,9 +191,9 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
         if not path.is_file():
             raise ProtocolError(f"`device.predictions` file {path.name} does not exist")
         sha = sha256_file(path)
-        table, _ = read_predictions(path, manifest)
+        table, read_warnings = read_predictions(path, manifest)
         info: dict[str, Any] = {"mode": "predictions", "predictions_file": path.name, "predictions_sha256": sha}
-        device = _Device("predictions", sha, info, dev.threshold, table, None)
+        device = _Device("predictions", sha, info, dev.threshold, table, None, tuple(read_warnings))
     else:
         import samd_core
 
@@ -254,12 +258,8 @@ def _evaluate(protocol: Protocol, manifest: Manifest, device: _Device, out: Path
     else:
         table = device.predictions
         mask_base = protocol.resolve(str(protocol.device.predictions)).parent
-        _, w = read_predictions(protocol.resolve(str(protocol.device.predictions)), manifest)
-        warnings += w
-    needs_threshold = any(ep.metric in BINARY_METRICS for ep in protocol.endpoints)
     data, cases = build_case_data(protocol, manifest, table, mask_base,  # type: ignore[arg-type]
-                                  threshold=device.threshold if needs_threshold or device.threshold is not None else None,
-                                  detections_path=detections_path)
+                                  threshold=device.threshold, detections_path=detections_path)
     reference_files: dict[str, str] = {}
     if data.detection is not None:
         info["detections_sha256"] = data.detection["detections_sha256"]
