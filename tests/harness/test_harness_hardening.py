@@ -366,3 +366,14 @@ def test_format_summary_rounds_for_people_and_result_keeps_full_precision() -> N
     text = format_summary(r)
     assert "0.667 [nan, 1.000]" in text and "FAIL" in text and "warning: w" in text
     assert r["endpoints"][0]["value"] == 2 / 3
+
+
+def test_shipped_example_protocol_parses_without_aliases(tmp_path: Path) -> None:
+    """examples/reference_device/protocol.yaml (placeholders filled as `samd demo` does)."""
+    text = (REPO / "examples" / "reference_device" / "protocol.yaml").read_text(encoding="utf-8")
+    for k, v in {"{{BUNDLE}}": "bundle", "{{THRESHOLD}}": "0.9980661869049072", "{{MANIFEST}}": "m.csv",
+                 "{{LESIONS}}": "l.csv", "{{REPLICATES}}": "200"}.items():
+        text = text.replace(k, v)
+    p = load_protocol(_write(tmp_path, text))
+    assert p.normalised == () and p.mode == "bundle" and p.device.threshold == 0.9980661869049072
+    assert [e.ci for e in p.endpoints] == ["wilson", "wilson", "delong"] + ["bootstrap_percentile"] * 4
