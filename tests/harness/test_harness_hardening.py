@@ -342,7 +342,7 @@ def test_older_spellings_are_accepted_and_recorded_as_normalised(tmp_path: Path)
     assert o.result["normalised"] == [
         {"path": "endpoints[1].ci", "given": "clopper-pearson", "used": "clopper_pearson"},
         {"path": "endpoints[2].ci", "given": "bootstrap-bca", "used": "bootstrap_bca"},
-        {"path": "multiplicity", "given": "benjamini-hochberg", "used": "bh"},
+        {"path": "multiplicity", "given": "benjamini-hochberg", "used": "benjamini_hochberg"},
     ]
     assert o.result["protocol_sha256"] == sha256_file(proto)  # the file as written is what is locked
     assert [e["ci"] for e in o.result["endpoints"]][1:] == ["clopper_pearson", "bootstrap_bca"]

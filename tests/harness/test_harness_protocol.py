@@ -57,7 +57,7 @@ MALFORMED = [
      "`endpoints[1].acceptance` of `protocol p.yaml` must be 'margin' and 'reference' together"),
     ("replicates: 200", "replicates: 10", "`bootstrap.replicates` of `protocol p.yaml` must be >= 100"),
     ("multiplicity: holm", "multiplicity: hochberg", "`multiplicity` of `protocol p.yaml` must be one of "
-                                                     "['holm', 'bonferroni', 'bh', 'none']"),
+                                                     "['holm', 'bonferroni', 'benjamini_hochberg', 'none']"),
     ("bins: [0, 60, 200]", "bins: [0, 60, 50]",
      "`subgroups.variables[1].bins` of `protocol p.yaml` must be strictly increasing"),
     ("{id: spec,", "{id: sens,", "`endpoints[2].id` of `protocol p.yaml` must be unique among endpoints"),

@@ -71,7 +71,7 @@ def test_harness_segmentation_endpoints(tmp_path: Path) -> None:
     assert ep["nsd2"]["value"] == pytest.approx(nsd.mean(), abs=1e-15)
     for e in ep.values():
         assert e["ci_low"] <= e["value"] <= e["ci_high"] and e["n"] == 12
-    assert ep["hd95"]["method"] == "bootstrap-bca" and ep["dice"]["method"] == "bootstrap-percentile"
+    assert ep["hd95"]["method"] == "bootstrap_bca" and ep["dice"]["method"] == "bootstrap_percentile"
     assert ep["hd95"]["passed"] == bool(hd95.mean() <= 5.0)
     t = next(t for t in o.result["interaction_tests"] if t["endpoint"] == "dice")
     h, pv = sps.kruskal(dice[0::2], dice[1::2])  # scanner A = even cases, B = odd (scipy peer)

@@ -97,7 +97,7 @@ def _auc_boot(method: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, A
 def _curve(kw_name: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]:
     def make(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         y, s = draw(scored(6, 30))
-        return (y, s), {kw_name: draw(st.sampled_from([0.5, 0.8, 0.9])), "method": "bootstrap-percentile",
+        return (y, s), {kw_name: draw(st.sampled_from([0.5, 0.8, 0.9])), "method": "bootstrap_percentile",
                         "n_resamples": 40, "rng": draw(st.integers(0, 1000))}
 
     return make
@@ -105,7 +105,7 @@ def _curve(kw_name: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any
 
 def _pauc(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     y, s = draw(scored(6, 30))
-    return (y, s), {"bounds": (0.8, 1.0), "correct": False, "method": "bootstrap-percentile", "n_resamples": 40,
+    return (y, s), {"bounds": (0.8, 1.0), "correct": False, "method": "bootstrap_percentile", "n_resamples": 40,
                     "rng": draw(st.integers(0, 1000))}
 
 
@@ -154,12 +154,12 @@ def _tab(**kw: Any) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]:
 
 
 def _mcnemar(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    return (draw(table()),), {"method": draw(st.sampled_from(["exact", "mid-p", "asymptotic", "asymptotic_cc"]))}
+    return (draw(table()),), {"method": draw(st.sampled_from(["exact", "mid_p", "asymptotic", "asymptotic_cc"]))}
 
 
 def _adjust(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     p = draw(st.lists(st.floats(0, 1), min_size=1, max_size=20))
-    return (p,), {"method": draw(st.sampled_from(["holm", "bonferroni", "benjamini-hochberg"]))}
+    return (p,), {"method": draw(st.sampled_from(["holm", "bonferroni", "benjamini_hochberg"]))}
 
 
 @st.composite
@@ -247,8 +247,8 @@ REGISTRY: dict[str, Spec] = {
     "proportion_ci": Spec(vs.proportion_ci, _prop),
     "proportion_difference_ci": Spec(vs.proportion_difference_ci, _diff),
     "roc_auc[delong]": Spec(vs.roc_auc, _roc),
-    "roc_auc[bootstrap-percentile]": Spec(vs.roc_auc, _auc_boot("bootstrap-percentile"), contains_value=False),
-    "roc_auc[bootstrap-bca]": Spec(vs.roc_auc, _auc_boot("bootstrap-bca"), contains_value=False, widens=False),
+    "roc_auc[bootstrap_percentile]": Spec(vs.roc_auc, _auc_boot("bootstrap_percentile"), contains_value=False),
+    "roc_auc[bootstrap_bca]": Spec(vs.roc_auc, _auc_boot("bootstrap_bca"), contains_value=False, widens=False),
     "roc_curve": Spec(vs.roc_curve, _curve_pts, has_cl=False, bad_kwargs=()),
     "sensitivity_at_specificity": Spec(vs.sensitivity_at_specificity, _curve("specificity"), contains_value=False),
     "specificity_at_sensitivity": Spec(vs.specificity_at_sensitivity, _curve("sensitivity"), contains_value=False),

@@ -16,8 +16,8 @@ from validation.stats import Estimate
 __all__ = ["CaseData", "acceptance", "estimate_endpoint"]
 
 _LOWER_IS_BETTER = frozenset({"hd95"})
-#: protocol CI name -> the `validation.stats` method it selects
-_AUC_METHOD = {"delong": "delong", "bootstrap_percentile": "bootstrap-percentile", "bootstrap_bca": "bootstrap-bca"}
+#: protocol CI name -> the `bootstrap_ci` / `bootstrap_interval` method it selects (the protocol's
+#: CI names are the `validation.stats` names: `roc_auc`, `proportion_ci` take them as they are)
 _BOOTSTRAP_METHOD = {"bootstrap_percentile": "percentile", "bootstrap_bca": "bca"}
 
 
@@ -84,13 +84,13 @@ def _auc_endpoint(ci: str, data: CaseData, idx: np.ndarray, replicates: int, rng
     npos, nneg = int(np.sum(y == 1)), int(np.sum(y == 0))
     extra: dict[str, Any] = {"n_positive": npos, "n_negative": nneg}
     if npos < 2 or nneg < 2:
-        est = Estimate(math.nan, math.nan, math.nan, cl, _AUC_METHOD[ci], npos + nneg)
+        est = Estimate(math.nan, math.nan, math.nan, cl, ci, npos + nneg)
         return {"estimate": est, "extra": extra, "notes": ["AUC needs at least 2 positive and 2 negative cases"]}
     if ci == "delong":
         est = S.roc_auc(y, s, method="delong", confidence_level=cl)
         extra["delong_variance"] = S.roc_auc_variance(y, s)
     else:
-        est = S.roc_auc(y, s, method=_AUC_METHOD[ci], confidence_level=cl,  # type: ignore[arg-type]
+        est = S.roc_auc(y, s, method=ci, confidence_level=cl,  # type: ignore[arg-type]
                         n_resamples=replicates, rng=rng)
     return {"estimate": est, "extra": extra, "notes": []}
 
@@ -102,8 +102,7 @@ def _binary_endpoint(metric: str, ci: str, data: CaseData, idx: np.ndarray, repl
     k, n = _kn(metric, tp, fp, fn, tn)
     notes = [f"no cases in the denominator of {metric}"] if n == 0 else []
     if n == 0:  # no denominator: no estimate, no interval (proportion_ci needs n >= 1)
-        method = f"bootstrap-{_BOOTSTRAP_METHOD[ci]}" if ci in _BOOTSTRAP_METHOD else ci
-        est = Estimate(math.nan, math.nan, math.nan, cl, method, 0)
+        est = Estimate(math.nan, math.nan, math.nan, cl, ci, 0)
     elif ci in _BOOTSTRAP_METHOD:
         est = _binary_bootstrap(metric, ci, (tp, fp, fn, tn), replicates, rng, cl)
     else:
@@ -142,7 +141,7 @@ def _segmentation_endpoint(key: str, ci: str, data: CaseData, idx: np.ndarray, r
     x = x[np.isfinite(x)]
     if x.size < 2:
         theta = float(x.mean()) if x.size else math.nan
-        est = Estimate(theta, math.nan, math.nan, cl, f"bootstrap-{_BOOTSTRAP_METHOD[ci]}", int(x.size))
+        est = Estimate(theta, math.nan, math.nan, cl, ci, int(x.size))
         return {"estimate": est, "extra": extra, "notes": ["a bootstrap interval needs at least 2 cases"]}
     est = S.bootstrap_ci(_mean_rows, x, method=_BOOTSTRAP_METHOD[ci], n_resamples=replicates, rng=rng,  # type: ignore[arg-type]
                          confidence_level=cl, vectorized=True)

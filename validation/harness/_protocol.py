@@ -58,7 +58,7 @@ CI_ALIASES: dict[str, str] = {
     "clopper-pearson": "clopper_pearson",
     "agresti-coull": "agresti_coull",
 }
-MULTIPLICITY_ALIASES: dict[str, str] = {"benjamini-hochberg": "bh", "benjamini_hochberg": "bh"}
+MULTIPLICITY_ALIASES: dict[str, str] = {"bh": "benjamini_hochberg", "benjamini-hochberg": "benjamini_hochberg"}
 
 #: Bounds on the protocol file (a plan is a few kB).
 MAX_BYTES = 1 << 20
@@ -195,7 +195,7 @@ class Protocol:
         SHA-256 of the file's bytes as written (what is locked in the audit trail).
     id, title : str
     device, manifest, truth, endpoints, subgroups, bootstrap, multiplicity
-        The plan, typed. ``multiplicity`` is ``holm``, ``bonferroni``, ``bh`` or ``none``.
+        The plan, typed. ``multiplicity`` is ``holm``, ``bonferroni``, ``benjamini_hochberg`` or ``none``.
     normalised : tuple of Normalised
         Older spellings that were accepted and the names used instead.
     """

@@ -130,10 +130,6 @@ def _cochran(est: list[float], var: list[float]) -> dict[str, Any]:
     return {"statistic": t.statistic, "pvalue": t.pvalue, "df": max(t.estimate.n - 1, 0)}
 
 
-#: protocol multiplicity name -> `validation.stats.adjust_pvalues` method
-_ADJUST = {"holm": "holm", "bonferroni": "bonferroni", "bh": "benjamini-hochberg"}
-
-
 def _adjust(p: np.ndarray, method: str) -> np.ndarray:
     """Adjusted p-values over the finite entries (a level without a test stays NaN and is not
     counted in the family); ``"none"`` keeps the raw values."""
@@ -142,5 +138,5 @@ def _adjust(p: np.ndarray, method: str) -> np.ndarray:
     if method == "none" or not ok.any():
         out[ok] = p[ok]
         return out
-    out[ok] = np.asarray(S.adjust_pvalues(p[ok], method=_ADJUST[method]).adjusted)  # type: ignore[arg-type]
+    out[ok] = np.asarray(S.adjust_pvalues(p[ok], method=method).adjusted)  # type: ignore[arg-type]
     return out

@@ -74,8 +74,8 @@ def bootstrap_ci(
     Returns
     -------
     Estimate
-        ``value = statistic(*data)``; ``method`` is ``"bootstrap-percentile"`` or
-        ``"bootstrap-bca"``; ``n`` is the number of resampled units.
+        ``value = statistic(*data)``; ``method`` is ``"bootstrap_percentile"`` or
+        ``"bootstrap_bca"``; ``n`` is the number of resampled units.
 
     Notes
     -----
@@ -132,7 +132,7 @@ def bootstrap_ci(
                 "statistic", fn, "finite on every jackknife subsample (needed by BCa)", Described("a non-finite value")
             )
         low, high = bca_interval(theta_b, theta_hat, theta_jack, confidence_level)
-    return Estimate(theta_hat, low, high, confidence_level, f"bootstrap-{method}", len(unit_rows))
+    return Estimate(theta_hat, low, high, confidence_level, f"bootstrap_{method}", len(unit_rows))
 
 
 def bootstrap_interval(
@@ -191,7 +191,7 @@ def bootstrap_interval(
         raise InvalidParameterError("theta_jack", fn, "a non-empty 1-d array for method='bca'", Described("missing"))
     units = (0 if jack is None else int(jack.size)) if n is None else as_count(n, "n", fn)
     theta = float(theta_hat)
-    tag = f"bootstrap-{method}"
+    tag = f"bootstrap_{method}"
     if not (math.isfinite(theta) and np.isfinite(reps).all()):
         return Estimate(theta, math.nan, math.nan, confidence_level, tag, units)
     if method == "percentile":
