@@ -256,3 +256,25 @@ def test_roc_auc_variance_equals_proc_var() -> None:
     if res.returncode != 0:
         pytest.skip(f"pROC unavailable: {res.stderr[-200:]}")
     assert abs(S.roc_auc_variance(d.y, d.score) - float(res.stdout)) <= 1e-12
+
+
+def test_no_interval_or_test_kernel_outside_validation_stats() -> None:
+    """AST scan of every package: percentile/BCa intervals, DeLong placements/variances and
+    Cochran's Q are defined only in validation/stats (the harness calls them)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    kernel = re.compile(r"(percentile_interval|bca_interval|cochran_q|delong_variance|auc_delong|placements"
+                        r"|mean_bootstrap|proportion_interval)", re.IGNORECASE)
+    found = []
+    for pkg in ("samd_core", "validation", "clinical_eval", "risk", "samd"):
+        for path in (root / pkg).rglob("*.py"):
+            if path.is_relative_to(root / "validation" / "stats"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and kernel.search(node.name):
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+    assert not found, found
+    assert not (root / "validation" / "harness" / "_kernels.py").exists()
