@@ -377,3 +377,13 @@ def test_shipped_example_protocol_parses_without_aliases(tmp_path: Path) -> None
     p = load_protocol(_write(tmp_path, text))
     assert p.normalised == () and p.mode == "bundle" and p.device.threshold == 0.9980661869049072
     assert [e.ci for e in p.endpoints] == ["wilson", "wilson", "delong"] + ["bootstrap_percentile"] * 4
+
+
+@pytest.mark.parametrize("key", ["k" * 5000, "a\nb", "=cmd|' /C calc'!A0", "é" * 100])
+@pytest.mark.parametrize("where", ["top", "device", "endpoint"])
+def test_hostile_unknown_keys_give_one_bounded_line(tmp_path: Path, key: str, where: str) -> None:
+    data = json.loads(json.dumps(FULL))
+    target = {"top": data, "device": data["device"], "endpoint": data["endpoints"][0]}[where]
+    target[key] = 1
+    msg = _one_line_error(_write(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
+    assert "k" * 200 not in msg and "known keys" in msg

@@ -339,7 +339,9 @@ def _invalid(path: str, where: str, allowed: str, value: Any, options: Any = Non
 def _path(parts: Any) -> str:
     out = ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        text = str(p) if len(str(p)) <= _SHOWN else str(p)[: _SHOWN - 3] + "..."
+        text = text.replace("\n", " ").replace("\r", " ")
+        out += f"[{text}]" if isinstance(p, int) else (f".{text}" if out else text)
     return out or "<top level>"
 
 
