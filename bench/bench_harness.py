@@ -110,7 +110,7 @@ def bench_validation(n: int, tmp: Path, replicates: int = 2000) -> dict:
     from sklearn.metrics import roc_auc_score
 
     t = time.perf_counter()
-    roc_auc(y, s, method="bootstrap-percentile", n_resamples=200, rng=np.random.default_rng(0))
+    roc_auc(y, s, method="bootstrap_percentile", n_resamples=200, rng=np.random.default_rng(0))
     ours = time.perf_counter() - t
     r = np.random.default_rng(0)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)

@@ -99,7 +99,7 @@ def main() -> None:
     y = (g.random(n) < 0.3).astype(np.int64)
     s = g.normal(size=n) + 0.8 * y
     t_boot = best_of(
-        lambda: roc_auc(y, s, method="bootstrap-percentile", n_resamples=boot, rng=1), args.repeats
+        lambda: roc_auc(y, s, method="bootstrap_percentile", n_resamples=boot, rng=1), args.repeats
     )
     pb = None if args.skip_r else proc_time(
         y, s, 'ci.auc(r, method = "bootstrap", boot.n = 2000, boot.stratified = TRUE, progress = "none")', 1
@@ -107,7 +107,7 @@ def main() -> None:
     if pb is not None:
         rows.append(("stratified bootstrap AUC CI, 2000 resamples, n = 10^4",
                      "pROC 1.18 ci.auc(bootstrap, stratified)", t_boot, pb[0], "<= 0.1x"))
-        b = roc_auc(y, s, method="bootstrap-percentile", n_resamples=2000, rng=1)
+        b = roc_auc(y, s, method="bootstrap_percentile", n_resamples=2000, rng=1)
         plo, pmed, phi = map(float, pb[1].split(","))
         notes.append(
             f"Bootstrap at n = 10^4 (different random numbers): pROC (lower, median of replicates, upper) = "

@@ -11,6 +11,7 @@ from samd_core.errors import (
 
 __all__ = [
     "AuditError",
+    "CaseInferenceError",
     "IntegrityError",
     "InvalidParameterError",
     "ProtocolError",
@@ -25,3 +26,14 @@ class ProtocolError(SamdError, ValueError):
 
 class AuditError(SamdError, ValueError):
     """The audit trail is broken, tampered with, or cannot be written."""
+
+
+class CaseInferenceError(SamdError, RuntimeError):
+    """Some cases of a bundle-mode run failed on every attempt; ``case_ids`` names them.
+
+    The cases that succeeded are stored, so a rerun resumes; a failed case is never dropped.
+    """
+
+    def __init__(self, message: str, *, case_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.case_ids = case_ids

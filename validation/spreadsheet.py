@@ -47,7 +47,7 @@ def safe_frame(frame: Any) -> Any:
     out = frame.copy()
     out.columns = [safe_cell(str(c)) for c in out.columns]
     for col in out.columns:
-        if out[col].dtype == object:
+        if out[col].dtype == object or str(out[col].dtype) in ("str", "string"):  # pandas 3: "str" dtype
             out[col] = out[col].map(safe_cell)
     return out
 

@@ -50,6 +50,6 @@ def make_study(root: Path, n: int = 120, seed: int = 3, files: bool = True) -> P
         rows.append(line)
     (root / "manifest.csv").write_text("\n".join(rows) + "\n")
     (root / "predictions.csv").write_text(
-        "case_id,score\n" + "".join(f"K{i:04d},{score[i]!r}\n" for i in range(n)))
+        "case_id,score\n" + "".join(f"K{i:04d},{float(score[i])!r}\n" for i in range(n)))
     (root / "protocol.yaml").write_text(BASE_PROTOCOL)
     return root / "protocol.yaml"

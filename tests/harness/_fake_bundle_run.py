@@ -19,6 +19,8 @@ class FakeLockedModel:
     manifest_sha256 = "f" * 64
     name = "fake"
     version = "1.0"
+    threshold = 50.0  # the locked case threshold (protocol: 50)
+    input_domain = None
 
     def __init__(self, calls: str, delay: float) -> None:
         self.calls, self.delay = calls, delay
@@ -40,4 +42,4 @@ if __name__ == "__main__":
     from validation.harness import run_validation
 
     o = run_validation(proto, out_dir=out, audit_log=audit, tracking_uri=uri, progress=True)
-    sys.exit(o.exit_code)
+    sys.exit(0 if o.verdict == "pass" else 1)

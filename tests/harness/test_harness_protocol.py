@@ -57,7 +57,7 @@ MALFORMED = [
      "`endpoints[1].acceptance` of `protocol p.yaml` must be 'margin' and 'reference' together"),
     ("replicates: 200", "replicates: 10", "`bootstrap.replicates` of `protocol p.yaml` must be >= 100"),
     ("multiplicity: holm", "multiplicity: hochberg", "`multiplicity` of `protocol p.yaml` must be one of "
-                                                     "['holm', 'bonferroni', 'bh', 'none']"),
+                                                     "['holm', 'bonferroni', 'benjamini_hochberg', 'none']"),
     ("bins: [0, 60, 200]", "bins: [0, 60, 50]",
      "`subgroups.variables[1].bins` of `protocol p.yaml` must be strictly increasing"),
     ("{id: spec,", "{id: sens,", "`endpoints[2].id` of `protocol p.yaml` must be unique among endpoints"),
@@ -144,7 +144,7 @@ def test_harness_protocol_tampered_manifest_stops_run(tmp_path: Path) -> None:
     assert "case K0077 `path` images/K0077.bin: file missing" in msg
     assert not (tmp_path / "out" / "result.json").exists() and not (tmp_path / "never.db").exists()
     actions = [r["action"] for r in iter_records(audit)]
-    assert actions == ["protocol.lock", "testset.integrity_failure"]
+    assert actions == ["protocol.lock", "testset.integrity_failure", "run.fail"]  # every failure after the lock
 
 
 @pytest.mark.verifies("SRS-HARNESS-012")

@@ -15,7 +15,6 @@ id: SAP-REAL-BUNDLE-001
 device:
   bundle: bundle
   score: {column: score, higher_is_positive: true, is_probability: true}
-  threshold: 0.5
 manifest: manifest.csv
 truth: {column: label, positive: "1", mask_column: ref_path}
 endpoints:

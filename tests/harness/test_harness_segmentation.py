@@ -71,7 +71,7 @@ def test_harness_segmentation_endpoints(tmp_path: Path) -> None:
     assert ep["nsd2"]["value"] == pytest.approx(nsd.mean(), abs=1e-15)
     for e in ep.values():
         assert e["ci_low"] <= e["value"] <= e["ci_high"] and e["n"] == 12
-    assert ep["hd95"]["method"] == "bootstrap-bca" and ep["dice"]["method"] == "bootstrap-percentile"
+    assert ep["hd95"]["method"] == "bootstrap_bca" and ep["dice"]["method"] == "bootstrap_percentile"
     assert ep["hd95"]["passed"] == bool(hd95.mean() <= 5.0)
     t = next(t for t in o.result["interaction_tests"] if t["endpoint"] == "dice")
     h, pv = sps.kruskal(dice[0::2], dice[1::2])  # scanner A = even cases, B = odd (scipy peer)
@@ -142,11 +142,12 @@ def test_harness_lesion_sensitivity_at_fp_endpoint(tmp_path: Path) -> None:
 
 
 def test_harness_bootstrap_intervals_never_drop_undefined_replicates() -> None:
-    from validation.harness._kernels import bca_interval, percentile_interval
+    from validation.stats import bootstrap_interval
 
     reps = np.array([1.0, 2.0, np.inf, 3.0])
-    assert np.isnan(percentile_interval(reps, 0.95)).all()
-    assert np.isnan(bca_interval(reps, 2.0, np.array([1.0, 2.0]), None, 0.95)).all()
-    lo, hi = percentile_interval(np.arange(101.0), 0.9)
+    for method in ("percentile", "bca"):
+        est = bootstrap_interval(reps, 2.0, method=method, theta_jack=np.array([1.0, 2.0]))
+        assert np.isnan([est.ci_low, est.ci_high]).all()
+    est = bootstrap_interval(np.arange(101.0), 50.0, method="percentile", confidence_level=0.9)
     a = (1 - 0.9) / 2
-    assert (lo, hi) == tuple(np.quantile(np.arange(101.0), [a, 1 - a]))  # numpy linear quantiles
+    assert (est.ci_low, est.ci_high) == tuple(np.quantile(np.arange(101.0), [a, 1 - a]))  # numpy linear quantiles

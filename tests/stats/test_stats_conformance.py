@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import validation.stats as vs
 from validation.errors import InvalidParameterError
 from validation.stats import Estimate, HypothesisTestResult
+from validation.stats._results import encode_float
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def _auc_boot(method: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, A
 def _curve(kw_name: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]:
     def make(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         y, s = draw(scored(6, 30))
-        return (y, s), {kw_name: draw(st.sampled_from([0.5, 0.8, 0.9])), "method": "bootstrap-percentile",
+        return (y, s), {kw_name: draw(st.sampled_from([0.5, 0.8, 0.9])), "method": "bootstrap_percentile",
                         "n_resamples": 40, "rng": draw(st.integers(0, 1000))}
 
     return make
@@ -104,7 +105,7 @@ def _curve(kw_name: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any
 
 def _pauc(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     y, s = draw(scored(6, 30))
-    return (y, s), {"bounds": (0.8, 1.0), "correct": False, "method": "bootstrap-percentile", "n_resamples": 40,
+    return (y, s), {"bounds": (0.8, 1.0), "correct": False, "method": "bootstrap_percentile", "n_resamples": 40,
                     "rng": draw(st.integers(0, 1000))}
 
 
@@ -153,12 +154,12 @@ def _tab(**kw: Any) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]:
 
 
 def _mcnemar(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    return (draw(table()),), {"method": draw(st.sampled_from(["exact", "mid-p", "asymptotic", "asymptotic_cc"]))}
+    return (draw(table()),), {"method": draw(st.sampled_from(["exact", "mid_p", "asymptotic", "asymptotic_cc"]))}
 
 
 def _adjust(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     p = draw(st.lists(st.floats(0, 1), min_size=1, max_size=20))
-    return (p,), {"method": draw(st.sampled_from(["holm", "bonferroni", "benjamini-hochberg"]))}
+    return (p,), {"method": draw(st.sampled_from(["holm", "bonferroni", "benjamini_hochberg"]))}
 
 
 @st.composite
@@ -205,7 +206,32 @@ def _curve_pts(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (y, s), {}
 
 
+def _boot_interval(method: str) -> Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]:
+    def make(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        reps = np.array(draw(st.lists(st.floats(-5, 5), min_size=5, max_size=60)))
+        jack = np.array(draw(st.lists(st.floats(-5, 5), min_size=3, max_size=20)))
+        return (reps, float(np.median(reps))), {"method": method, "theta_jack": jack}
+
+    return make
+
+
+def _cochran(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    k = draw(st.integers(0, 8))
+    eff = draw(st.lists(st.floats(0, 1), min_size=k, max_size=k))
+    var = draw(st.lists(st.floats(1e-4, 0.1), min_size=k, max_size=k))
+    return (np.array(eff), np.array(var)), {}
+
+
+def _auc_var(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    y, s = draw(scored())
+    return (y, s), {}
+
+
 REGISTRY: dict[str, Spec] = {
+    "bootstrap_interval[percentile]": Spec(vs.bootstrap_interval, _boot_interval("percentile"), contains_value=False),
+    "bootstrap_interval[bca]": Spec(vs.bootstrap_interval, _boot_interval("bca"), contains_value=False, widens=False),
+    "cochran_q_test": Spec(vs.cochran_q_test, _cochran),
+    "roc_auc_variance": Spec(vs.roc_auc_variance, _auc_var, has_cl=False, bad_kwargs=()),
     "adjust_pvalues": Spec(vs.adjust_pvalues, _adjust, has_cl=False, bad_kwargs=(("method", "holms"),)),
     # agreement statistics (module validation/stats/_agreement.py, developed separately)
     "bland_altman": Spec(vs.bland_altman, _bland_altman),
@@ -231,8 +257,8 @@ REGISTRY: dict[str, Spec] = {
     "proportion_ci": Spec(vs.proportion_ci, _prop),
     "proportion_difference_ci": Spec(vs.proportion_difference_ci, _diff),
     "roc_auc[delong]": Spec(vs.roc_auc, _roc),
-    "roc_auc[bootstrap-percentile]": Spec(vs.roc_auc, _auc_boot("bootstrap-percentile"), contains_value=False),
-    "roc_auc[bootstrap-bca]": Spec(vs.roc_auc, _auc_boot("bootstrap-bca"), contains_value=False, widens=False),
+    "roc_auc[bootstrap_percentile]": Spec(vs.roc_auc, _auc_boot("bootstrap_percentile"), contains_value=False),
+    "roc_auc[bootstrap_bca]": Spec(vs.roc_auc, _auc_boot("bootstrap_bca"), contains_value=False, widens=False),
     "roc_curve": Spec(vs.roc_curve, _curve_pts, has_cl=False, bad_kwargs=()),
     "sensitivity_at_specificity": Spec(vs.sensitivity_at_specificity, _curve("specificity"), contains_value=False),
     "specificity_at_sensitivity": Spec(vs.specificity_at_sensitivity, _curve("sensitivity"), contains_value=False),
@@ -260,6 +286,8 @@ def _estimates(res: Any) -> list[Estimate]:
 
 
 def _to_json(res: Any) -> str:
+    if isinstance(res, float):  # a variance (roc_auc_variance)
+        return json.dumps(encode_float(res))
     if hasattr(res, "to_json"):
         return str(res.to_json())
     return json.dumps(res.to_dict(), sort_keys=True, allow_nan=False)

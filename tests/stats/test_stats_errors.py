@@ -74,7 +74,7 @@ def test_counts() -> None:
 def test_options_with_did_you_mean() -> None:
     raises("method", "did you mean 'wilson'?", vs.proportion_ci, 1, 5, method="wilsn")
     raises("method", "did you mean 'clopper_pearson'?", vs.proportion_ci, 1, 5, method="clopper-pearson")
-    raises("method", "did you mean 'benjamini-hochberg'?", vs.adjust_pvalues, [0.1], method="benjamini_hochberg")
+    raises("method", "did you mean 'benjamini_hochberg'?", vs.adjust_pvalues, [0.1], method="benjamini_hochburg")
     raises("alternative", "did you mean 'two-sided'?", vs.delong_test, Y, S, S, alternative="two.sided")
     raises("method", "one of 'delong'", vs.roc_auc, Y, S, method="hanley")
     raises("method", "did you mean 'bca'?", vs.bootstrap_ci, np.mean, S, method="BCa", rng=0)
@@ -84,14 +84,14 @@ def test_options_with_did_you_mean() -> None:
 def test_other_parameters() -> None:
     raises("confidence_level", "(0, 1); got 95", vs.roc_auc, Y, S, confidence_level=95)
     raises("confidence_level", "(0, 1); got True", vs.proportion_ci, 1, 2, method="wilson", confidence_level=True)
-    raises("rng", "int seed", vs.roc_auc, Y, S, method="bootstrap-percentile")
+    raises("rng", "int seed", vs.roc_auc, Y, S, method="bootstrap_percentile")
     raises("rng", "Generator", vs.bootstrap_ci, np.mean, S, method="percentile", rng="seed")
     raises("pvalues", "[0, 1]; got nan at index 1", vs.adjust_pvalues, [0.1, np.nan], method="holm")
     raises("prevalence", "(0, 1)", vs.diagnostic_accuracy, tp=1, fp=1, fn=1, tn=1, method="wilson", prevalence=1.0)
     raises("goal", "(0, 1)", vs.performance_goal_test, 1, 2, goal=1.2, method="wilson")
     raises("margin", "[0, 1)", vs.non_inferiority_test, 1, 2, 1, 2, margin=-0.1, method="newcombe")
-    raises("bounds", "two different floats", vs.partial_auc, Y, S, bounds=(0.8, 0.8), correct=True, method="bootstrap-bca", rng=0)
-    raises("bounds", "[0, 1]", vs.partial_auc, Y, S, bounds=(0.8, 1.2), correct=True, method="bootstrap-bca", rng=0)
+    raises("bounds", "two different floats", vs.partial_auc, Y, S, bounds=(0.8, 0.8), correct=True, method="bootstrap_bca", rng=0)
+    raises("bounds", "[0, 1]", vs.partial_auc, Y, S, bounds=(0.8, 1.2), correct=True, method="bootstrap_bca", rng=0)
     raises("specificity", "[0, 1]", vs.sensitivity_at_specificity, Y, S, specificity=1.5, method="bootstrap-bca", rng=0)
     raises("threshold", "finite", vs.operating_point, Y, S, threshold=np.nan, method="wilson")
     raises("clusters", "method='delong'", vs.roc_auc, Y, S, clusters=np.arange(8))
@@ -116,3 +116,21 @@ def test_bootstrap_curve_statistics_need_two_cases_per_class() -> None:
     raises("y_true", "at least 2 positive", vs.partial_auc, y, s, bounds=(0.8, 1), correct=False, method="bootstrap-bca", rng=0)
     raises("y_true", "at least 2 positive", vs.sensitivity_at_specificity, y, s, specificity=0.9,
            method="bootstrap-bca", rng=0)
+
+
+@pytest.mark.parametrize("func,args,given,used", [
+    ("roc_auc", (Y, S), "bootstrap-percentile", "bootstrap_percentile"),
+    ("roc_auc", (Y, S), "bootstrap-bca", "bootstrap_bca"),
+    ("adjust_pvalues", ([0.01, 0.04],), "benjamini-hochberg", "benjamini_hochberg"),
+    ("mcnemar_test", ([[3, 2], [7, 4]],), "mid-p", "mid_p"),
+])
+def test_older_option_spellings_are_accepted_and_normalised(func: str, args: tuple, given: str, used: str) -> None:
+    """One spelling per option (snake_case); the older hyphenated spellings keep working and give
+    exactly the result of the name used."""
+    kw = {"rng": 3, "n_resamples": 100} if func == "roc_auc" else {}
+    old = getattr(vs, func)(*args, method=given, **kw)
+    new = getattr(vs, func)(*args, method=used, **kw)
+    assert old == new
+    method = getattr(old, "method", None) or getattr(getattr(old, "estimate", None), "method", None)
+    if func != "mcnemar_test":
+        assert method == used

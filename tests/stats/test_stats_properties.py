@@ -105,12 +105,12 @@ def test_fast_auc_bootstrap_equals_generic_bootstrap(method: str, clustered: boo
 def test_bootstrap_determinism_and_seed_sensitivity() -> None:
     y, s = _data(3, 200)
     digests = {
-        hashlib.sha256(vs.roc_auc(y, s, method="bootstrap-bca", rng=seed, n_resamples=300).to_json().encode()).hexdigest()
+        hashlib.sha256(vs.roc_auc(y, s, method="bootstrap_bca", rng=seed, n_resamples=300).to_json().encode()).hexdigest()
         for seed in (7, 7, 8)
     }
     assert len(digests) == 2
-    gen_a = vs.roc_auc(y, s, method="bootstrap-percentile", rng=np.random.default_rng(4), n_resamples=200)
-    int_a = vs.roc_auc(y, s, method="bootstrap-percentile", rng=4, n_resamples=200)
+    gen_a = vs.roc_auc(y, s, method="bootstrap_percentile", rng=np.random.default_rng(4), n_resamples=200)
+    int_a = vs.roc_auc(y, s, method="bootstrap_percentile", rng=4, n_resamples=200)
     assert gen_a == int_a
 
 
@@ -134,7 +134,7 @@ def test_cluster_bootstrap_keeps_patients_whole() -> None:
         return float(v.mean())
 
     est = vs.bootstrap_ci(stat, values, method="percentile", rng=1, n_resamples=50, clusters=patient)
-    assert est.n == 10 and est.method == "bootstrap-percentile"
+    assert est.n == 10 and est.method == "bootstrap_percentile"
 
 
 @pytest.mark.verifies("SRS-STATS-007")
@@ -199,7 +199,7 @@ def test_partial_auc_full_range_is_auc() -> None:
     assert abs(_partial_auc_kernel(pos, s, 1.0, 0.0, "sensitivity", False, False) - auc) <= 1e-12
     # McClish on the full range is the identity
     assert abs(_partial_auc_kernel(pos, s, 1.0, 0.0, "specificity", True, False) - auc) <= 1e-12
-    est = vs.partial_auc(y, s, bounds=(0.9, 1.0), correct=True, method="bootstrap-bca", n_resamples=100, rng=0)
+    est = vs.partial_auc(y, s, bounds=(0.9, 1.0), correct=True, method="bootstrap_bca", n_resamples=100, rng=0)
     assert 0.0 <= est.ci_low <= est.ci_high <= 1.0
 
 
@@ -237,7 +237,7 @@ def test_non_inferiority_pvalue_is_dual_of_newcombe_bound(k1: int, k2: int, marg
 
 @pytest.mark.verifies("SRS-STATS-008")
 def test_mcnemar_no_discordant_pairs() -> None:
-    for m in ("exact", "mid-p", "asymptotic", "asymptotic_cc"):
+    for m in ("exact", "mid_p", "asymptotic", "asymptotic_cc"):
         r = vs.mcnemar_test([[5, 0], [0, 7]], method=m)  # type: ignore[arg-type]
         assert r.pvalue == 1.0 and r.estimate is not None and r.estimate.value == 0.0
 
@@ -255,7 +255,7 @@ def test_adjust_pvalues_order_and_bounds() -> None:
 def test_fast_auc_bootstrap_handles_large_n_quickly() -> None:
     """Smoke test of the memory-chunked path (no timing assertion)."""
     y, s = _data(0, 20000, 3)
-    est = _auc_bootstrap(y == 1, s, "bootstrap-percentile", 0.95, 50, np.random.default_rng(0), None)
+    est = _auc_bootstrap(y == 1, s, "bootstrap_percentile", 0.95, 50, np.random.default_rng(0), None)
     assert est.ci_low < est.value < est.ci_high
 
 

@@ -160,11 +160,11 @@ def test_mcnemar_mid_p_closed_form(b: int, c: int) -> None:
     """Fagerland et al. (2013): mid-p = 2 P(X <= min) - P(X = min), X ~ Bin(b + c, 1/2)."""
     k, nd = min(b, c), b + c
     want = min(1.0, 2 * sps.binom.cdf(k, nd, 0.5) - sps.binom.pmf(k, nd, 0.5))
-    assert abs(mcnemar_test([[3, b], [c, 4]], method="mid-p").pvalue - want) <= TOL
+    assert abs(mcnemar_test([[3, b], [c, 4]], method="mid_p").pvalue - want) <= TOL
 
 
 @pytest.mark.verifies("SRS-STATS-011")
-@pytest.mark.parametrize("ours,sm", [("holm", "holm"), ("bonferroni", "bonferroni"), ("benjamini-hochberg", "fdr_bh")])
+@pytest.mark.parametrize("ours,sm", [("holm", "holm"), ("bonferroni", "bonferroni"), ("benjamini_hochberg", "fdr_bh")])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_adjust_pvalues_equals_statsmodels(ours: str, sm: str, seed: int) -> None:
     g = np.random.default_rng(seed)

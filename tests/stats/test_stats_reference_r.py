@@ -94,9 +94,9 @@ def test_coords_interpolation_equals_proc(case: dict) -> None:
     for t, ref in zip(case["se_targets"], case["sp_at_se"], strict=True):
         assert close(_sp_at_se(pos, s, t), ref, key="pROC coords")
     # the public functions report the same value
-    est = sensitivity_at_specificity(pos.astype(int), s, specificity=0.9, method="bootstrap-percentile", n_resamples=20, rng=1)
+    est = sensitivity_at_specificity(pos.astype(int), s, specificity=0.9, method="bootstrap_percentile", n_resamples=20, rng=1)
     assert est.value == _se_at_sp(pos, s, 0.9)
-    est = specificity_at_sensitivity(pos.astype(int), s, sensitivity=0.8, method="bootstrap-percentile", n_resamples=20, rng=1)
+    est = specificity_at_sensitivity(pos.astype(int), s, sensitivity=0.8, method="bootstrap_percentile", n_resamples=20, rng=1)
     assert est.value == _sp_at_se(pos, s, 0.8)
 
 
@@ -115,7 +115,7 @@ def test_partial_auc_equals_proc(case: dict) -> None:
             assert close(ours, p["value"], key="pROC partial auc")
     p = case["partial"][1]
     est = partial_auc(pos.astype(int), s, bounds=tuple(p["bounds"]), focus=p["focus"], correct=p["correct"],
-                      method="bootstrap-percentile", n_resamples=20, rng=0)
+                      method="bootstrap_percentile", n_resamples=20, rng=0)
     if p["value"] == "nan":
         assert math.isnan(est.value)
     else:
@@ -177,7 +177,7 @@ def test_mcnemar_equals_r(case: dict) -> None:
 
 
 @pytest.mark.verifies("SRS-STATS-011")
-@pytest.mark.parametrize("ours,ref", [("holm", "holm"), ("bonferroni", "bonferroni"), ("benjamini-hochberg", "BH")])
+@pytest.mark.parametrize("ours,ref", [("holm", "holm"), ("bonferroni", "bonferroni"), ("benjamini_hochberg", "BH")])
 def test_adjust_pvalues_equals_p_adjust(ours: str, ref: str) -> None:
     """R p.adjust(method="holm"/"bonferroni"/"BH")."""
     got = adjust_pvalues(REF["p_adjust"]["p"], method=ours).adjusted

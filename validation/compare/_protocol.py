@@ -6,15 +6,14 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
-import yaml
 
 from samd_core.hashing import sha256_bytes
 from validation.errors import ProtocolError, format_invalid
-from validation.harness import Protocol
-from validation.harness._protocol import _schema_message, _UniqueKeyLoader
+from validation.harness._protocol import _read_yaml, _schema_message
 
 __all__ = ["PROTOCOL_KIND", "CompareProtocol", "Endpoint", "ModelSpec", "compare_schema", "load_compare_protocol"]
 
@@ -86,9 +85,9 @@ class CompareProtocol:
         p = Path(rel)
         return p if p.is_absolute() else (self.path.parent / p).resolve()
 
-    def as_lockable(self) -> Protocol:
-        """The harness's protocol object for the shared lock registry (path, bytes' hash, content)."""
-        return Protocol(path=self.path, sha256=self.sha256, data=self.data)
+    def as_lockable(self) -> Any:
+        """What the shared lock registry (`validation.harness.ensure_locked`) reads: id, path, bytes' hash."""
+        return SimpleNamespace(id=self.id, path=self.path, sha256=self.sha256)
 
 
 def _model(role: str, d: dict[str, Any], resolve: Any) -> ModelSpec:
@@ -152,19 +151,9 @@ def load_compare_protocol(path: str | Path) -> CompareProtocol:
         the message names the key path (e.g. ``endpoints[1].ci``).
     """
     p = Path(path)
-    if not p.is_file():
-        raise ProtocolError(format_invalid("PROTOCOL", "samd compare", "an existing YAML file", str(p)))
-    raw = p.read_bytes()
     where = p.name
     fn = f"protocol {where}"
-    try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
-    except UnicodeDecodeError:
-        raise ProtocolError(f"protocol {where} is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ProtocolError(f"protocol {where} is not valid YAML{line}: {getattr(exc, 'problem', exc)}") from None
+    raw, data = _read_yaml(p)  # bounded: size, nesting, aliases (the harness's one YAML reader)
     if not isinstance(data, dict):
         raise ProtocolError(format_invalid("<top level>", fn, "a mapping", type(data).__name__))
     validator = jsonschema.Draft202012Validator(compare_schema())

@@ -26,7 +26,7 @@ from validation.compare._subgroups import subgroup_comparisons
 from validation.errors import IntegrityError, ProtocolError
 from validation.harness import Manifest, check_manifest_files, ensure_locked, read_manifest
 from validation.harness._cases import read_predictions
-from validation.stats._results import encode_float
+from validation.stats import encode_float
 from validation.tracking import environment_info, key_package_versions, metric_key, track_analysis
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ComparisonOutcome", "run_comparison"]
@@ -70,8 +70,9 @@ def run_comparison(
     out.mkdir(parents=True, exist_ok=True)
     audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
     audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
-    lock, _ = ensure_locked(audit, protocol.as_lockable(), relock_reason=relock_reason)
     manifest = read_manifest(protocol.resolve(protocol.data["manifest"]))
+    lock, _ = ensure_locked(audit, protocol.as_lockable(), relock_reason=relock_reason,  # type: ignore[arg-type]
+                            testset_sha256=manifest.sha256, testset_id=manifest.path.name)
     try:
         n_files = check_manifest_files(manifest)
     except IntegrityError as exc:
@@ -237,7 +238,7 @@ def _compute(protocol: CompareProtocol, cases: PairedCases, table: pd.DataFrame,
         groups, tests, sub_warn = subgroup_comparisons(mtable, cases, protocol.endpoints, d["subgroups"],
                                                        multiplicity=multiplicity)
         warnings += sub_warn
-        from validation.harness._subgroups import subgroup_levels
+        from validation.compare._subgroups import subgroup_levels
 
         for var in d["subgroups"]["variables"]:
             table[f"subgroup:{var['column']}"] = subgroup_levels(mtable, var).to_numpy()

@@ -18,8 +18,10 @@ from scipy import special
 
 from validation.compare._endpoints import PairedCases, estimate_paired_endpoint
 from validation.compare._protocol import Endpoint
-from validation.harness._kernels import adjust_pvalues, cochran_q
-from validation.harness._subgroups import subgroup_levels
+from validation.harness._protocol import SubgroupVariable
+from validation.harness._subgroups import _adjust as adjust_pvalues
+from validation.harness._subgroups import subgroup_levels as _subgroup_levels
+from validation.stats import cochran_q_test
 
 __all__ = ["subgroup_comparisons"]
 
@@ -69,5 +71,14 @@ def _interaction(col: str, ep: Endpoint, names: list[str], rows: list[dict[str, 
         var.append(((hi - lo) / (2.0 * z)) ** 2)
     if len(names) < 2:
         return {**base, "test": "none (one level)", "statistic": math.nan, "pvalue": math.nan, "df": 0}
-    q, p, df = cochran_q(np.array(est), np.array(var))
-    return {**base, "statistic": q, "pvalue": p, "df": df}
+    t = cochran_q_test(np.array(est, float), np.array(var, float))
+    df = int(t.estimate.n) - 1 if t.estimate is not None and t.estimate.n else 0
+    return {**base, "statistic": float(t.statistic), "pvalue": float(t.pvalue), "df": max(df, 0)}
+
+
+def subgroup_levels(table: Any, var: Any) -> Any:
+    """`validation.harness` subgroup levels of a compare protocol's variable mapping."""
+    sv = SubgroupVariable(column=str(var["column"]),
+                          bins=tuple(float(b) for b in var["bins"]) if var.get("bins") is not None else None,
+                          labels=tuple(str(x) for x in var["labels"]) if var.get("labels") is not None else None)
+    return _subgroup_levels(table, sv)

@@ -1,10 +1,19 @@
 """Bundle mode: run a locked model over every case, persist each output, resume after a crash.
 
-Each finished case is written atomically (temporary file + ``os.replace``) to
-``<out>/cases/<sha256(case_id)[:24]>.json`` together with the model identity and the input
-file's SHA-256; a rerun reuses a stored output only when both match, so killing the process
-(Ctrl-C, ``kill -9``) loses at most the case in progress, and the final results equal those
-of an uninterrupted run.
+Per-case inference runs where the executor says (`validation.executor`): in this process, on a
+local Dask cluster (``workers=N``) or on an existing one (``scheduler=...``). Each worker loads the
+bundle with its manifest SHA-256 pinned (`samd_core.load_locked(..., expected_sha256=...)`) and
+reads the case's image from the manifest's path (a shared file system, or any path the workers
+see the same way). Only this process, the coordinator, writes: each finished case goes atomically
+(temporary file + ``os.replace``) to ``<out>/cases/<sha256(case_id)[:24]>.json``.
+
+A stored record is reused only when it is bound to this run's inputs: the case id, the image's
+SHA-256, the bundle's manifest SHA-256 and the protocol's SHA-256 are all in the record, and the
+record carries the SHA-256 of its own canonical JSON (``record_sha256``); a record edited by hand
+(a changed score, say) no longer matches its hash and is recomputed, never reused. Killing the
+coordinator or a worker (``kill -9``) loses at most the cases in flight, and the final results
+equal those of an uninterrupted run, whatever the executor. A case whose inference fails on every
+attempt is reported by id (`CaseInferenceError`), never dropped.
 
 Out-of-domain cases are a pre-specified exclusion: when the bundle declares an input domain
 (`samd_core.bundle.InputDomain`, locked before the test) and a case lies outside it, the case is
@@ -17,6 +26,7 @@ manifest.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 from pathlib import Path
@@ -25,33 +35,45 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from samd_core.hashing import canonical_json, sha256_bytes
-from validation.errors import ProtocolError
+from samd_core.hashing import canonical_json, sha256_bytes, sha256_json
+from validation.errors import CaseInferenceError, ProtocolError
 from validation.harness._manifest import Manifest
 
-__all__ = ["DETECTION_COLUMNS", "EXCLUSION_COLUMNS", "detection_rows", "exclude_cases", "load_volume", "run_bundle"]
+__all__ = [
+    "DETECTION_COLUMNS",
+    "EXCLUSION_COLUMNS",
+    "detection_rows",
+    "exclude_cases",
+    "load_volume",
+    "predict_case",
+    "run_bundle",
+]
 
 #: Columns of ``exclusions.csv`` (one row per excluded case).
 EXCLUSION_COLUMNS = ("case_id", "exclusion", "reasons")
 
 
 def load_volume(path: Path) -> Any:
-    """A `samd_core.Volume` from a DICOM series folder or an image file (no PHI kept).
+    """A `samd_core.Volume` from a DICOM series folder, a DICOM file or an image file (no PHI kept).
 
-    Uses the locked core's own readers (`samd_core.io.read_dicom_series`, `read_image`), so the
-    device is validated on exactly the geometry-checked input path a product uses.
+    Uses the locked core's own readers, so the device is validated on exactly the checked input
+    path a product uses: a folder is a series (`read_dicom_series`); a single-frame projection or
+    photographic image (DX, CR, MG, secondary capture, ophthalmic photography) is read with
+    `read_dicom_image`; another DICOM file stands for its series (read by SeriesInstanceUID from
+    its folder); NIfTI/MHA/NRRD/PNG/JPEG go through `read_image`.
     """
     import pydicom
 
-    from samd_core.io import IMAGE_SUFFIXES, read_dicom_series, read_image
+    from samd_core.io import IMAGE_SUFFIXES, SINGLE_IMAGE_SOP_CLASSES, read_dicom_image, read_dicom_series, read_image
 
     if path.is_dir():
         return read_dicom_series(path)
     if any(path.name.lower().endswith(s) for s in IMAGE_SUFFIXES):
         return read_image(path)
-    # a single DICOM file: read its series (by UID) from its folder with the same checks
-    uid = str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)
-    return read_dicom_series(path.parent, series_uid=uid)
+    ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "SeriesInstanceUID"])
+    if str(getattr(ds, "SOPClassUID", "")) in SINGLE_IMAGE_SOP_CLASSES:
+        return read_dicom_image(path)
+    return read_dicom_series(path.parent, series_uid=str(ds.SeriesInstanceUID))
 
 
 #: Columns of the detections table written in bundle mode. Centres are in **LPS mm** of the
@@ -80,20 +102,101 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column: str = "path",
-               keep_masks: bool = False, progress: bool = True
-               ) -> tuple[pd.DataFrame, str, dict[str, Any], pd.DataFrame]:
-    """Run ``samd_core.load_locked(bundle).predict(volume)`` per case, with resume.
+#: Per-process cache of loaded bundles on a worker: (path, manifest SHA-256) -> LockedModel.
+_MODELS: dict[tuple[str, str], Any] = {}
 
-    Returns the device table (``case_id``, ``score``, ``mask_path``) of the in-domain cases, the bundle's
+
+def _model(bundle_path: str, expected_sha256: str | None) -> Any:
+    import samd_core
+
+    key = (bundle_path, expected_sha256 or "")
+    if key not in _MODELS:
+        _MODELS[key] = samd_core.load_locked(bundle_path, expected_sha256=expected_sha256)
+    return _MODELS[key]
+
+
+def predict_case(bundle_path: str, expected_sha256: str, image_path: str, keep_masks: bool) -> dict[str, Any]:
+    """Worker side of bundle mode: one case's prediction as plain data (picklable, no file writes).
+
+    The bundle is loaded once per worker process with its manifest SHA-256 pinned. Returns
+    ``{"score", "lesions"}`` (plus ``"mask_npz"`` bytes with ``keep_masks``), or
+    ``{"exclusion": "out_of_domain", "reasons": [...]}`` for an input outside the bundle's domain.
+    """
+    from samd_core.bundle import InputDomainError
+
+    model = _model(bundle_path, expected_sha256)
+    try:
+        pred = model.predict(load_volume(Path(image_path)))
+    except InputDomainError as exc:
+        return {"exclusion": "out_of_domain", "reasons": [str(r) for r in exc.reasons]}
+    out: dict[str, Any] = {"score": float(pred.score), "lesions": detection_rows(getattr(pred, "lesions", ()) or ())}
+    if keep_masks and pred.label is not None:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, mask=np.asarray(pred.label.array) != 0, spacing=np.asarray(pred.label.spacing, float))
+        out["mask_npz"] = buf.getvalue()
+    return out
+
+
+def _seal(rec: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in rec.items() if k != "record_sha256"}
+    return {**body, "record_sha256": sha256_json(body)}
+
+
+def _reusable(rec_path: Path, bind: dict[str, str]) -> dict[str, Any] | None:
+    """The stored record when it is intact and bound to exactly these inputs, else None."""
+    if not rec_path.exists():
+        return None
+    try:
+        rec = json.loads(rec_path.read_bytes())
+    except ValueError:
+        return None
+    if not isinstance(rec, dict) or any(rec.get(k) != v for k, v in bind.items()):
+        return None
+    if rec.get("record_sha256") != sha256_json({k: v for k, v in rec.items() if k != "record_sha256"}):
+        return None  # edited after it was written: recompute, never reuse
+    return rec
+
+
+def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column: str = "path",
+               keep_masks: bool = False, progress: bool = True, protocol_sha256: str = "",
+               executor: Any = None) -> tuple[pd.DataFrame, str, dict[str, Any], pd.DataFrame]:
+    """Run the locked bundle on every case of ``manifest``, with resume, where ``executor`` says.
+
+    Parameters
+    ----------
+    bundle_path : Path
+        The locked bundle (verified here, and pinned by its manifest SHA-256 on every worker).
+    manifest : Manifest
+        The test set; ``image_column`` names each case's image (series folder, DICOM file, image file).
+    out : Path
+        Run folder; per-case records go to ``out/cases``.
+    keep_masks : bool
+        Store each case's label map (segmentation endpoints).
+    progress : bool
+        Show cases done, in flight and failed, with an ETA.
+    protocol_sha256 : str
+        The locked protocol's SHA-256, bound into every per-case record.
+    executor : validation.executor.ExecutorSpec, optional
+        In-process when None.
+
+    Returns
+    -------
+    The device table (``case_id``, ``score``, ``mask_path``) of the in-domain cases, the bundle's
     ``manifest_sha256``, bundle facts (name, version, core version and fingerprint the bundle is
     locked to, cases computed now / reused, the input domain and the ``exclusions`` summary:
-    ``{"out_of_domain": {"count": n, "case_ids": [...]}}``), and the detections table (`DETECTION_COLUMNS`: one
-    row per predicted lesion, score = its maximum probability, centre in LPS mm).
+    ``{"out_of_domain": {"count": n, "case_ids": [...]}}``), and the detections table
+    (`DETECTION_COLUMNS`: one row per predicted lesion, score = its maximum probability, centre in
+    LPS mm).
+
+    Raises
+    ------
+    CaseInferenceError
+        When some cases failed on every attempt (their ids are listed; the others are stored).
     """
     import samd_core
-    from samd_core.bundle import InputDomainError
     from tqdm import tqdm
+
+    from validation.executor import ExecutorSpec, map_cases
 
     model = samd_core.load_locked(bundle_path)
     model_id = str(model.manifest_sha256)
@@ -101,54 +204,57 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
     cache.mkdir(parents=True, exist_ok=True)
     if image_column not in manifest.table.columns:
         raise ProtocolError(f"bundle mode needs the manifest column {image_column!r} with each case's image")
-    rows = []
-    reused = computed = 0
     sha_col = dict(manifest.file_columns()).get(image_column)
     digests = manifest.table[sha_col] if sha_col else pd.Series([""] * len(manifest.table))
-    it = zip(manifest.table["case_id"], manifest.table[image_column], digests, strict=True)
-    detections: list[dict[str, Any]] = []
-    excluded: list[dict[str, Any]] = []
-    for case, rel, digest in tqdm(list(it), desc="cases", unit="case", disable=not progress):
+    cases = list(zip(manifest.table["case_id"], manifest.table[image_column], digests, strict=True))
+    records: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, tuple[Any, ...]]] = []
+    binds: dict[str, dict[str, str]] = {}
+    for case, rel, digest in cases:
         key = sha256_bytes(case.encode("utf-8"))[:24]
-        rec_path = cache / f"{key}.json"
-        rec = None
-        if rec_path.exists():
-            try:
-                rec = json.loads(rec_path.read_bytes())
-            except ValueError:
-                rec = None
-            if rec is not None and (rec.get("model_sha256") != model_id or rec.get("input_sha256") != digest
-                                    or rec.get("case_id") != case):
-                rec = None
-        if rec is None:
-            try:
-                pred = model.predict(load_volume(manifest.resolve(rel)))
-            except InputDomainError as exc:
-                rec = {"case_id": case, "input_sha256": digest, "model_sha256": model_id, "score": None,
-                       "mask": None, "lesions": [], "exclusion": "out_of_domain", "reasons": list(exc.reasons)}
-                _atomic_write(rec_path, canonical_json(rec))
-                computed += 1
-                excluded.append({"case_id": case, "exclusion": "out_of_domain", "reasons": "; ".join(exc.reasons)})
-                continue
-            mask_name = None
-            if keep_masks:
-                label = pred.label
-                mask_name = f"{key}.npz"
-                tmp = cache / f"{key}.tmp{os.getpid()}.npz"
-                np.savez_compressed(tmp, mask=np.asarray(label.array) != 0,
-                                    spacing=np.asarray(label.spacing, float))
-                os.replace(tmp, cache / mask_name)
-            lesions = detection_rows(getattr(pred, "lesions", ()))
-            rec = {"case_id": case, "input_sha256": digest, "model_sha256": model_id,
-                   "score": float(pred.score), "mask": mask_name, "lesions": lesions}
-            _atomic_write(rec_path, canonical_json(rec))
-            computed += 1
+        bind = {"case_id": case, "input_sha256": str(digest), "model_sha256": model_id,
+                "protocol_sha256": protocol_sha256}
+        binds[case] = bind
+        rec = _reusable(cache / f"{key}.json", bind)
+        if rec is not None and (rec.get("mask") is None or not keep_masks or (cache / rec["mask"]).is_file()):
+            records[case] = rec
         else:
-            reused += 1
-            if rec.get("exclusion"):
-                excluded.append({"case_id": case, "exclusion": str(rec["exclusion"]),
-                                 "reasons": "; ".join(map(str, rec.get("reasons", [])))})
-                continue
+            todo.append((case, (str(Path(bundle_path).resolve()), model_id, str(manifest.resolve(rel)), keep_masks)))
+    reused = len(records)
+    bar = tqdm(total=len(todo), desc="cases", unit="case", disable=not progress)
+
+    def on_result(case: str, value: dict[str, Any]) -> None:
+        key = sha256_bytes(case.encode("utf-8"))[:24]
+        mask_name = None
+        if "mask_npz" in value:
+            mask_name = f"{key}.npz"
+            _atomic_write(cache / mask_name, value["mask_npz"])
+        rec = {**binds[case], "score": value.get("score"), "mask": mask_name, "lesions": value.get("lesions", [])}
+        if "exclusion" in value:
+            rec.update(exclusion=value["exclusion"], reasons=value["reasons"])
+        rec = _seal(rec)
+        _atomic_write(cache / f"{key}.json", canonical_json(rec))
+        records[case] = rec
+        bar.update(1)
+
+    def on_progress(p: Any) -> None:
+        bar.set_postfix_str(f"in flight {p.in_flight}, failed {p.failed}", refresh=False)
+
+    failures = map_cases(predict_case, todo, spec=executor or ExecutorSpec(), on_result=on_result,
+                         on_progress=on_progress)
+    bar.close()
+    if failures:
+        shown = "; ".join(f"{f.key}: {f.error}: {f.message}" for f in failures[:10])
+        more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
+        raise CaseInferenceError(f"{len(failures)} case(s) failed on every attempt: {shown}{more}",
+                                 case_ids=tuple(f.key for f in failures))
+    rows, detections, excluded = [], [], []
+    for case, _, _ in cases:  # manifest order: identical whatever the executor and completion order
+        rec = records[case]
+        if rec.get("exclusion"):
+            excluded.append({"case_id": case, "exclusion": str(rec["exclusion"]),
+                             "reasons": "; ".join(map(str, rec.get("reasons", [])))})
+            continue
         detections += [{"case_id": case, **les} for les in rec.get("lesions", [])]
         rows.append({"case_id": case, "score": repr(rec["score"]),
                      "mask_path": str(cache / rec["mask"]) if rec.get("mask") else ""})
@@ -156,8 +262,8 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
     facts = {"name": getattr(model, "name", None), "version": getattr(model, "version", None),
              "core_version": meta.get("core_version"), "core_fingerprint": meta.get("core_fingerprint"),
              "training_data_manifest_sha256": meta.get("training_data_manifest_sha256"),
-             "cases_computed": computed, "cases_reused": reused,
-             "input_domain": model.input_domain.to_dict() if model.input_domain is not None else None,
+             "cases_computed": len(cases) - reused, "cases_reused": reused,
+             "input_domain": domain.to_dict() if (domain := getattr(model, "input_domain", None)) is not None else None,
              "exclusions": {"out_of_domain": {"count": len(excluded),
                                               "case_ids": [e["case_id"] for e in excluded]}}}
     from validation.spreadsheet import write_safe_csv

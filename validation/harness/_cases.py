@@ -11,7 +11,7 @@ import pandas as pd
 from validation.errors import ProtocolError
 from validation.harness._endpoints import CaseData
 from validation.harness._manifest import Manifest
-from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Protocol
+from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint, Protocol, Truth
 
 __all__ = ["build_case_data", "read_predictions", "load_mask"]
 
@@ -59,7 +59,7 @@ def load_mask(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
     return arr, tuple(float(v) for v in reversed(img.GetSpacing()))
 
 
-def _seg_values(ep_keys: dict[str, dict[str, Any]], pred_paths: list[Path], ref_paths: list[Path]) -> dict[str, np.ndarray]:
+def _seg_values(ep_keys: dict[str, Endpoint], pred_paths: list[Path], ref_paths: list[Path]) -> dict[str, np.ndarray]:
     from validation import metrics as M
 
     out = {k: np.empty(len(pred_paths)) for k in ep_keys}
@@ -71,39 +71,78 @@ def _seg_values(ep_keys: dict[str, dict[str, Any]], pred_paths: list[Path], ref_
         if pred.shape != ref.shape or not np.allclose(sp, sr):
             raise ProtocolError(f"prediction and reference masks differ in shape or spacing: {pp.name} vs {rp.name}")
         for k, ep in ep_keys.items():
-            m = ep["metric"]
+            m = ep.metric
             if m == "dice":
                 r = M.dice(pred, ref)  # type: ignore[attr-defined]
             elif m == "hd95":
                 r = M.hausdorff_distance(pred, ref, spacing=sp, percentile=95)  # type: ignore[attr-defined]
             else:
-                r = M.normalized_surface_dice(pred, ref, spacing=sp, tolerance_mm=ep["tolerance_mm"])  # type: ignore[attr-defined]
+                r = M.normalized_surface_dice(pred, ref, spacing=sp, tolerance_mm=ep.tolerance_mm)  # type: ignore[attr-defined]
             out[k][i] = float(getattr(r, "value", r))
     return out
 
 
+def _truth_labels(truth: Truth, manifest: Manifest) -> np.ndarray:
+    """0/1 truth from the label column. Accepted labels: ``truth.positive`` and the declared
+    ``truth.negative`` value(s); without ``negative`` the column must hold exactly two distinct
+    values, one of them the positive. Anything else is an error naming the unexpected labels and
+    the first rows (case ids) holding them: a label is never counted negative by default."""
+    col = str(truth.column)
+    if col not in manifest.table.columns:
+        raise ProtocolError(f"`truth.column` {col!r} is not a manifest column; columns: {list(manifest.table.columns)}")
+    raw = manifest.table[col].astype(str).str.strip()
+    ids = manifest.table["case_id"]
+    empty = ids[raw == ""].tolist()
+    if empty:
+        raise ProtocolError(f"`truth.column` {col!r} is empty for case(s) {_listing(empty)}")
+    boolean = isinstance(truth.positive, bool)
+    text = raw.str.lower() if boolean else raw
+    pos = _accepted(truth.positive)
+    if truth.negative is not None:
+        neg = set().union(*(_accepted(v) for v in truth.negative))
+        bad = ~text.isin(pos | neg)
+        if bad.any():
+            labels = sorted(set(raw[bad]))
+            raise ProtocolError(f"`truth.column` {col!r} has label(s) {_listing(labels)} that are neither "
+                                f"truth.positive nor truth.negative, in case(s) {_listing(ids[bad].tolist())}")
+    else:
+        others = sorted(set(raw[~text.isin(pos)]))
+        if len(others) != 1:
+            rows = ids[~text.isin(pos)].tolist() if others else ids.tolist()
+            raise ProtocolError(f"`truth.column` {col!r} must hold exactly two distinct labels, one of them "
+                                f"truth.positive {truth.positive!r} (or declare truth.negative); got non-positive "
+                                f"label(s) {_listing(others)} in case(s) {_listing(rows[:10])}")
+    return text.isin(pos).to_numpy().astype(np.int8)
+
+
+def _accepted(v: Any) -> set[str]:
+    """Manifest spellings of one protocol label value."""
+    if v is True:
+        return {"true", "1", "yes"}
+    if v is False:
+        return {"false", "0", "no"}
+    if isinstance(v, float) and v.is_integer():
+        return {str(int(v)), str(v)}
+    return {str(v)}
+
+
 def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame,
-                    mask_base: Path, *, detections_path: Path | None = None) -> tuple[CaseData, pd.DataFrame]:
-    """Per-case arrays for the endpoints and the case-level table (no images, no PHI)."""
-    d = protocol.data
-    dev, truth = d["device"], d["truth"]
-    metrics = {ep["metric"] for ep in d["endpoints"]}
+                    mask_base: Path, *, threshold: float | None = None,
+                    detections_path: Path | None = None) -> tuple[CaseData, pd.DataFrame]:
+    """Per-case arrays for the endpoints and the case-level table (no images, no PHI).
+
+    ``threshold`` is the operating threshold in force (the protocol's, or in bundle mode the
+    bundle's locked case threshold).
+    """
+    dev, truth = protocol.device, protocol.truth
+    metrics = {ep.metric for ep in protocol.endpoints}
     table = pd.DataFrame({"case_id": manifest.table["case_id"].to_numpy()})
     y = score = pred = None
-    if "column" in truth:
-        col = truth["column"]
-        if col not in manifest.table.columns:
-            raise ProtocolError(f"`truth.column` {col!r} is not a manifest column; columns: {list(manifest.table.columns)}")
-        raw = manifest.table[col].astype(str).str.strip()
-        empty = manifest.table["case_id"][raw == ""].tolist()
-        if empty:
-            raise ProtocolError(f"`truth.column` {col!r} is empty for case(s) {_listing(empty)}")
-        pos = truth["positive"]
-        accepted = {"true", "1", "yes"} if pos is True else ({"false", "0", "no"} if pos is False else {str(pos)})
-        y = (raw.str.lower() if isinstance(pos, bool) else raw).isin(accepted).to_numpy().astype(np.int8)
+    if truth.column is not None:
+        y = _truth_labels(truth, manifest)
         table["truth"] = y
-    if "score" in dev:
-        col = dev["score"]["column"]
+    if dev.score is not None:
+        col = dev.score.column
         if col not in device.columns:
             raise ProtocolError(f"`device.score.column` {col!r} is not a predictions column; columns: {list(device.columns)}")
         s = pd.to_numeric(device[col], errors="coerce").to_numpy(dtype=float)
@@ -111,18 +150,16 @@ def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame
         if bad:
             raise ProtocolError(f"score column {col!r} is missing or not a finite number for case(s) {_listing(bad)}")
         table["score"] = s
-        higher = bool(dev["score"]["higher_is_positive"])
+        higher = dev.score.higher_is_positive
         score = s if higher else -s
-        if "threshold" in dev:
-            t = float(dev["threshold"])
-            pred = ((s >= t) if higher else (s <= t)).astype(np.int8)
+        if threshold is not None:
+            pred = ((s >= threshold) if higher else (s <= threshold)).astype(np.int8)
             table["predicted_positive"] = pred
     seg: dict[str, np.ndarray] = {}
-    seg_eps = {(ep["metric"] if ep["metric"] != "nsd" else f"nsd@{ep['tolerance_mm']}"): ep
-               for ep in d["endpoints"] if ep["metric"] in SEGMENTATION_METRICS}
+    seg_eps = {ep.seg_key: ep for ep in protocol.endpoints if ep.metric in SEGMENTATION_METRICS}
     if seg_eps:
-        ref_col = truth["mask_column"]
-        pred_col = dev.get("mask_column", "mask_path")
+        ref_col = str(truth.mask_column)
+        pred_col = dev.mask_column or "mask_path"
         refs = [manifest.resolve(p) for p in manifest.table[ref_col]]
         preds = [p if p.is_absolute() else (mask_base / p) for p in map(Path, device[pred_col])]
         seg = _seg_values(seg_eps, preds, refs)
@@ -167,8 +204,8 @@ def _read_detection(protocol: Protocol, manifest: Manifest, table: pd.DataFrame,
     model's own lesion list (``detections_path``).
     """
     known = set(manifest.table["case_id"])
-    lpath = protocol.resolve(protocol.data["truth"]["lesions"])
-    cpath = detections_path if detections_path is not None else protocol.resolve(protocol.data["device"]["detections"])
+    lpath = protocol.resolve(str(protocol.truth.lesions))
+    cpath = detections_path if detections_path is not None else protocol.resolve(str(protocol.device.detections))
     les = _read_points(lpath, [*_CENTER, "diameter_mm"], "`truth.lesions`", known)
     cand = _read_points(cpath, ["score", *_CENTER], "`device.detections`", known)
     table["n_lesions"] = table["case_id"].map(les["case_id"].value_counts()).fillna(0).astype(int)

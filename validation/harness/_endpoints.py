@@ -9,13 +9,16 @@ from typing import Any
 import numpy as np
 
 from validation.errors import ProtocolError
-from validation.harness import _kernels as K
-from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS
+from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint
+from validation import stats as S
 from validation.stats import Estimate
 
 __all__ = ["CaseData", "acceptance", "estimate_endpoint"]
 
 _LOWER_IS_BETTER = frozenset({"hd95"})
+#: protocol CI name -> the `bootstrap_ci` / `bootstrap_interval` method it selects (the protocol's
+#: CI names are the `validation.stats` names: `roc_auc`, `proportion_ci` take them as they are)
+_BOOTSTRAP_METHOD = {"bootstrap_percentile": "percentile", "bootstrap_bca": "bca"}
 
 
 @dataclass(frozen=True)
@@ -55,76 +58,103 @@ def _kn(metric: str, tp: int, fp: int, fn: int, tn: int) -> tuple[int, int]:
             "ppv": (tp, tp + fp), "npv": (tn, tn + fn)}[metric]
 
 
-def estimate_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, *,
+def estimate_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, *,
                       replicates: int, rng: np.random.Generator) -> dict[str, Any]:
-    """Estimate one endpoint on the cases ``idx``; returns the estimate plus counts/notes."""
-    metric, ci = ep["metric"], ep["ci"]
-    cl = float(ep.get("confidence_level", 0.95))
-    notes: list[str] = []
-    extra: dict[str, Any] = {}
+    """Estimate one endpoint on the cases ``idx``; returns the estimate plus counts/notes.
+
+    Each metric maps to one `validation.stats` call for its interval; the harness only
+    selects the cases and, for the proportion bootstrap, draws the replicate counts.
+    """
+    metric, ci, cl = ep.metric, ep.ci, ep.confidence_level
     if metric == "roc_auc":
-        y, s = data.y[idx], data.score[idx]  # type: ignore[index]
-        npos, nneg = int(np.sum(y == 1)), int(np.sum(y == 0))
-        extra = {"n_positive": npos, "n_negative": nneg}
-        if npos < 2 or nneg < 2:
-            notes.append("AUC needs at least 2 positive and 2 negative cases")
-            est = Estimate(math.nan, math.nan, math.nan, cl, ci, npos + nneg)
-        elif ci == "delong":
-            est = K.auc_delong(y, s, cl)
-            extra["delong_variance"] = K.auc_delong_variance(y, s)[1]
-        else:
-            est = K.auc_bootstrap_ci(y, s, ci, replicates, rng, cl)
-    elif metric in BINARY_METRICS:
-        tp, fp, fn, tn = _counts(data.y[idx], data.pred[idx])  # type: ignore[index]
-        extra = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
-        k, n = _kn(metric, tp, fp, fn, tn)
-        if ci.startswith("bootstrap"):
-            m, nn = tp + fn, tn + fp
-            tps = rng.binomial(m, tp / m, replicates) if m else np.zeros(replicates, int)
-            tns = rng.binomial(nn, tn / nn, replicates) if nn else np.zeros(replicates, int)
-            reps = _prop_from_counts(metric, tps, nn - tns, m - tps, tns).astype(float)
-            theta = k / n if n else math.nan
-            if ci == "bootstrap_percentile":
-                lo, hi = K.percentile_interval(reps, cl)
-            else:
-                cells = [(tp, (tp - 1, fp, fn, tn)), (fp, (tp, fp - 1, fn, tn)),
-                         (fn, (tp, fp, fn - 1, tn)), (tn, (tp, fp, fn, tn - 1))]
-                w = np.array([c for c, _ in cells if c > 0], float)
-                jack = np.array([float(_prop_from_counts(metric, *cc)) for c, cc in cells if c > 0])
-                lo, hi = K.bca_interval(reps, theta, jack, w, cl)
-            est = Estimate(theta, lo, hi, cl, ci.replace("_", "-"), n)
-        else:
-            est = K.proportion_interval(k, n, ci, cl)
-        if n == 0:
-            notes.append(f"no cases in the denominator of {metric}")
-    elif metric in SEGMENTATION_METRICS:
-        key = metric if metric != "nsd" else f"nsd@{ep['tolerance_mm']}"
-        # population: cases whose reference mask has foreground; a non-finite value (HD95 of an
-        # empty prediction) is excluded from the mean and counted in `n_nonfinite`
-        x = data.seg[key][idx][data.seg[REF_NONEMPTY][idx] > 0]
-        extra = {"n_nonfinite": int(np.sum(~np.isfinite(x))), "population": "reference mask non-empty"}
-        x = x[np.isfinite(x)]
-        theta = float(x.mean()) if x.size else math.nan
-        if x.size < 2:
-            est = Estimate(theta, math.nan, math.nan, cl, ci.replace("_", "-"), int(x.size))
-        else:
-            reps = K.mean_bootstrap(x, replicates, rng)
-            if ci == "bootstrap_percentile":
-                lo, hi = K.percentile_interval(reps, cl)
-            else:
-                jack = (x.sum() - x) / (x.size - 1)
-                lo, hi = K.bca_interval(reps, theta, jack, None, cl)
-            est = Estimate(theta, lo, hi, cl, ci.replace("_", "-"), int(x.size))
-    elif metric == "lesion_sensitivity_at_fp":
+        return _auc_endpoint(ci, data, idx, replicates, rng, cl)
+    if metric in BINARY_METRICS:
+        return _binary_endpoint(metric, ci, data, idx, replicates, rng, cl)
+    if metric in SEGMENTATION_METRICS:
+        return _segmentation_endpoint(ep.seg_key, ci, data, idx, replicates, rng, cl)
+    if metric == "lesion_sensitivity_at_fp":
         est, extra, notes = _lesion_endpoint(ep, data, idx, replicates, rng, cl)
-    else:  # pragma: no cover - the schema and _protocol list every metric
-        raise ProtocolError(f"endpoint metric {metric!r} is not supported")
+        return {"estimate": est, "extra": extra, "notes": notes}
+    raise ProtocolError(f"endpoint metric {metric!r} is not supported")  # pragma: no cover - schema lists every metric
+
+
+def _auc_endpoint(ci: str, data: CaseData, idx: np.ndarray, replicates: int, rng: np.random.Generator,
+                  cl: float) -> dict[str, Any]:
+    y, s = data.y[idx], data.score[idx]  # type: ignore[index]
+    npos, nneg = int(np.sum(y == 1)), int(np.sum(y == 0))
+    extra: dict[str, Any] = {"n_positive": npos, "n_negative": nneg}
+    if npos < 2 or nneg < 2:
+        est = Estimate(math.nan, math.nan, math.nan, cl, ci, npos + nneg)
+        return {"estimate": est, "extra": extra, "notes": ["AUC needs at least 2 positive and 2 negative cases"]}
+    if ci == "delong":
+        est = S.roc_auc(y, s, method="delong", confidence_level=cl)
+        extra["delong_variance"] = S.roc_auc_variance(y, s)
+    else:
+        est = S.roc_auc(y, s, method=ci, confidence_level=cl,  # type: ignore[arg-type]
+                        n_resamples=replicates, rng=rng)
+    return {"estimate": est, "extra": extra, "notes": []}
+
+
+def _binary_endpoint(metric: str, ci: str, data: CaseData, idx: np.ndarray, replicates: int,
+                     rng: np.random.Generator, cl: float) -> dict[str, Any]:
+    tp, fp, fn, tn = _counts(data.y[idx], data.pred[idx])  # type: ignore[index]
+    extra: dict[str, Any] = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    k, n = _kn(metric, tp, fp, fn, tn)
+    notes = [f"no cases in the denominator of {metric}"] if n == 0 else []
+    if n == 0:  # no denominator: no estimate, no interval (proportion_ci needs n >= 1)
+        est = Estimate(math.nan, math.nan, math.nan, cl, ci, 0)
+    elif ci in _BOOTSTRAP_METHOD:
+        est = _binary_bootstrap(metric, ci, (tp, fp, fn, tn), replicates, rng, cl)
+    else:
+        est = S.proportion_ci(k, n, method=ci, confidence_level=cl)  # type: ignore[arg-type]
     return {"estimate": est, "extra": extra, "notes": notes}
 
 
-def acceptance(ep: dict[str, Any], est: Estimate) -> tuple[bool, str]:
+def _binary_bootstrap(metric: str, ci: str, cells: tuple[int, int, int, int], replicates: int,
+                      rng: np.random.Generator, cl: float) -> Estimate:
+    """Cases resampled within each truth class, drawn as binomial counts (the same law as
+    resampling the cases, O(1) per replicate); the interval is `validation.stats.bootstrap_interval`
+    with the per-case jackknife (one leave-one-out value per case of each cell)."""
+    tp, fp, fn, tn = cells
+    k, n = _kn(metric, tp, fp, fn, tn)
+    m, nn = tp + fn, tn + fp
+    tps = rng.binomial(m, tp / m, replicates) if m else np.zeros(replicates, int)
+    tns = rng.binomial(nn, tn / nn, replicates) if nn else np.zeros(replicates, int)
+    reps = _prop_from_counts(metric, tps, nn - tns, m - tps, tns).astype(float)
+    theta = k / n
+    jack = None
+    if ci == "bootstrap_bca":
+        loo = [(tp, (tp - 1, fp, fn, tn)), (fp, (tp, fp - 1, fn, tn)),
+               (fn, (tp, fp, fn - 1, tn)), (tn, (tp, fp, fn, tn - 1))]
+        jack = np.concatenate([np.full(c, float(_prop_from_counts(metric, *cc))) for c, cc in loo if c > 0])
+    return S.bootstrap_interval(reps, theta, method=_BOOTSTRAP_METHOD[ci], confidence_level=cl,
+                                theta_jack=jack, n=n)
+
+
+def _segmentation_endpoint(key: str, ci: str, data: CaseData, idx: np.ndarray, replicates: int,
+                           rng: np.random.Generator, cl: float) -> dict[str, Any]:
+    """Mean over cases whose reference mask has foreground; a non-finite value (HD95 of an
+    empty prediction) is excluded from the mean and counted in ``n_nonfinite``. Interval:
+    `validation.stats.bootstrap_ci` of the mean, cases resampled."""
+    x = data.seg[key][idx][data.seg[REF_NONEMPTY][idx] > 0]
+    extra = {"n_nonfinite": int(np.sum(~np.isfinite(x))), "population": "reference mask non-empty"}
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        theta = float(x.mean()) if x.size else math.nan
+        est = Estimate(theta, math.nan, math.nan, cl, ci, int(x.size))
+        return {"estimate": est, "extra": extra, "notes": ["a bootstrap interval needs at least 2 cases"]}
+    est = S.bootstrap_ci(_mean_rows, x, method=_BOOTSTRAP_METHOD[ci], n_resamples=replicates, rng=rng,  # type: ignore[arg-type]
+                         confidence_level=cl, vectorized=True)
+    return {"estimate": est, "extra": extra, "notes": []}
+
+
+def _mean_rows(x: np.ndarray) -> Any:
+    return x.mean(axis=-1)
+
+
+def acceptance(ep: Endpoint, est: Estimate) -> tuple[bool, str]:
     """Evaluate the endpoint's acceptance criteria (all must hold); NaN never passes."""
-    acc = ep["acceptance"]
+    acc = ep.acceptance
     parts: list[str] = []
     ok = True
 
@@ -134,17 +164,17 @@ def acceptance(ep: dict[str, Any], est: Estimate) -> tuple[bool, str]:
         ok = ok and bool(cond)
 
     v, lo, hi = est.value, est.ci_low, est.ci_high
-    if "ci_low_at_least" in acc:
-        check(f"ci_low >= {acc['ci_low_at_least']}", lo >= acc["ci_low_at_least"])
-    if "value_at_least" in acc:
-        check(f"value >= {acc['value_at_least']}", v >= acc["value_at_least"])
-    if "ci_high_at_most" in acc:
-        check(f"ci_high <= {acc['ci_high_at_most']}", hi <= acc["ci_high_at_most"])
-    if "value_at_most" in acc:
-        check(f"value <= {acc['value_at_most']}", v <= acc["value_at_most"])
-    if "margin" in acc:
-        ref, mar = acc["reference"], acc["margin"]
-        if ep["metric"] in _LOWER_IS_BETTER:
+    if acc.ci_low_at_least is not None:
+        check(f"ci_low >= {acc.ci_low_at_least}", lo >= acc.ci_low_at_least)
+    if acc.value_at_least is not None:
+        check(f"value >= {acc.value_at_least}", v >= acc.value_at_least)
+    if acc.ci_high_at_most is not None:
+        check(f"ci_high <= {acc.ci_high_at_most}", hi <= acc.ci_high_at_most)
+    if acc.value_at_most is not None:
+        check(f"value <= {acc.value_at_most}", v <= acc.value_at_most)
+    if acc.margin is not None and acc.reference is not None:
+        ref, mar = acc.reference, acc.margin
+        if ep.metric in _LOWER_IS_BETTER:
             check(f"non-inferiority: ci_high < {ref} + {mar}", hi < ref + mar)
         else:
             check(f"non-inferiority: ci_low > {ref} - {mar}", lo > ref - mar)
@@ -153,7 +183,7 @@ def acceptance(ep: dict[str, Any], est: Estimate) -> tuple[bool, str]:
     return ok, " and ".join(parts)
 
 
-def _lesion_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, replicates: int,
+def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: int,
                      rng: np.random.Generator, cl: float) -> tuple[Estimate, dict[str, Any], list[str]]:
     """Lesion-level sensitivity at ``fp_per_image`` via `validation.metrics` (cluster bootstrap
     over ``patient_id`` when the manifest has it, else over cases)."""
@@ -175,8 +205,8 @@ def _lesion_endpoint(ep: dict[str, Any], data: CaseData, idx: np.ndarray, replic
         cases.tolist(),
         {"case": det["l_case"][lk], "center_mm": det["l_center"][lk], "diameter_mm": det["l_diam"][lk]},
         {"case": det["c_case"][ck], "score": det["c_score"][ck], "center_mm": det["c_center"][ck]},
-        criterion="center_in_radius", radius_mm=ep.get("radius_mm"), clusters=clusters,
+        criterion="center_in_radius", radius_mm=ep.radius_mm, clusters=clusters,
     )
-    est = lesion_sensitivity_at_fp(match, float(ep["fp_per_image"]), confidence_level=cl,
+    est = lesion_sensitivity_at_fp(match, float(ep.fp_per_image or 0.0), confidence_level=cl,
                                    n_resamples=replicates, rng=rng)
     return est, extra, []

@@ -1,53 +1,75 @@
-"""`run_validation`: the whole standalone performance test, from protocol to verdict.
+"""`run_validation`: lock the protocol, check the test set, evaluate the device, write outputs.
 
-Order (each step recorded in the audit trail before the next): protocol lock -> manifest
-file hashes -> test-set access -> run start -> per-case outputs -> endpoints, subgroups ->
-files, MLflow run -> ``mlflow.run.end`` integrity record -> signed checkpoint.
+Order of a run (each step in the audit trail before the next): protocol lock -> manifest file
+hashes -> device identity (and, in bundle mode, the locked threshold) -> ``testset.access`` and
+``run.start`` -> device inference (bundle mode) and per-case values -> statistics -> outputs
+other than ``result.json`` -> MLflow logging -> ``mlflow.run.end`` -> checkpoint ->
+``result.json`` (last, atomically). Every failure after the lock ends in a ``run.fail`` record.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from samd_core import __version__
-from samd_core.hashing import canonical_json, sha256_file, sha256_json
+from samd_core.hashing import canonical_json, sha256_bytes, sha256_file, sha256_json
 from validation.audit._log import AuditLog
 from validation.audit import iter_records
 from validation.errors import IntegrityError, ProtocolError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
-from validation.harness._endpoints import acceptance, estimate_endpoint
-from validation.harness._lock import ensure_locked
-from validation.harness._manifest import check_manifest_files, prior_accesses, read_manifest
-from validation.harness._protocol import SEGMENTATION_METRICS, load_protocol
+from validation.harness._endpoints import CaseData, acceptance, estimate_endpoint
+from validation.harness._lock import LockState, ensure_locked
+from validation.harness._manifest import Manifest, check_manifest_files, prior_accesses, read_manifest
+from validation.harness._protocol import SEGMENTATION_METRICS, Protocol, load_protocol
 from validation.harness._subgroups import subgroup_levels, subgroup_results
+from validation.spreadsheet import safe_frame
 from validation.stats import encode_float
-from validation.tracking import environment_info, key_package_versions, metric_key, track_analysis
+from validation.tracking import (
+    TrackedRun,
+    audit_run_end,
+    environment_info,
+    key_package_versions,
+    metric_key,
+    tracked_run,
+)
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ValidationOutcome", "run_validation"]
 
 EXPERIMENT = "samd-validation"
 RESULT_SCHEMA = "samd-validation-result/1"
+_STAGING = ".staging"
 
 
 @dataclass(frozen=True)
 class ValidationOutcome:
-    """Verdict and where things went: ``exit_code`` 0 pass, 1 fail."""
+    """Verdict (``"pass"`` or ``"fail"``), the result, where things went."""
 
     verdict: str
-    exit_code: int
     result: dict[str, Any]
     out_dir: Path
     run_id: str
 
 
-def _num(x: Any) -> float:
-    return float(x) if not isinstance(x, str) else float(x)
+@dataclass(frozen=True)
+class _Device:
+    """The device's identity before any case is evaluated."""
+
+    mode: str
+    sha256: str
+    info: dict[str, Any]
+    threshold: float | None
+    predictions: pd.DataFrame | None  # predictions mode: the table, aligned to the manifest
+    bundle_path: Path | None
+    warnings: tuple[str, ...] = ()
 
 
 def run_validation(
@@ -60,96 +82,70 @@ def run_validation(
     signing_key: Any = None,
     relock_reason: str | None = None,
     progress: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> ValidationOutcome:
     """Run a validation protocol; see ``docs/harness.md``.
+
+    In bundle mode, per-case inference runs in this process by default; ``workers=N`` starts a
+    local Dask cluster of N worker processes, ``scheduler="tcp://HOST:PORT"`` uses an existing
+    Dask cluster (`validation.executor`). Results are identical whatever the executor.
 
     Raises
     ------
     ProtocolError, IntegrityError, AuditError
         Anything that stops the run before a verdict (the CLI maps these to exit code 2).
+        Every failure after the protocol lock is recorded as ``run.fail`` first.
     """
+    from validation.executor import executor_spec
+
     protocol = load_protocol(protocol_path)
+    executor = executor_spec(workers, scheduler)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
     audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
-    d = protocol.data
-    # 1. lock protocol and test set (whole manifest file hashed) before anything is computed
-    manifest = read_manifest(protocol.resolve(d["manifest"]))
+    # the protocol and its test set (the whole manifest file, every column) are locked together
+    manifest = read_manifest(protocol.resolve(protocol.manifest))
     lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason,
                             testset_sha256=manifest.sha256, testset_id=manifest.path.name)
-    # 2. file hashes
+    run_ids: list[str] = []
     try:
-        n_files = check_manifest_files(manifest)
-    except IntegrityError as exc:
-        audit.append("testset.integrity_failure", object={"type": "test_set", "id": manifest.path.name},
-                     object_sha256=manifest.sha256, context={"protocol_id": protocol.id,
-                                                             "detail": str(exc)[:4000]})
+        return _run_locked(protocol, lock, audit, out, tracking_uri, progress, run_ids, manifest, executor)
+    except BaseException as exc:
+        shutil.rmtree(out / _STAGING, ignore_errors=True)
+        _record_failure(audit, protocol, lock, run_ids, exc)
         raise
-    dev = d["device"]
-    warnings: list[str] = []
-    reference_files: dict[str, str] = {}
-    # 3. device identity
-    if protocol.mode == "predictions":
-        preds_path = protocol.resolve(dev["predictions"])
-        if not preds_path.is_file():
-            raise ProtocolError(f"`device.predictions` file {preds_path} does not exist")
-        model_sha = sha256_file(preds_path)
-        model_info: dict[str, Any] = {"mode": "predictions", "predictions_file": preds_path.name,
-                                      "predictions_sha256": model_sha}
-        device, w = read_predictions(preds_path, manifest)
-        warnings += w
-    else:
-        bundle_path = protocol.resolve(dev["bundle"])
-        model_sha = None  # known after load_locked verified the bundle
-        model_info = {"mode": "bundle", "bundle": bundle_path.name}
-    prior = prior_accesses(audit_path, manifest.sha256)
+
+
+def _record_failure(audit: AuditLog, protocol: Protocol, lock: LockState, run_ids: list[str],
+                    exc: BaseException) -> None:
+    obj = {"type": "validation_run", "id": run_ids[0] if run_ids else f"{protocol.id} v{lock.version}"}
+    try:
+        audit.append("run.fail", object=obj, object_sha256=protocol.sha256,
+                     context={"protocol_id": protocol.id, "error": type(exc).__name__,
+                              "message": str(exc).splitlines()[0][:2000] if str(exc) else ""})
+    except Exception as inner:  # the original failure is what the caller must see
+        exc.add_note(f"the run.fail audit record could not be written: {type(inner).__name__}")
+
+
+def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path, tracking_uri: str | None,
+                progress: bool, run_ids: list[str], manifest: Manifest, executor: Any) -> ValidationOutcome:
+    (out / "result.json").unlink(missing_ok=True)  # a result.json only ever means a completed run
+    n_files = _check_test_set(audit, protocol, manifest)
+    device = _identify_device(protocol, manifest)
+    prior = prior_accesses(audit.path, manifest.sha256)
+    warnings = list(device.warnings)
     if prior:
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
-    with track_analysis(kind="validation", experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}",
-                        audit=audit, tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id},
-                        start=False) as tracked:
-        run = tracked.run
-        detections_path = None
-        try:
-            if protocol.mode == "bundle":
-                from validation.harness._bundle import exclude_cases, run_bundle
-
-                seg = any(ep["metric"] in SEGMENTATION_METRICS for ep in d["endpoints"])
-                device, model_sha, facts, dets = run_bundle(
-                    bundle_path, manifest, out, image_column=dev.get("image_column", "path"),
-                    keep_masks=seg, progress=progress)
-                model_info.update({"bundle_manifest_sha256": model_sha, **facts})
-                evaluated = exclude_cases(manifest, facts)  # out-of-domain cases: reported, not scored
-                mask_base = out
-                if "detections" not in dev:  # the locked model's own lesion candidates
-                    dets.to_csv(out / "detections.csv", index=False, float_format="%.17g", lineterminator="\n")
-                    detections_path = out / "detections.csv"
-            else:
-                mask_base = preds_path.parent
-                evaluated = manifest
-            if "model_sha256" in dev and dev["model_sha256"] != model_sha:
-                raise IntegrityError(f"`device.model_sha256` {dev['model_sha256']} does not match the "
-                                     f"device's sha256 {model_sha}")
-            audit.append("testset.access",
-                         object={"type": "test_set", "id": manifest.path.name, "n_cases": len(manifest.table)},
-                         object_sha256=manifest.sha256,
-                         context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
-                                  "model_sha256": model_sha, "mode": protocol.mode, "purpose": "validation",
-                                  "mlflow_run_id": run.run_id, "prior_accesses": len(prior),
-                                  "prior_access_records": prior[-100:], "testset_version": lock.testset_version})
-            tracked.start(object_sha256=protocol.sha256,
-                          context={"protocol_id": protocol.id, "protocol_version": lock.version,
-                                   "manifest_sha256": manifest.sha256, "model_sha256": model_sha,
-                                   "out_dir": out.name})
-            data, table = build_case_data(protocol, evaluated, device, mask_base, detections_path=detections_path)
-            if data.detection is not None:
-                model_info["detections_sha256"] = data.detection["detections_sha256"]
-                reference_files["lesions_sha256"] = data.detection["lesions_sha256"]
-            result = _compute(protocol, data, table, warnings, evaluated.table)
-        except BaseException as exc:
-            tracked.fail(exc)
-            raise
+    with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="validation",
+                     tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id}) as run:
+        run_ids.append(run.run_id)
+        _record_access(audit, protocol, lock, manifest, device, run, prior, out)
+        data, table, reference_files, extra_info, w, evaluated = _evaluate(protocol, manifest, device, out,
+                                                                         progress, executor)
+        warnings += w
+        result = _compute(protocol, data, table, warnings, evaluated.table)
         result.update({
             "schema": RESULT_SCHEMA,
             "samd_version": __version__,
@@ -158,57 +154,161 @@ def run_validation(
             "protocol_sha256": protocol.sha256,
             "manifest_sha256": manifest.sha256,
             "manifest_files_checked": n_files,
-            "model_sha256": model_sha,
-            "device": model_info,
+            "model_sha256": device.sha256,
+            "device": {**device.info, **extra_info},
             "mlflow_run_id": run.run_id,
             "mlflow_experiment_id": run.experiment_id,
             "test_set_prior_accesses": len(prior),
-            "exclusions": model_info.get("exclusions", {}),
+            "exclusions": extra_info.get("exclusions", {}),
             "reference_files": reference_files,
             "warnings": warnings,
         })
+        if protocol.normalised:  # accepted older spellings (absent when the file uses the names used)
+            result["normalised"] = [n.to_dict() for n in protocol.normalised]
         result = _strict(dict(sorted(result.items())))
+        body = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n"
+        staged = out / _STAGING / "result.json"
         files = _write_outputs(protocol, result, data, table, out)
+        staged.parent.mkdir(exist_ok=True)
+        staged.write_bytes(body)
+        files[""].insert(0, staged)
         if data.detection is not None:
             files["inputs"] = [data.detection["lesions_file"], data.detection["detections_file"]]
-        _log_mlflow(run, protocol, manifest, result, files, out)
-        rec = tracked.end(extra={"verdict": result["verdict"], "result_sha256": sha256_file(out / "result.json")})
-        cp = audit.checkpoint()
-        first = next(iter_records(audit_path))
-        run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
-                        "samd.audit_checkpoint_sig": cp["sig"] or "", "samd.audit_checkpoint_key_id": cp["key_id"] or "",
-                        "samd.audit_log_id": first["hash"], "samd.audit_run_end_seq": rec["seq"]})
-    verdict = result["verdict"]
-    return ValidationOutcome(verdict, 0 if verdict == "pass" else 1, result, out, run.run_id)
+        _log_mlflow(run, protocol, manifest, result, files, sha256_bytes(body))
+        _close_audit(audit, run, result["verdict"], sha256_bytes(body))
+        os.replace(staged, out / "result.json")  # last: a result.json means the run completed
+        shutil.rmtree(out / _STAGING, ignore_errors=True)
+    return ValidationOutcome(result["verdict"], result, out, run.run_id)
 
 
-def _compute(protocol: Any, data: Any, table: Any, warnings: list[str], mtable: Any) -> dict[str, Any]:
-    d = protocol.data
-    boot = d.get("bootstrap", {"replicates": 2000, "seed": 0})
-    reps, seed = int(boot["replicates"]), int(boot["seed"])
+def _check_test_set(audit: AuditLog, protocol: Protocol, manifest: Manifest) -> int:
+    """Every listed file's SHA-256 against the manifest (mismatch: ``testset.integrity_failure``)."""
+    try:
+        return check_manifest_files(manifest)
+    except IntegrityError as exc:
+        audit.append("testset.integrity_failure", object={"type": "test_set", "id": manifest.path.name},
+                     object_sha256=manifest.sha256, context={"protocol_id": protocol.id,
+                                                             "detail": str(exc)[:4000]})
+        raise
+
+
+def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
+    """The device's hash and operating threshold, before any case is opened or evaluated.
+
+    Bundle mode: the bundle is verified (`samd_core.load_locked`) and its locked case threshold
+    is the operating threshold; a protocol threshold that differs is an error naming both.
+    """
+    dev = protocol.device
+    if dev.predictions is not None:
+        path = protocol.resolve(dev.predictions)
+        if not path.is_file():
+            raise ProtocolError(f"`device.predictions` file {path.name} does not exist")
+        sha = sha256_file(path)
+        table, read_warnings = read_predictions(path, manifest)
+        info: dict[str, Any] = {"mode": "predictions", "predictions_file": path.name, "predictions_sha256": sha}
+        device = _Device("predictions", sha, info, dev.threshold, table, None, tuple(read_warnings))
+    else:
+        import samd_core
+
+        path = protocol.resolve(str(dev.bundle))
+        model = samd_core.load_locked(path)
+        locked = float(model.threshold)
+        if dev.threshold is not None and dev.threshold != locked:
+            raise ProtocolError(f"`device.threshold` {dev.threshold!r} differs from the bundle's locked case "
+                                f"threshold {locked!r}; omit it to use the bundle's, or lock a new bundle")
+        sha = str(model.manifest_sha256)
+        info = {"mode": "bundle", "bundle": path.name, "bundle_manifest_sha256": sha}
+        device = _Device("bundle", sha, info, locked, None, path)
+    if dev.model_sha256 is not None and dev.model_sha256 != device.sha256:
+        raise IntegrityError(f"`device.model_sha256` {dev.model_sha256} does not match the device's sha256 "
+                             f"{device.sha256}")
+    return device
+
+
+def _record_access(audit: AuditLog, protocol: Protocol, lock: LockState, manifest: Manifest, device: _Device,
+                   run: TrackedRun, prior: list[dict[str, Any]], out: Path) -> None:
+    """``testset.access`` then ``run.start``: written before any case is evaluated."""
+    audit.append("testset.access",
+                 object={"type": "test_set", "id": manifest.path.name, "n_cases": len(manifest.table)},
+                 object_sha256=manifest.sha256,
+                 context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
+                          "model_sha256": device.sha256, "mode": device.mode, "purpose": "validation",
+                          "mlflow_run_id": run.run_id, "prior_accesses": len(prior),
+                          "prior_access_records": prior[-100:], "testset_version": lock.testset_version})
+    audit.append("run.start", object={"type": "validation_run", "id": run.run_id},
+                 object_sha256=protocol.sha256,
+                 context={"protocol_id": protocol.id, "protocol_version": lock.version,
+                          "manifest_sha256": manifest.sha256, "model_sha256": device.sha256,
+                          "out_dir": out.name})
+
+
+def _evaluate(protocol: Protocol, manifest: Manifest, device: _Device, out: Path, progress: bool, executor: Any
+              ) -> tuple[CaseData, pd.DataFrame, dict[str, str], dict[str, Any], list[str], Manifest]:
+    """Device outputs (bundle inference, or the predictions read earlier) -> per-case data.
+
+    Bundle mode: cases outside the bundle's declared input domain are a pre-specified exclusion
+    (reported with counts and ids, not scored); the returned manifest is the evaluated one.
+    """
+    warnings: list[str] = []
+    info: dict[str, Any] = {}
+    detections_path = None
+    if device.bundle_path is not None:
+        from validation.harness._bundle import exclude_cases, run_bundle
+
+        seg = any(ep.metric in SEGMENTATION_METRICS for ep in protocol.endpoints)
+        table, sha, facts, dets = run_bundle(device.bundle_path, manifest, out,
+                                             image_column=protocol.device.image_column, keep_masks=seg,
+                                             progress=progress, protocol_sha256=protocol.sha256,
+                                             executor=executor)
+        if sha != device.sha256:
+            raise IntegrityError(f"the bundle changed during the run: manifest sha256 {sha} != {device.sha256}")
+        info.update(facts)
+        evaluated = exclude_cases(manifest, facts)  # out-of-domain cases: reported, not scored
+        mask_base = out
+        if protocol.device.detections is None:  # the locked model's own lesion candidates
+            dets.to_csv(out / "detections.csv", index=False, float_format="%.17g", lineterminator="\n")
+            detections_path = out / "detections.csv"
+    else:
+        table = device.predictions
+        evaluated = manifest
+        mask_base = protocol.resolve(str(protocol.device.predictions)).parent
+    data, cases = build_case_data(protocol, evaluated, table, mask_base,  # type: ignore[arg-type]
+                                  threshold=device.threshold, detections_path=detections_path)
+    reference_files: dict[str, str] = {}
+    if data.detection is not None:
+        info["detections_sha256"] = data.detection["detections_sha256"]
+        reference_files["lesions_sha256"] = data.detection["lesions_sha256"]
+    return data, cases, reference_files, info, warnings, evaluated
+
+
+def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: list[str],
+             mtable: pd.DataFrame) -> dict[str, Any]:
+    boot = protocol.bootstrap
+    reps, seed = boot.replicates, boot.seed
     all_idx = np.arange(len(data.case_ids))
     endpoints = []
-    for ei, ep in enumerate(d["endpoints"]):
+    for ei, ep in enumerate(protocol.endpoints):
         r = estimate_endpoint(ep, data, all_idx, replicates=reps, rng=np.random.default_rng([seed, ei, 0, 0]))
         est = r["estimate"]
         passed, crit = acceptance(ep, est)
-        endpoints.append({"id": ep["id"], "metric": ep["metric"], **est.to_dict(), "ci": ep["ci"],
-                          "criterion": crit, "acceptance": ep["acceptance"], "passed": passed,
+        endpoints.append({"id": ep.id, "metric": ep.metric, **est.to_dict(), "ci": ep.ci,
+                          "criterion": crit, "acceptance": ep.acceptance.to_dict(), "passed": passed,
                           **r["extra"], "notes": r["notes"]})
-    groups, tests, sub_warn = ([], [], [])
-    if "subgroups" in d:
-        groups, tests, sub_warn = subgroup_results(mtable, data, d["endpoints"], d["subgroups"], replicates=reps,
-                                                   seed=seed, multiplicity=d.get("multiplicity", "holm"))
-        for var in d["subgroups"]["variables"]:
-            table[f"subgroup:{var['column']}"] = subgroup_levels(mtable, var).to_numpy()
-    warnings += sub_warn
+    groups: list[dict[str, Any]] = []
+    tests: list[dict[str, Any]] = []
+    if protocol.subgroups is not None:
+        groups, tests, sub_warn = subgroup_results(mtable, data, protocol.endpoints, protocol.subgroups,
+                                                   replicates=reps, seed=seed, multiplicity=protocol.multiplicity)
+        warnings += sub_warn
+        for var in protocol.subgroups.variables:
+            table[f"subgroup:{var.column}"] = subgroup_levels(mtable, var).to_numpy()
     for t in tests:
         for k in ("statistic", "pvalue", "pvalue_adjusted"):
             t[k] = encode_float(t[k])
     verdict = "pass" if all(e["passed"] for e in endpoints) else "fail"
     return {"verdict": verdict, "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
             "subgroups": groups, "interaction_tests": tests,
-            "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": d.get("multiplicity", "holm")}
+            "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": protocol.multiplicity}
 
 
 def _strict(obj: Any) -> Any:
@@ -226,12 +326,12 @@ def _strict(obj: Any) -> Any:
     return obj
 
 
-def _write_outputs(protocol: Any, result: dict[str, Any], data: Any, table: Any, out: Path) -> dict[str, list[Path]]:
+def _write_outputs(protocol: Protocol, result: dict[str, Any], data: CaseData, table: pd.DataFrame,
+                   out: Path) -> dict[str, list[Path]]:
+    """Every output file except ``result.json``: case tables (CSV formula-safe, parquet raw),
+    environment, plots."""
     files: dict[str, list[Path]] = {"": [], "plots": []}
-    (out / "result.json").write_bytes(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False,
-                                                 allow_nan=False).encode("utf-8") + b"\n")
-    files[""].append(out / "result.json")
-    table.to_csv(out / "cases.csv", index=False)
+    safe_frame(table).to_csv(out / "cases.csv", index=False)
     table.to_parquet(out / "cases.parquet", index=False)
     files[""] += [out / "cases.csv", out / "cases.parquet"]
     (out / "environment.json").write_bytes(canonical_json(environment_info()) + b"\n")
@@ -243,41 +343,56 @@ def _write_outputs(protocol: Any, result: dict[str, Any], data: Any, table: Any,
         auc = next((e for e in result["endpoints"] if e["metric"] == "roc_auc"), None)
         files["plots"] += _plots.roc_plot(data.y, data.score, auc, plots, replicates=boot["replicates"],
                                           seed=boot["seed"])
-        sc = protocol.data["device"].get("score", {})
+        sc = protocol.device.score
         raw = table["score"].to_numpy(float)
-        if sc.get("is_probability") or (raw.min() >= 0 and raw.max() <= 1 and sc.get("is_probability", True)):
-            files["plots"] += _plots.calibration_plot(data.y, raw if sc.get("higher_is_positive", True) else 1 - raw, plots)
+        is_prob = sc.is_probability if sc is not None else None
+        if is_prob or (raw.min() >= 0 and raw.max() <= 1 and is_prob is not False):
+            higher = sc is None or sc.higher_is_positive
+            files["plots"] += _plots.calibration_plot(data.y, raw if higher else 1 - raw, plots)
     files["plots"] += _plots.forest_plot(result["endpoints"], result["subgroups"], plots)
     return files
 
 
-def _log_mlflow(run: Any, protocol: Any, manifest: Any, result: dict[str, Any],
-                files: dict[str, list[Path]], out: Path) -> None:
+def _metrics(result: dict[str, Any]) -> dict[str, float]:
+    """MLflow metrics; keys sanitised by `metric_key` (labels kept as written in result.json)."""
+    metrics: dict[str, float] = {}
+    for e in result["endpoints"]:
+        for f in ("value", "ci_low", "ci_high"):
+            metrics[metric_key(e["id"], f)] = float(e[f])
+        metrics[metric_key(e["id"], "n")] = float(e["n"])
+        metrics[metric_key(e["id"], "passed")] = 1.0 if e["passed"] else 0.0
+    for g in result["subgroups"]:
+        for eid, e in g["endpoints"].items():
+            for f in ("value", "ci_low", "ci_high"):
+                metrics[metric_key("subgroup", g["variable"], g["level"], eid, f)] = float(e[f])
+            metrics[metric_key("subgroup", g["variable"], g["level"], eid, "n")] = float(e["n"])
+    for t in result["interaction_tests"]:
+        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue")] = float(t["pvalue"])
+        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue_adjusted")] = float(t["pvalue_adjusted"])
+    return metrics
+
+
+def _log_mlflow(run: TrackedRun, protocol: Protocol, manifest: Manifest, result: dict[str, Any],
+                files: dict[str, list[Path]], result_sha256: str) -> None:
+    env = environment_info()
     params = {
         "protocol_id": protocol.id, "protocol_version": result["protocol_version"],
         "protocol_sha256": protocol.sha256, "manifest_sha256": manifest.sha256,
         "model_sha256": result["model_sha256"], "mode": protocol.mode,
         "bootstrap_replicates": result["bootstrap"]["replicates"], "bootstrap_seed": result["bootstrap"]["seed"],
         "multiplicity": result["multiplicity"], "n_cases": result["n_cases"],
-        "samd_version": __version__, "result_sha256": sha256_file(out / "result.json"),
-        "python": environment_info()["python"], "platform": environment_info()["platform"],
+        "samd_version": __version__, "result_sha256": result_sha256,
+        "python": env["python"], "platform": env["platform"],
     }
     params.update({f"version.{k}": v for k, v in key_package_versions().items()})
+    if result["subgroups"]:  # the levels as written (metric keys are sanitised)
+        levels: dict[str, list[str]] = {}
+        for g in result["subgroups"]:
+            levels.setdefault(g["variable"], []).append(g["level"])
+        params.update({f"subgroup_levels.{i}": json.dumps({"variable": v, "levels": lv}, ensure_ascii=False)[:6000]
+                       for i, (v, lv) in enumerate(levels.items())})
     run.log_params(params)
-    metrics: dict[str, float] = {}
-    for e in result["endpoints"]:
-        for f in ("value", "ci_low", "ci_high"):
-            metrics[metric_key(e["id"], f)] = _num(e[f])
-        metrics[metric_key(e["id"], "n")] = float(e["n"])
-        metrics[metric_key(e["id"], "passed")] = 1.0 if e["passed"] else 0.0
-    for g in result["subgroups"]:
-        for eid, e in g["endpoints"].items():
-            for f in ("value", "ci_low", "ci_high"):
-                metrics[metric_key("subgroup", g["variable"], g["level"], eid, f)] = _num(e[f])
-            metrics[metric_key("subgroup", g["variable"], g["level"], eid, "n")] = float(e["n"])
-    for t in result["interaction_tests"]:
-        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue")] = _num(t["pvalue"])
-        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue_adjusted")] = _num(t["pvalue_adjusted"])
+    metrics = _metrics(result)
     run.log_metrics(metrics)
     run.set_tags({"samd.verdict": result["verdict"], "samd.protocol_sha256": protocol.sha256})
     run.log_artifact(protocol.path, "inputs")
@@ -288,7 +403,15 @@ def _log_mlflow(run: Any, protocol: Any, manifest: Any, result: dict[str, Any],
         run.log_artifact(p, "plots")
     for p in files.get("inputs", []):
         run.log_artifact(p, "inputs")
-    run.log_json({"result_sha256": params["result_sha256"], "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})},
-                 "integrity.json")
+    run.log_json({"result_sha256": result_sha256,
+                  "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})}, "integrity.json")
 
 
+def _close_audit(audit: AuditLog, run: TrackedRun, verdict: str, result_sha256: str) -> None:
+    """``mlflow.run.end`` (everything logged), a checkpoint, and the checkpoint in MLflow."""
+    rec = audit_run_end(audit, run, extra={"verdict": verdict, "result_sha256": result_sha256})
+    cp = audit.checkpoint()
+    first = next(iter_records(audit.path))
+    run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
+                    "samd.audit_checkpoint_sig": cp["sig"] or "", "samd.audit_checkpoint_key_id": cp["key_id"] or "",
+                    "samd.audit_log_id": first["hash"], "samd.audit_run_end_seq": rec["seq"]})

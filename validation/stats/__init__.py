@@ -1,8 +1,8 @@
 """Validation statistics: pure functions, arrays in, frozen result objects out."""
 
 from validation.stats._agreement import BlandAltmanResult, bland_altman, cohen_kappa, fleiss_kappa, icc
-from validation.stats._auc import roc_auc
-from validation.stats._bootstrap import bootstrap_ci
+from validation.stats._auc import roc_auc, roc_auc_variance
+from validation.stats._bootstrap import bootstrap_ci, bootstrap_interval
 from validation.stats._delong import delong_test, delong_test_unpaired
 from validation.stats._diagnostic import DiagnosticAccuracyResult, diagnostic_accuracy, diagnostic_accuracy_from_labels
 from validation.stats._difference import (
@@ -11,6 +11,7 @@ from validation.stats._difference import (
     performance_goal_test,
     proportion_difference_ci,
 )
+from validation.stats._heterogeneity import cochran_q_test
 from validation.stats._multiplicity import AdjustedPValuesResult, adjust_pvalues
 from validation.stats._paired import mcnemar_test, paired_proportion_difference_ci
 from validation.stats._proportion import proportion_ci
@@ -35,6 +36,8 @@ __all__ = [
     "adjust_pvalues",
     "bland_altman",
     "bootstrap_ci",
+    "bootstrap_interval",
+    "cochran_q_test",
     "cohen_kappa",
     "decode_float",
     "delong_test",
@@ -55,6 +58,7 @@ __all__ = [
     "proportion_ci",
     "proportion_difference_ci",
     "roc_auc",
+    "roc_auc_variance",
     "roc_curve",
     "sensitivity_at_specificity",
     "specificity_at_sensitivity",

@@ -25,10 +25,12 @@ from validation.stats._bootstrap_auc import auc_bootstrap_replicates, auc_jackkn
 from validation.stats._ranks import delong_placements
 from validation.stats._results import Estimate
 
-__all__ = ["AUC_METHODS", "AucMethod", "roc_auc"]
+__all__ = ["AUC_METHODS", "AucMethod", "roc_auc", "roc_auc_variance"]
 
-AucMethod = Literal["delong", "bootstrap-percentile", "bootstrap-bca"]
-AUC_METHODS: tuple[str, ...] = ("delong", "bootstrap-percentile", "bootstrap-bca")
+AucMethod = Literal["delong", "bootstrap_percentile", "bootstrap_bca"]
+AUC_METHODS: tuple[str, ...] = ("delong", "bootstrap_percentile", "bootstrap_bca")
+#: Older spellings, accepted and normalised (the result carries the name used).
+_AUC_ALIASES: dict[str, str] = {"bootstrap-percentile": "bootstrap_percentile", "bootstrap-bca": "bootstrap_bca"}
 
 
 def roc_auc(
@@ -50,7 +52,7 @@ def roc_auc(
     y_score : array_like of float
         Finite scores; **higher means more likely positive**. The direction is fixed and never
         inferred from the data (pROC's ``direction="auto"`` would bias validation upward).
-    method : {"delong", "bootstrap-percentile", "bootstrap-bca"}
+    method : {"delong", "bootstrap_percentile", "bootstrap_bca"}
         ``"delong"``: DeLong et al. (1988) variance by the fast midrank algorithm of
         Sun & Xu (2014), normal interval clipped to [0, 1] (as pROC ``ci.auc``).
         Bootstrap methods: `bootstrap_ci` semantics, stratified by class (as pROC's
@@ -87,7 +89,8 @@ def roc_auc(
     Robin X, et al. pROC. BMC Bioinformatics 2011;12:77.
     """
     fn = "roc_auc"
-    method = check_option(method, "method", fn, AUC_METHODS)  # type: ignore[assignment]
+    method = check_option(_AUC_ALIASES.get(method, method) if isinstance(method, str) else method,  # type: ignore[assignment]
+                          "method", fn, AUC_METHODS)
     confidence_level = check_confidence_level(confidence_level, fn)
     pos = as_labels(y_true, "y_true", fn)
     score = as_scores(y_score, "y_score", fn)
@@ -114,6 +117,35 @@ def roc_auc(
         _, codes = np.unique(cl, return_inverse=True)
         codes = codes.reshape(-1)
     return _auc_bootstrap(pos, score, method, confidence_level, n_resamples, gen, codes)
+
+
+def roc_auc_variance(y_true: Any, y_score: Any) -> float:
+    """DeLong variance of the empirical AUC (higher score = positive).
+
+    Parameters
+    ----------
+    y_true : array_like of 0/1
+        Reference standard, both classes present.
+    y_score : array_like of float
+        Finite scores.
+
+    Returns
+    -------
+    float
+        ``var(V10) / m + var(V01) / n`` (sample variances of the placement values, DeLong et
+        al. 1988), equal to pROC ``var(roc(..., direction="<"), method="delong")``. NaN with
+        fewer than 2 cases in a class (pROC returns ``NA``).
+    """
+    fn = "roc_auc_variance"
+    pos = as_labels(y_true, "y_true", fn)
+    score = as_scores(y_score, "y_score", fn)
+    check_same_length(fn, y_true=pos, y_score=score)
+    check_two_classes(pos, "y_true", fn)
+    _, v10, v01 = delong_placements(pos, score)
+    m, n = v10.size, v01.size
+    if m < 2 or n < 2:
+        return math.nan
+    return float(np.var(v10, ddof=1)) / m + float(np.var(v01, ddof=1)) / n
 
 
 def _delong_ci(pos: np.ndarray, score: np.ndarray, confidence_level: float) -> Estimate:
@@ -150,7 +182,7 @@ def _auc_bootstrap(
             Described(f"a single-class resample in {int(bad.sum())} of {n_resamples} resamples"),
         )
     n_units = pos.size if codes is None else int(codes.max()) + 1
-    if method == "bootstrap-percentile":
+    if method == "bootstrap_percentile":
         low, high = percentile_interval(reps, confidence_level)
     else:
         jack = auc_jackknife(pos, score, codes)

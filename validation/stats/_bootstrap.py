@@ -23,7 +23,7 @@ from samd_core.checks import Described, as_count, as_rng, check_confidence_level
 from validation.errors import InvalidParameterError
 from validation.stats._results import Estimate
 
-__all__ = ["BOOTSTRAP_METHODS", "BootstrapMethod", "bootstrap_ci"]
+__all__ = ["BOOTSTRAP_METHODS", "BootstrapMethod", "bootstrap_ci", "bootstrap_interval"]
 
 BootstrapMethod = Literal["percentile", "bca"]
 BOOTSTRAP_METHODS: tuple[str, ...] = ("percentile", "bca")
@@ -74,8 +74,8 @@ def bootstrap_ci(
     Returns
     -------
     Estimate
-        ``value = statistic(*data)``; ``method`` is ``"bootstrap-percentile"`` or
-        ``"bootstrap-bca"``; ``n`` is the number of resampled units.
+        ``value = statistic(*data)``; ``method`` is ``"bootstrap_percentile"`` or
+        ``"bootstrap_bca"``; ``n`` is the number of resampled units.
 
     Notes
     -----
@@ -132,7 +132,75 @@ def bootstrap_ci(
                 "statistic", fn, "finite on every jackknife subsample (needed by BCa)", Described("a non-finite value")
             )
         low, high = bca_interval(theta_b, theta_hat, theta_jack, confidence_level)
-    return Estimate(theta_hat, low, high, confidence_level, f"bootstrap-{method}", len(unit_rows))
+    return Estimate(theta_hat, low, high, confidence_level, f"bootstrap_{method}", len(unit_rows))
+
+
+def bootstrap_interval(
+    theta_b: Any,
+    theta_hat: float,
+    *,
+    method: BootstrapMethod,
+    confidence_level: float = 0.95,
+    theta_jack: Any = None,
+    n: int | None = None,
+) -> Estimate:
+    """Percentile or BCa interval from bootstrap replicates computed elsewhere.
+
+    The interval step of `bootstrap_ci`, for callers that draw their replicates by a scheme
+    of their own (e.g. stratified binomial draws of confusion-matrix counts, which equal
+    case resampling within each class but cost O(1) per replicate).
+
+    Parameters
+    ----------
+    theta_b : array_like of float
+        The bootstrap replicates of the statistic (1-d).
+    theta_hat : float
+        The statistic on the original data.
+    method : {"percentile", "bca"}
+        As in `bootstrap_ci`.
+    confidence_level : float
+        Two-sided coverage in (0, 1).
+    theta_jack : array_like of float, optional
+        Leave-one-unit-out values of the statistic; required for ``"bca"``.
+    n : int, optional
+        Number of resampled units, stored in the result (default: ``len(theta_jack)`` or 0).
+
+    Returns
+    -------
+    Estimate
+        ``value = theta_hat``; ``method`` as `bootstrap_ci`.
+
+    Notes
+    -----
+    Same quantiles and BCa formula as `bootstrap_ci` (bit-identical on the same replicates).
+    Where `bootstrap_ci` raises because the statistic is undefined on a resample, this
+    function returns NaN bounds: a non-finite replicate, jackknife value or estimate means
+    there is no interval (one computed over the finite replicates only would be optimistic).
+    The BCa bounds are NaN too when the bias correction is infinite (every replicate on one
+    side of ``theta_hat``) and there is no acceleration to offset it, e.g. constant replicates
+    that differ from the estimate.
+    """
+    fn = "bootstrap_interval"
+    method = check_option(method, "method", fn, BOOTSTRAP_METHODS)  # type: ignore[assignment]
+    confidence_level = check_confidence_level(confidence_level, fn)
+    reps = np.asarray(theta_b, dtype=np.float64)
+    if reps.ndim != 1 or reps.size == 0:
+        raise InvalidParameterError("theta_b", fn, "a non-empty 1-d array", Described(f"shape {reps.shape}"))
+    jack = None if theta_jack is None else np.asarray(theta_jack, dtype=np.float64)
+    if method == "bca" and (jack is None or jack.ndim != 1 or jack.size == 0):
+        raise InvalidParameterError("theta_jack", fn, "a non-empty 1-d array for method='bca'", Described("missing"))
+    units = (0 if jack is None else int(jack.size)) if n is None else as_count(n, "n", fn)
+    theta = float(theta_hat)
+    tag = f"bootstrap_{method}"
+    if not (math.isfinite(theta) and np.isfinite(reps).all()):
+        return Estimate(theta, math.nan, math.nan, confidence_level, tag, units)
+    if method == "percentile":
+        low, high = percentile_interval(reps, confidence_level)
+    elif not np.isfinite(jack).all():  # type: ignore[arg-type]
+        low, high = math.nan, math.nan
+    else:
+        low, high = bca_interval(reps, theta, jack, confidence_level)  # type: ignore[arg-type]
+    return Estimate(theta, low, high, confidence_level, tag, units)
 
 
 def _as_scalar(x: Any, fn: str) -> float:

@@ -15,8 +15,9 @@ from validation.stats._results import decode_float, encode_float
 
 __all__ = ["ADJUST_METHODS", "AdjustedPValuesResult", "AdjustMethod", "adjust_pvalues"]
 
-AdjustMethod = Literal["bonferroni", "holm", "benjamini-hochberg"]
-ADJUST_METHODS: tuple[str, ...] = ("bonferroni", "holm", "benjamini-hochberg")
+AdjustMethod = Literal["bonferroni", "holm", "benjamini_hochberg"]
+ADJUST_METHODS: tuple[str, ...] = ("bonferroni", "holm", "benjamini_hochberg")
+_ADJUST_ALIASES = {"benjamini-hochberg": "benjamini_hochberg"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValuesResu
     ----------
     pvalues : array_like
         Non-empty 1-d array of p-values in [0, 1] (no NaN).
-    method : {"bonferroni", "holm", "benjamini-hochberg"}
+    method : {"bonferroni", "holm", "benjamini_hochberg"}
         Bonferroni: ``min(1, m p)``. Holm (1979) step-down. Benjamini & Hochberg (1995)
         step-up (FDR). Identical to R ``p.adjust`` (methods "bonferroni", "holm", "BH") and
         statsmodels ``multipletests`` ("bonferroni", "holm", "fdr_bh").
@@ -82,7 +83,8 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValuesResu
     1995;57:289-300.
     """
     fn = "adjust_pvalues"
-    method = check_option(method, "method", fn, ADJUST_METHODS)  # type: ignore[assignment]
+    method = check_option(_ADJUST_ALIASES.get(method, method) if isinstance(method, str) else method,  # type: ignore[assignment]
+                          "method", fn, ADJUST_METHODS)
     try:
         p = np.array(pvalues, dtype=np.float64)
     except (TypeError, ValueError) as exc:

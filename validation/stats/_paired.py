@@ -25,8 +25,9 @@ __all__ = [
     "paired_proportion_difference_ci",
 ]
 
-McNemarMethod = Literal["exact", "mid-p", "asymptotic", "asymptotic_cc"]
-MCNEMAR_METHODS: tuple[str, ...] = ("exact", "mid-p", "asymptotic", "asymptotic_cc")
+McNemarMethod = Literal["exact", "mid_p", "asymptotic", "asymptotic_cc"]
+MCNEMAR_METHODS: tuple[str, ...] = ("exact", "mid_p", "asymptotic", "asymptotic_cc")
+_MCNEMAR_ALIASES = {"mid-p": "mid_p"}
 PairedDifferenceMethod = Literal["newcombe", "tango"]
 PAIRED_DIFFERENCE_METHODS: tuple[str, ...] = ("newcombe", "tango")
 _ALTERNATIVES = ("two-sided", "less", "greater")
@@ -62,9 +63,9 @@ def mcnemar_test(
     table : 2x2 array_like of counts
         ``[[n11, n10], [n01, n00]]``: rows = result of A (1, 0), columns = result of B (1, 0).
         Only the discordant cells ``b = n10`` and ``c = n01`` enter the test.
-    method : {"exact", "mid-p", "asymptotic", "asymptotic_cc"}
+    method : {"exact", "mid_p", "asymptotic", "asymptotic_cc"}
         ``"exact"``: conditional binomial test of ``b ~ Bin(b + c, 1/2)`` (two-sided p =
-        ``min(1, 2 P(X <= min(b, c)))``). ``"mid-p"``: exact p minus the point probability
+        ``min(1, 2 P(X <= min(b, c)))``). ``"mid_p"`` (older spelling ``"mid-p"`` accepted): exact p minus the point probability
         (two-sided: ``2 P(X <= min) - P(X = min)``; Fagerland et al. 2013).
         ``"asymptotic"``: ``(b - c)² / (b + c)`` ~ chi-square(1). ``"asymptotic_cc"``:
         Edwards' continuity correction ``(|b - c| - 1)² / (b + c)`` (R ``mcnemar.test``).
@@ -89,18 +90,19 @@ def mcnemar_test(
     mid-p and asymptotic are better than exact conditional. BMC Med Res Methodol 2013;13:91.
     """
     fn = "mcnemar_test"
-    method = check_option(method, "method", fn, MCNEMAR_METHODS)  # type: ignore[assignment]
+    method = check_option(_MCNEMAR_ALIASES.get(method, method) if isinstance(method, str) else method,  # type: ignore[assignment]
+                          "method", fn, MCNEMAR_METHODS)
     alternative = check_option(alternative, "alternative", fn, _ALTERNATIVES)  # type: ignore[assignment]
     confidence_level = check_confidence_level(confidence_level, fn)
     n11, n10, n01, n00 = as_paired_table(table, fn)
     est = _paired_newcombe(n11, n10, n01, n00, confidence_level)
     b, c = n10, n01
     nd = b + c
-    if method in ("exact", "mid-p"):
+    if method in ("exact", "mid_p"):
         stat = float(b)
         if nd == 0:
             return HypothesisTestResult(stat, 1.0, alternative, est)
-        mid = method == "mid-p"
+        mid = method == "mid_p"
         if alternative == "two-sided":
             k = min(b, c)
             p = 2.0 * float(stats.binom.cdf(k, nd, 0.5))

@@ -51,7 +51,7 @@ class Estimate:
     confidence_level : float
         Two-sided coverage of ``[ci_low, ci_high]``, in (0, 1).
     method : str
-        Name of the CI method, e.g. ``"wilson"``, ``"delong"``, ``"bootstrap-bca"``.
+        Name of the CI method, e.g. ``"wilson"``, ``"delong"``, ``"bootstrap_bca"``.
     n : int
         Number of units the estimate is based on (cases, lesions, patients: as documented).
     """

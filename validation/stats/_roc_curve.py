@@ -40,8 +40,9 @@ __all__ = [
     "specificity_at_sensitivity",
 ]
 
-CurveCIMethod = Literal["bootstrap-percentile", "bootstrap-bca"]
-_CURVE_CI_METHODS = ("bootstrap-percentile", "bootstrap-bca")
+CurveCIMethod = Literal["bootstrap_percentile", "bootstrap_bca"]
+_CURVE_CI_METHODS = ("bootstrap_percentile", "bootstrap_bca")
+_CURVE_CI_ALIASES = {"bootstrap-percentile": "bootstrap_percentile", "bootstrap-bca": "bootstrap_bca"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,8 @@ def _curve_ci(
     n_resamples: int,
     rng: Any,
 ) -> Estimate:
-    method = check_option(method, "method", fn, _CURVE_CI_METHODS)
+    method = check_option(_CURVE_CI_ALIASES.get(method, method) if isinstance(method, str) else method,
+                          "method", fn, _CURVE_CI_METHODS)
     confidence_level = check_confidence_level(confidence_level, fn)
     n_resamples = as_count(n_resamples, "n_resamples", fn, minimum=1)
     if rng is None:
@@ -191,7 +193,7 @@ def _curve_ci(
         kernel,
         pos,
         score,
-        method=method.removeprefix("bootstrap-"),  # type: ignore[arg-type]
+        method=method.removeprefix("bootstrap_"),  # type: ignore[arg-type]
         n_resamples=n_resamples,
         rng=gen,
         strata=pos,
@@ -308,7 +310,7 @@ def partial_auc(
         chance, 1 = perfect). Undefined for a curve below the diagonal in the range: the
         value is then ``nan`` (pROC returns ``NA``); bootstrap replicates always use the
         formula.
-    method : {"bootstrap-percentile", "bootstrap-bca"}
+    method : {"bootstrap_percentile", "bootstrap_bca"}
         Class-stratified bootstrap CI.
 
     Notes
@@ -334,7 +336,8 @@ def partial_auc(
     value = _partial_auc_kernel(pos, score, hi, lo, focus, correct, allow_invalid=False)
     if math.isnan(value):
         cl = check_confidence_level(confidence_level, fn)
-        method = check_option(method, "method", fn, _CURVE_CI_METHODS)  # type: ignore[assignment]
+        method = check_option(_CURVE_CI_ALIASES.get(method, method) if isinstance(method, str) else method,  # type: ignore[assignment]
+                              "method", fn, _CURVE_CI_METHODS)
         return Estimate(value, math.nan, math.nan, cl, method, pos.size)
     est = _curve_ci(
         lambda p, s: _partial_auc_kernel(p, s, hi, lo, focus, correct, allow_invalid=True),

@@ -8,6 +8,7 @@ can hand the exact logged params, metrics, tags and artifact SHA-256s to the aud
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -30,9 +31,37 @@ _BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")
 
 
 def metric_key(*parts: str) -> str:
-    """An MLflow-safe key from parts joined by ``/`` (other characters become ``_``)."""
-    key = "/".join(_BAD_KEY_CHARS.sub("_", str(p)) for p in parts if str(p))
-    return key.replace("..", "_.")
+    """An MLflow-safe key from parts joined by ``/`` (other characters become ``_``).
+
+    Idempotent (an already-joined key such as ``auc/value`` is kept). A part that MLflow would
+    refuse or that would change the key's path (``Site A/``, ``a//b``, ``.``, ``..``, leading or
+    trailing spaces) has its ``/`` replaced and a short hash of the original appended, so that
+    distinct labels keep distinct keys (``Site A/`` -> ``Site A__2f22f5e2``); parts are shortened
+    the same way when the key would exceed MLflow's 250 characters. Other keys are unchanged.
+    """
+    raw = [str(p) for p in parts if str(p)]
+    out = [_key_part(p) for p in raw]
+    if len("/".join(out)) > _MAX_KEY:
+        out = [_hashed(p, o, 31) if len(o) > 40 else o for p, o in zip(raw, out, strict=True)]
+    return "/".join(out).replace("..", "_.")
+
+
+_MAX_KEY = 250
+
+
+def _key_part(part: str) -> str:
+    clean = _BAD_KEY_CHARS.sub("_", part)
+    segments = clean.split("/")
+    if any(s in ("", ".", "..") or s.strip(" ") != s for s in segments):
+        return _hashed(part, clean, 200)
+    return clean
+
+
+def _hashed(part: str, clean: str, keep: int) -> str:
+    digest = hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    body = clean.replace("/", "_").strip(" ")
+    body = "_" if body in ("", ".", "..") else body
+    return f"{body[:keep]}_{digest}"
 
 
 def _client(tracking_uri: str) -> Any:

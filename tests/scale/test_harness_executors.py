@@ -1,0 +1,97 @@
+"""Identity across executors: bundle-mode `run_validation` gives the same result.json (without run
+ids) in-process, on a local Dask cluster of 1 and 2 workers, and on a real ``dask scheduler`` with
+two ``dask worker`` processes; an edited per-case record is recomputed, never reused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.scale.test_executor import dask_cluster  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "samd_core" / "bundles" / "cxr_triage_v1"
+VOLATILE = {"mlflow_run_id", "mlflow_experiment_id", "test_set_prior_accesses", "warnings"}
+
+PROTOCOL = """
+id: SAP-EXEC-001
+title: executor identity
+device:
+  bundle: {bundle}
+  image_column: image_path
+  score: {{column: score, higher_is_positive: true, is_probability: true}}
+manifest: {manifest}
+truth: {{column: finding, positive: finding, negative: normal}}
+endpoints:
+  - {{id: sens, metric: sensitivity, ci: wilson, confidence_level: 0.95, acceptance: {{ci_low_at_least: 0.1}}}}
+  - {{id: spec, metric: specificity, ci: bootstrap_bca, confidence_level: 0.95, acceptance: {{ci_low_at_least: 0.1}}}}
+  - {{id: auc, metric: roc_auc, ci: delong, confidence_level: 0.95, acceptance: {{ci_low_at_least: 0.1}}}}
+subgroups:
+  min_size: 2
+  variables: [{{column: detector}}, {{column: sex}}]
+bootstrap: {{replicates: 200, seed: 7}}
+multiplicity: holm
+"""
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from reference_devices.radiograph import write_radiograph_cohort
+
+    base = tmp_path_factory.mktemp("cxr")
+    manifest = write_radiograph_cohort(base / "cohort", n_cases=16, seed=31, prevalence=0.5)
+    proto = base / "protocol.yaml"
+    proto.write_text(PROTOCOL.format(bundle=BUNDLE, manifest=manifest), encoding="utf-8")
+    return proto
+
+
+def _run(proto: Path, tmp: Path, name: str, **kw: object) -> dict:
+    from validation.harness import run_validation
+
+    d = tmp / name
+    o = run_validation(proto, out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
+                       audit_log=d / "audit.jsonl", progress=False, **kw)
+    result = json.loads((o.out_dir / "result.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in result.items() if k not in VOLATILE}
+
+
+@pytest.mark.slow
+def test_result_is_identical_in_process_and_on_local_clusters(cohort: Path, tmp_path: Path) -> None:
+    ref = _run(cohort, tmp_path, "inproc")
+    assert ref["device"]["cases_computed"] == 16 and ref["n_cases"] == 16
+    assert _run(cohort, tmp_path, "w1", workers=1) == ref
+    assert _run(cohort, tmp_path, "w2", workers=2) == ref
+
+
+@pytest.mark.slow
+def test_result_is_identical_on_an_existing_scheduler(cohort: Path, tmp_path: Path, dask_cluster) -> None:  # noqa: F811
+    addr, _ = dask_cluster
+    assert _run(cohort, tmp_path, "sched", scheduler=addr) == _run(cohort, tmp_path, "inproc")
+
+
+@pytest.mark.slow
+def test_an_edited_case_record_is_recomputed_not_reused(cohort: Path, tmp_path: Path) -> None:
+    from validation.harness import run_validation
+
+    d = tmp_path / "edit"
+    kw = dict(out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}", audit_log=d / "audit.jsonl",
+              progress=False)
+    first = run_validation(cohort, **kw).result
+    rec_path = sorted((d / "out" / "cases").glob("*.json"))[0]
+    rec = json.loads(rec_path.read_text())
+    rec["score"] = 1.0 - rec["score"]  # a hand edit of a cached score
+    rec_path.write_text(json.dumps(rec, sort_keys=True, separators=(",", ":")))
+    second = run_validation(cohort, **kw).result
+    assert second["device"]["cases_computed"] == 1 and second["device"]["cases_reused"] == 15
+    assert json.loads(rec_path.read_text())["score"] != rec["score"]
+    assert [e["value"] for e in second["endpoints"]] == [e["value"] for e in first["endpoints"]]
+
+
+def test_bad_executor_options_fail_before_anything_is_locked(cohort: Path, tmp_path: Path) -> None:
+    from validation.harness import run_validation
+
+    with pytest.raises(ValueError, match="`workers`"):
+        run_validation(cohort, out_dir=tmp_path / "o", audit_log=tmp_path / "a.jsonl", workers=0)
+    assert not (tmp_path / "a.jsonl").exists()

@@ -1,0 +1,57 @@
+"""A people-facing summary of a validation result (rounded; ``result.json`` keeps full precision)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["format_summary"]
+
+
+def _num(x: Any, digits: int) -> str:
+    """``x`` with ``digits`` decimals; strict-JSON non-finite strings ("nan", "inf") as written."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    v = float(x)
+    if not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return f"{v:.{digits}f}"
+
+
+def format_summary(result: dict[str, Any], *, digits: int = 3) -> str:
+    """Lines for a console: protocol, one line per endpoint, warnings, verdict.
+
+    Parameters
+    ----------
+    result : dict
+        The ``result.json`` mapping (`ValidationOutcome.result`).
+    digits : int
+        Decimals shown for estimates and interval bounds (default 3).
+
+    Returns
+    -------
+    str
+        Newline-separated text without a trailing newline. Numbers are rounded for reading only.
+
+    Examples
+    --------
+    >>> r = {"protocol_id": "SAP-1", "protocol_version": 1, "protocol_sha256": "ab" * 32, "n_cases": 120,
+    ...      "mlflow_run_id": "r1", "verdict": "pass", "warnings": [], "endpoints": [
+    ...      {"id": "auc", "metric": "roc_auc", "value": 0.8312345, "ci_low": 0.75, "ci_high": 0.9011,
+    ...       "method": "delong", "criterion": "ci_low >= 0.7", "passed": True}]}
+    >>> print(format_summary(r))
+    protocol SAP-1 v1 (abababababab…), 120 cases, MLflow run r1
+      auc                  roc_auc      0.831 [0.750, 0.901] delong  ci_low >= 0.7: PASS
+    verdict: pass
+    """
+    lines = [f"protocol {result['protocol_id']} v{result['protocol_version']} ({result['protocol_sha256'][:12]}…), "
+             f"{result['n_cases']} cases, MLflow run {result['mlflow_run_id']}"]
+    for e in result["endpoints"]:
+        lines.append(f"  {e['id']:<20} {e['metric']:<12} {_num(e['value'], digits)} "
+                     f"[{_num(e['ci_low'], digits)}, {_num(e['ci_high'], digits)}] {e['method']}  "
+                     f"{e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
+    lines += [f"warning: {w}" for w in result.get("warnings", [])]
+    lines.append(f"verdict: {result['verdict']}")
+    return "\n".join(lines)
