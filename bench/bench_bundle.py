@@ -41,7 +41,7 @@ def main() -> None:
 
     from samd_core import load_locked
     from samd_core.bundle import ResampleClipScale
-    from validation.phantom import generate_cases
+    from reference_devices.phantom import generate_cases
 
     files = [str(p) for p in BUNDLE.rglob("*") if p.is_file()]
     t_load = best(lambda: load_locked(BUNDLE, check_core_fingerprint=check), n)

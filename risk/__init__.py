@@ -3,6 +3,7 @@
 May import `validation` and `clinical_eval`; never imported by them or by `samd_core`.
 """
 
+from risk._check_files import check_traceability_files, endpoint_outcomes, traceability_dict
 from risk._checks import FINDING_CODES, Finding, TraceabilityReport, TraceRow, check_traceability
 from risk._junit import TestOutcome, parse_junit
 from risk._requirements import Requirement, load_requirements
@@ -36,6 +37,8 @@ __all__ = [
     "Verification",
     "__version__",
     "check_traceability",
+    "check_traceability_files",
+    "endpoint_outcomes",
     "load_requirements",
     "load_risk_file",
     "parse_junit",
@@ -43,4 +46,5 @@ __all__ = [
     "parse_risk_file",
     "sbom_json",
     "soup_list",
+    "traceability_dict",
 ]

@@ -38,6 +38,8 @@ def load_yaml(path: str | Path) -> Any:
         return yaml.safe_load(p.read_text("utf-8"))
     except yaml.YAMLError as exc:
         raise RiskFileError(str(p), [f"not parseable as YAML: {exc}"]) from exc
+    except RecursionError as exc:  # e.g. 100 000 nested `[`: the parser recurses per level
+        raise RiskFileError(str(p), ["not parseable as YAML: nested too deeply"]) from exc
 
 
 def validate_document(doc: Any, schema_name: str, path: str | Path) -> None:

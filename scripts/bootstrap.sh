@@ -38,5 +38,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
   echo "$want" > "$stamp"
 fi
-.venv/bin/python -c "import samd_core, validation, clinical_eval, risk" 
+.venv/bin/python -c "import samd_core, validation, clinical_eval, risk, reference_devices" 
 export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=1

@@ -137,7 +137,7 @@ def test_network_config_hash_of_shipped_bundle_is_that_of_release_0_1_0() -> Non
 
 
 def test_series_sha256_is_the_tree_hash_of_a_written_series(tmp_path: pathlib.Path) -> None:
-    from validation.phantom import generate_cases, series_sha256
+    from reference_devices.phantom import generate_cases, series_sha256
     from samd_core.io import write_dicom_series
 
     case = next(generate_cases(1, seed=7))

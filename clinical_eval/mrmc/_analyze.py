@@ -22,7 +22,7 @@ from clinical_eval.mrmc._anova import (
 )
 from clinical_eval.mrmc._data import MrmcData, as_mrmc_data
 from clinical_eval.mrmc._fom import Fom, cell_covariance
-from clinical_eval.mrmc._result import Comparison, ModalityFom, MrmcResult, ReaderComparison
+from clinical_eval.mrmc._result import ComparisonResult, ModalityFomResult, MrmcResult, ReaderComparisonResult
 
 __all__ = ["CONVENTIONS", "analyze"]
 
@@ -250,7 +250,7 @@ def _analyze(
         else:
             pvalue = float(stats.f.sf(statistic, df_num, df_den))
     modality_auc = tuple(
-        ModalityFom(d.modalities[i], _est(float(mean_i[i]), se, df, conf, f"{tag} single-modality", n), se, df)
+        ModalityFomResult(d.modalities[i], _est(float(mean_i[i]), se, df, conf, f"{tag} single-modality", n), se, df)
         for i, (se, df) in enumerate(single)
     )
     comps = []
@@ -258,9 +258,9 @@ def _analyze(
         diff = float(mean_i[ia] - mean_i[ib])
         stat = diff / pair_se if pair_se > 0 else float("nan")
         comps.append(
-            Comparison(d.modalities[ia], d.modalities[ib], _est(diff, pair_se, pair_df, conf, tag, n), pair_se, stat, pair_df, _tp(stat, pair_df))
+            ComparisonResult(d.modalities[ia], d.modalities[ib], _est(diff, pair_se, pair_df, conf, tag, n), pair_se, stat, pair_df, _tp(stat, pair_df))
         )
-    reader_diffs: list[ReaderComparison] = []
+    reader_diffs: list[ReaderComparisonResult] = []
     if gen == "FRRC":
         for ia, ib in _pairs(d.modalities, reference):
             for j in range(J):
@@ -276,7 +276,7 @@ def _analyze(
                     df = float((I - 1) * (kk - 1))
                 stat = diff / se if se > 0 else float("nan")
                 reader_diffs.append(
-                    ReaderComparison(d.readers[j], d.modalities[ia], d.modalities[ib], _est(diff, se, df, conf, f"{tag} per-reader", n), se, stat, df, _tp(stat, df))
+                    ReaderComparisonResult(d.readers[j], d.modalities[ia], d.modalities[ib], _est(diff, se, df, conf, f"{tag} per-reader", n), se, stat, df, _tp(stat, df))
                 )
     first = comps[0]
     sign = f"modality {first.minuend} minus modality {first.subtrahend}"

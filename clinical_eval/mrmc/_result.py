@@ -9,13 +9,13 @@ from typing import Any
 from samd_core.hashing import canonical_json
 from validation.stats import Estimate, decode_float, encode_float
 
-__all__ = ["Comparison", "ModalityFom", "MrmcResult", "ReaderComparison"]
+__all__ = ["ComparisonResult", "ModalityFomResult", "MrmcResult", "ReaderComparisonResult"]
 
 
 def _enc(v: Any) -> Any:
     if isinstance(v, Estimate):
         return v.to_dict()
-    if isinstance(v, ModalityFom | Comparison | ReaderComparison):
+    if isinstance(v, ModalityFomResult | ComparisonResult | ReaderComparisonResult):
         return v.to_dict()
     if isinstance(v, dict):
         return {str(k): _enc(x) for k, x in v.items()}
@@ -33,7 +33,7 @@ def _dec_map(d: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ModalityFom:
+class ModalityFomResult:
     """Reader-averaged figure of merit of one modality with its single-modality CI.
 
     ``df`` is the t degrees of freedom of the CI (Hillis ``ddf_H_single`` for RRRC), or
@@ -49,12 +49,12 @@ class ModalityFom:
         return {"modality": self.modality, "estimate": self.estimate.to_dict(), "se": encode_float(self.se), "df": encode_float(self.df)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModalityFom:
+    def from_dict(cls, d: dict[str, Any]) -> ModalityFomResult:
         return cls(d["modality"], Estimate.from_dict(d["estimate"]), decode_float(d["se"]), decode_float(d["df"]))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
-class Comparison:
+class ComparisonResult:
     """Difference of reader-averaged FOMs, ``minuend - subtrahend``, with its test.
 
     ``statistic`` is t (``df`` given) or z (``df`` None); ``pvalue`` is two-sided.
@@ -85,7 +85,7 @@ class Comparison:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Comparison:
+    def from_dict(cls, d: dict[str, Any]) -> ComparisonResult:
         return cls(
             d["minuend"], d["subtrahend"], Estimate.from_dict(d["estimate"]),
             decode_float(d["se"]), decode_float(d["statistic"]), decode_float(d["df"]), decode_float(d["pvalue"]),  # type: ignore[arg-type]
@@ -93,7 +93,7 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
-class ReaderComparison:
+class ReaderComparisonResult:
     """Per-reader difference (fixed-reader analysis): ``minuend - subtrahend`` for one reader."""
 
     reader: str
@@ -118,7 +118,7 @@ class ReaderComparison:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ReaderComparison:
+    def from_dict(cls, d: dict[str, Any]) -> ReaderComparisonResult:
         return cls(
             d["reader"], d["minuend"], d["subtrahend"], Estimate.from_dict(d["estimate"]),
             decode_float(d["se"]), decode_float(d["statistic"]), decode_float(d["df"]), decode_float(d["pvalue"]),  # type: ignore[arg-type]
@@ -137,17 +137,19 @@ class MrmcResult:
     modalities, readers : tuple of str
         Labels in array order.
     n_cases, n_nondiseased, n_diseased : int
-    modality_auc : tuple of ModalityFom
-        Reader-averaged FOM of each modality with the single-modality CI and its df.
+    modality_auc : tuple of ModalityFomResult
+        Reader-averaged FOM of each modality with the single-modality CI and its df (also
+        available as `modality_fom`, the name that fits every ``fom``).
     reader_auc : tuple of tuple of float
-        ``reader_auc[i][j]`` = FOM of reader ``readers[j]`` in modality ``modalities[i]``.
+        ``reader_auc[i][j]`` = FOM of reader ``readers[j]`` in modality ``modalities[i]`` (also
+        `reader_fom`).
     difference : Estimate
         The primary difference, ``comparisons[0]``; its sign is ``sign_convention``.
     sign_convention : str
         E.g. ``"modality 1 minus modality 2"``.
-    comparisons : tuple of Comparison
+    comparisons : tuple of ComparisonResult
         All pairwise differences (or each modality minus ``reference``).
-    reader_differences : tuple of ReaderComparison
+    reader_differences : tuple of ReaderComparisonResult
         Per-reader differences (fixed readers only), else empty.
     test : str
         ``"F"`` or ``"chi-square"``.
@@ -176,12 +178,12 @@ class MrmcResult:
     n_cases: int
     n_nondiseased: int
     n_diseased: int
-    modality_auc: tuple[ModalityFom, ...]
+    modality_auc: tuple[ModalityFomResult, ...]
     reader_auc: tuple[tuple[float, ...], ...]
     difference: Estimate
     sign_convention: str
-    comparisons: tuple[Comparison, ...]
-    reader_differences: tuple[ReaderComparison, ...]
+    comparisons: tuple[ComparisonResult, ...]
+    reader_differences: tuple[ReaderComparisonResult, ...]
     test: str
     statistic: float
     df_num: float
@@ -194,18 +196,32 @@ class MrmcResult:
     dbm_variance_components: dict[str, float] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def modality_fom(self) -> tuple[ModalityFomResult, ...]:
+        """Reader-averaged figure of merit of each modality, whatever ``fom`` is (= `modality_auc`).
+
+        `modality_auc` keeps its name (a contract of release 0.1.0) although it holds the
+        sensitivity or specificity when ``fom`` says so; this name fits every figure of merit.
+        """
+        return self.modality_auc
+
+    @property
+    def reader_fom(self) -> tuple[tuple[float, ...], ...]:
+        """``reader_fom[i][j]`` = figure of merit of reader ``readers[j]`` in ``modalities[i]`` (= `reader_auc`)."""
+        return self.reader_auc
+
     def reader_auc_table(self) -> dict[str, dict[str, float]]:
         """``{modality: {reader: FOM}}`` (a plain-dict view of `reader_auc`)."""
         return {m: dict(zip(self.readers, row, strict=True)) for m, row in zip(self.modalities, self.reader_auc, strict=True)}
 
-    def comparison(self, minuend: str, subtrahend: str) -> Comparison:
+    def comparison(self, minuend: str, subtrahend: str) -> ComparisonResult:
         """The comparison ``minuend - subtrahend`` (sign flipped if stored the other way)."""
         for c in self.comparisons:
             if (c.minuend, c.subtrahend) == (minuend, subtrahend):
                 return c
             if (c.minuend, c.subtrahend) == (subtrahend, minuend):
                 e = c.estimate
-                return Comparison(
+                return ComparisonResult(
                     minuend, subtrahend,
                     Estimate(-e.value, -e.ci_high, -e.ci_low, e.confidence_level, e.method, e.n),
                     c.se, -c.statistic, c.df, c.pvalue,
@@ -233,12 +249,12 @@ class MrmcResult:
             n_cases=int(d["n_cases"]),
             n_nondiseased=int(d["n_nondiseased"]),
             n_diseased=int(d["n_diseased"]),
-            modality_auc=tuple(ModalityFom.from_dict(x) for x in d["modality_auc"]),
+            modality_auc=tuple(ModalityFomResult.from_dict(x) for x in d["modality_auc"]),
             reader_auc=tuple(tuple(decode_float(v) for v in row) for row in d["reader_auc"]),  # type: ignore[misc]
             difference=Estimate.from_dict(d["difference"]),
             sign_convention=d["sign_convention"],
-            comparisons=tuple(Comparison.from_dict(x) for x in d["comparisons"]),
-            reader_differences=tuple(ReaderComparison.from_dict(x) for x in d["reader_differences"]),
+            comparisons=tuple(ComparisonResult.from_dict(x) for x in d["comparisons"]),
+            reader_differences=tuple(ReaderComparisonResult.from_dict(x) for x in d["reader_differences"]),
             test=d["test"],
             statistic=decode_float(d["statistic"]),  # type: ignore[arg-type]
             df_num=decode_float(d["df_num"]),  # type: ignore[arg-type]

@@ -110,8 +110,7 @@ def train_cxr_classifier(*, seed: int = 2027, n_train: int = 1600, n_tune: int =
     import torch
 
     from samd_core.models import build_network
-    from samd_core.training import deterministic
-    from samd_core.training._determinism import state_dict_sha256
+    from samd_core.training import deterministic, state_dict_sha256
     from validation.stats import roc_auc
 
     train = [sample_radiograph(seed, i, prevalence=0.5) for i in range(n_train)]

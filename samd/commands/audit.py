@@ -15,7 +15,7 @@ def command() -> None:
 
 
 @command.command("verify")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--public-key", "public_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Registered signer public key (PEM); repeatable. Signatures are checked when given.")
 @click.option("--signers", default=None, type=click.Path(exists=True, dir_okay=False),
@@ -40,60 +40,35 @@ def verify(file: str, public_keys: tuple[str, ...], signers: str | None, future_
     import json
     from pathlib import Path
 
-    from validation.audit import iter_records, verify_audit_log
+    from validation.tracking import record_trail_verification, verify_trail
 
-    if not Path(file).is_file():
-        click.echo(f"error: audit log {file} does not exist", err=True)
-        sys.exit(2)
-    extra_cps: list[dict] = []
-    if check_mlflow:
-        from validation.tracking import mlflow_checkpoints
-
-        first = next(iter(iter_records(file)), None)
-        if first is not None:
-            extra_cps = mlflow_checkpoints(first["hash"], tracking_uri=tracking_uri)
-    res = verify_audit_log(file, public_keys=list(public_keys) or None, checkpoints=extra_cps,
-                           signers=signers, future_tolerance_s=future_tolerance,
-                           require_all_signed=require_all_signed)
-    out: dict = {"audit": res.to_dict(), "mlflow_checkpoints": len(extra_cps)}
-    bad_runs = []
-    if check_mlflow and res.ok:
-        from validation.tracking import verify_tracked_runs
-
-        checks = verify_tracked_runs(iter_records(file), tracking_uri=tracking_uri)
-        out["mlflow"] = [c.to_dict() for c in checks]
-        bad_runs = [c for c in checks if not c.ok]
+    res = verify_trail(file, public_keys=public_keys, signers=signers, future_tolerance_s=future_tolerance,
+                       require_all_signed=require_all_signed, mlflow=check_mlflow, tracking_uri=tracking_uri)
+    audit = res.audit
     if as_json:
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json.dumps(res.to_dict(), indent=2))
     else:
-        click.echo(("OK " if res.ok else "FAILED ") + res.message)
-        if not res.ok:
-            click.echo(f"first bad seq: {res.first_bad_seq}")
-        for w in res.warnings:
+        click.echo(("OK " if audit.ok else "FAILED ") + audit.message)
+        if not audit.ok:
+            click.echo(f"first bad seq: {audit.first_bad_seq}")
+        for w in audit.warnings:
             click.echo(f"warning: {w}")
-        if res.authenticity_verified:
+        if audit.authenticity_verified:
             click.echo(f"authenticity verified against signer registry {Path(signers or '').name} "
-                       f"({res.n_signatures_verified} signature(s))")
+                       f"({audit.n_signatures_verified} signature(s))")
         else:
             click.echo("authenticity not verified (no --signers registry)")
-        if check_mlflow and res.ok:
-            n = len(out.get("mlflow", []))
-            click.echo(f"MLflow: {n - len(bad_runs)}/{n} runs match their audit records; "
-                       f"{len(extra_cps)} checkpoint(s) from MLflow params checked")
-            for c in bad_runs:
+        if res.mlflow_checked:
+            n = len(res.runs)
+            click.echo(f"MLflow: {n - len(res.bad_runs)}/{n} runs match their audit records; "
+                       f"{res.mlflow_checkpoints} checkpoint(s) from MLflow params checked")
+            for c in res.bad_runs:
                 click.echo(f"  run {c.run_id} (audit seq {c.audit_seq}) no longer matches:")
                 for p in c.problems:
                     click.echo(f"    {p}")
-    if record and res.ok:
-        from validation.audit import AuditLog
-
-        AuditLog(file, actor=actor).append(
-            "audit.verify", object={"type": "audit_log", "id": Path(file).name, "n_records": res.n_records},
-            object_sha256=res.head_hash,
-            context={"ok": True, "public_keys": len(public_keys),
-                     "authenticity_verified": res.authenticity_verified, "mlflow_runs_checked": len(out.get("mlflow", [])),
-                     "mlflow_runs_not_matching": [c.run_id for c in bad_runs]})
-    sys.exit(0 if res.ok and not bad_runs else 1)
+    if record:
+        record_trail_verification(file, res, n_public_keys=len(public_keys), actor=actor)
+    sys.exit(0 if res.ok else 1)
 
 
 @command.command("sign")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
+from typing import Any
 
 import click
 
 __all__ = ["EXPERIMENT", "command"]
 
-#: MLflow experiment of MRMC runs (tag ``samd.kind=mrmc``; artifact ``mrmc_result.json``).
-EXPERIMENT = "samd-mrmc"
+
+def __getattr__(name: str) -> Any:
+    # `EXPERIMENT` lives in `clinical_eval.mrmc` now; kept importable from here (public in 0.1.0)
+    # without importing the analysis stack when the CLI only lists its commands.
+    if name == "EXPERIMENT":
+        from clinical_eval.mrmc import EXPERIMENT
+
+        return EXPERIMENT
+    raise AttributeError(name)
 
 
 @click.command("mrmc")
@@ -37,69 +43,19 @@ def command(data: str, as_json: bool, method: str, generalization: str, covarian
             tracking_uri: str | None, audit_log: str | None, actor: str | None) -> None:
     """Analyse the reader study DATA (long-format CSV: reader, modality, case, truth, rating; or
     an iMRMC .imrmc file). Exit 0 on success, 2 on bad input."""
-    from clinical_eval.mrmc import analyze, report_text
-    from validation.errors import SamdError
+    from clinical_eval.mrmc import EXPERIMENT, analyze, report_text, track_mrmc
 
-    try:
-        result = analyze(data, method=method, generalization=generalization, covariance=covariance,  # type: ignore[arg-type]
-                         confidence_level=confidence_level, reference=reference, fom=fom,  # type: ignore[arg-type]
-                         convention=convention)  # type: ignore[arg-type]
-    except (SamdError, ValueError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    text = report_text(result)
-    payload = result.to_dict()
+    result = analyze(data, method=method, generalization=generalization, covariance=covariance,  # type: ignore[arg-type]
+                     confidence_level=confidence_level, reference=reference, fom=fom,  # type: ignore[arg-type]
+                     convention=convention)  # type: ignore[arg-type]
     run_id = None
     if out_dir is not None or tracking_uri is not None:
-        try:
-            run_id = _log(result, payload, text, data, out_dir, tracking_uri, audit_log, actor)
-        except (SamdError, OSError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        run_id = track_mrmc(result, data, out_dir=out_dir, tracking_uri=tracking_uri, audit_log=audit_log,
+                            actor=actor)
     if as_json:
-        if run_id is not None:
-            payload = {**payload, "mlflow_run_id": run_id}
+        payload = result.to_dict() if run_id is None else {**result.to_dict(), "mlflow_run_id": run_id}
         click.echo(json.dumps(payload, sort_keys=True, indent=2, allow_nan=False))
     else:
-        click.echo(text, nl=False)
+        click.echo(report_text(result), nl=False)
         if run_id is not None:
             click.echo(f"MLflow run {run_id} (experiment {EXPERIMENT}, tag samd.kind=mrmc)")
-
-
-def _log(result: object, payload: dict, text: str, data: str, out_dir: str | None, tracking_uri: str | None,
-         audit_log: str | None, actor: str | None) -> str:
-    from validation.audit import AuditLog, canonical_json, sha256_file
-    from validation.tracking import audit_run_end, metric_key, tracked_run
-
-    r = result
-    data_sha = sha256_file(data)
-    audit = AuditLog(Path(audit_log) if audit_log else Path.cwd() / "samd-audit.jsonl", actor=actor)
-    with tracked_run(experiment=EXPERIMENT, run_name=f"mrmc {Path(data).name} {r.method} {r.generalization}",  # type: ignore[attr-defined]
-                     kind="mrmc", tracking_uri=tracking_uri,
-                     tags={"samd.mrmc.sign_convention": r.sign_convention}) as run:  # type: ignore[attr-defined]
-        full = {**payload, "data_file": Path(data).name, "data_sha256": data_sha, "mlflow_run_id": run.run_id}
-        run.log_params({"method": r.method, "generalization": r.generalization, "covariance": r.covariance,  # type: ignore[attr-defined]
-                        "fom": r.fom, "convention": r.convention, "confidence_level": r.confidence_level,  # type: ignore[attr-defined]
-                        "data_file": Path(data).name, "data_sha256": data_sha,
-                        "n_readers": len(r.readers), "n_cases": r.n_cases})  # type: ignore[attr-defined]
-        metrics = {"statistic": r.statistic, "pvalue": r.pvalue, "df_num": r.df_num,  # type: ignore[attr-defined]
-                   "denominator": r.denominator}  # type: ignore[attr-defined]
-        if r.df_den is not None:  # type: ignore[attr-defined]
-            metrics["df_den"] = r.df_den  # type: ignore[attr-defined]
-        for m in r.modality_auc:  # type: ignore[attr-defined]
-            metrics[metric_key("fom", m.modality)] = m.estimate.value
-        for c in r.comparisons:  # type: ignore[attr-defined]
-            for k in ("value", "ci_low", "ci_high"):
-                metrics[metric_key("difference", f"{c.minuend}-{c.subtrahend}", k)] = getattr(c.estimate, k)
-        for k, v in r.variance_components.items():  # type: ignore[attr-defined]
-            metrics[metric_key("vc", k)] = v
-        run.log_metrics(metrics)
-        run.log_json(full, "mrmc_result.json")
-        if out_dir is not None:
-            out = Path(out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "mrmc_result.json").write_bytes(canonical_json(full) + b"\n")
-            (out / "mrmc_report.txt").write_text(text, encoding="utf-8")
-            run.log_artifact(out / "mrmc_report.txt")
-        audit_run_end(audit, run, extra={"analysis": "mrmc", "data_sha256": data_sha})
-    return str(run.run_id)

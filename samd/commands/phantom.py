@@ -16,7 +16,7 @@ __all__ = ["command"]
 @click.option("--split", default="test", show_default=True, help="Value of the manifest's split column.")
 def command(n_cases: int, seed: int, out: str, start_index: int, prevalence: float, split: str) -> None:
     """Generate N phantom chest CTs as DICOM series, NIfTI nodule masks and OUT/manifest.csv."""
-    from validation.phantom import write_cohort
+    from reference_devices.phantom import write_cohort
 
     manifest = write_cohort(out, n_cases=n_cases, seed=seed, start_index=start_index, prevalence=prevalence, split=split)
     click.echo(f"wrote {n_cases} cases; manifest: {manifest}")

@@ -6,7 +6,6 @@ import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -35,41 +34,17 @@ def check(junit: tuple[str, ...], srs: tuple[str, ...], risk_file: str | None, r
           runs: tuple[str, ...], tracking_uri: str | None, json_out: str | None) -> None:
     """Check traceability; exit 0 no findings, 1 findings, 2 error."""
     import risk
-    from risk.errors import SamdError
 
-    try:
-        reqs = risk.load_requirements(srs or ["risk/srs"])
-        tests = risk.parse_junit(junit)
-        rf = risk.load_risk_file(risk_file) if risk_file else None
-        docs = [json.loads(Path(r).read_text("utf-8")) for r in results]
-        if runs:
-            from validation.tracking import load_json_artifact
-
-            docs += [load_json_artifact(run_id, "result.json", tracking_uri=tracking_uri) for run_id in runs]
-        endpoints: dict[str, bool] = {}
-        for doc in docs:
-            for ep in doc.get("endpoints", []):
-                endpoints[str(ep["id"])] = endpoints.get(str(ep["id"]), True) and ep.get("passed") is True
-        rep = risk.check_traceability(reqs, tests, risk_file=rf, endpoints=endpoints)
-    except Exception as exc:  # noqa: BLE001 - any failure to read inputs is exit 2 with its message
-        if not isinstance(exc, (SamdError, OSError, ValueError, KeyError)) and "Mlflow" not in type(exc).__name__:
-            raise
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    rep = risk.check_traceability_files(junit=junit, srs=srs or ("risk/srs",), risk_file=risk_file, results=results,
+                                        runs=runs, tracking_uri=tracking_uri)
     n_ok = sum(r.status == "verified" for r in rep.requirement_rows)
-    click.echo(f"{len(reqs)} requirements ({n_ok} verified), {len(rep.control_rows)} risk controls, "
+    n_reqs = len(rep.requirement_rows)
+    click.echo(f"{n_reqs} requirements ({n_ok} verified), {len(rep.control_rows)} risk controls, "
                f"{rep.n_tests} tests ({rep.n_tests_passed} passed)")
     for f in rep.findings:
         click.echo(str(f))
     if json_out:
-        doc: dict[str, Any] = {
-            "ok": rep.ok,
-            "findings": [{"code": f.code, "subject": f.subject, "message": f.message} for f in rep.findings],
-            "requirements": [{"id": r.item, "status": r.status, "evidence": list(r.evidence)}
-                             for r in rep.requirement_rows],
-            "controls": [{"id": r.item, "status": r.status, "evidence": list(r.evidence)} for r in rep.control_rows],
-        }
-        Path(json_out).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+        Path(json_out).write_text(json.dumps(risk.traceability_dict(rep), indent=2) + "\n", "utf-8")
     click.echo("OK: no findings" if rep.ok else f"FAIL: {len(rep.findings)} finding(s)")
     sys.exit(0 if rep.ok else 1)
 

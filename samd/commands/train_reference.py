@@ -15,13 +15,13 @@ __all__ = ["command"]
               help="A bundle whose weights SHA-256 must be reproduced (exit 1 if not).")
 def command(out: str, compare: str | None) -> None:
     """Train the reference 3-D U-Net on phantom cohorts (deterministic) and lock it at OUT."""
-    from validation.reference import summary, train_reference
+    from reference_devices.training import summary, train_reference
 
+    want = summary(compare)["weights_sha256"] if compare is not None else None  # refuse a bad --compare first
     path = train_reference(out, progress=lambda m: click.echo(m, err=True))
     info = summary(path)
     click.echo(json.dumps(info, indent=1))
-    if compare is not None:
-        want = summary(compare)["weights_sha256"]
+    if want is not None:
         if want != info["weights_sha256"]:
             click.echo(f"weights differ from {compare}: expected {want}, got {info['weights_sha256']}", err=True)
             raise SystemExit(1)

@@ -27,16 +27,11 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
             actor: str | None, signing_key: str | None, relock_reason: str | None, progress: bool) -> None:
     """Validate a device against PROTOCOL (YAML). Exit 0: all acceptance criteria met;
     1: some not met; 2: error (bad protocol, manifest mismatch, changed protocol, ...)."""
-    from validation.errors import SamdError
     from validation.harness import run_validation
 
-    try:
-        outcome = run_validation(protocol, out_dir=out_dir, tracking_uri=tracking_uri, audit_log=audit_log,
-                                 actor=actor, signing_key=signing_key, relock_reason=relock_reason,
-                                 progress=progress)
-    except (SamdError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    outcome = run_validation(protocol, out_dir=out_dir, tracking_uri=tracking_uri, audit_log=audit_log,
+                             actor=actor, signing_key=signing_key, relock_reason=relock_reason,
+                             progress=progress)
     r = outcome.result
     click.echo(f"protocol {r['protocol_id']} v{r['protocol_version']} ({r['protocol_sha256'][:12]}…), "
                f"{r['n_cases']} cases, MLflow run {r['mlflow_run_id']}")
@@ -48,5 +43,5 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
                    f"{e['method']}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
     for w in r["warnings"]:
         click.echo(f"warning: {w}", err=True)
-    click.echo(f"verdict: {outcome.verdict}  ({outcome.out_dir / 'result.json'})")
+    click.echo(f"verdict: {outcome.verdict}  ({outcome.out_dir / 'result.json'}, full precision)")
     sys.exit(0 if outcome.verdict == "pass" else 1)

@@ -16,7 +16,7 @@ import pytest
 
 from samd_core.io import read_dicom_series, read_image
 from validation.errors import InvalidParameterError
-from validation.phantom import MANIFEST_COLUMNS, VENDORS, Nodule, generate_cases, render_case, sample_case, series_sha256, write_cohort
+from reference_devices.phantom import MANIFEST_COLUMNS, VENDORS, Nodule, generate_cases, render_case, sample_case, series_sha256, write_cohort
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

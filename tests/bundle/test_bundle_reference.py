@@ -10,7 +10,7 @@ import pytest
 
 from samd_core import load_locked
 from samd_core.qualification import shipped_bundles
-from validation.reference import RECIPE, choose_threshold, train_reference, weights_sha256
+from reference_devices.training import RECIPE, choose_threshold, train_reference, weights_sha256
 
 BUNDLE = pathlib.Path(__file__).resolve().parents[2] / "samd_core" / "bundles" / "nodule_v1"
 
@@ -57,8 +57,8 @@ def test_retraining_reproduces_the_shipped_weights(tmp_path: pathlib.Path) -> No
 @pytest.mark.verifies("SRS-BUNDLE-031")
 def test_hard_negatives_are_soft_tissue_inside_the_lungs_away_from_nodules() -> None:
     from samd_core.bundle import ResampleClipScale
-    from validation.phantom import generate_cases
-    from validation.reference._train import _hard_negative_centres, prepare_case
+    from reference_devices.phantom import generate_cases
+    from reference_devices.training._train import _hard_negative_centres, prepare_case
 
     pre = ResampleClipScale.from_spec(RECIPE["preprocessing"])
     p = RECIPE["preprocessing"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from samd.commands.demo import stable_result_sha256
+from reference_devices.demo import stable_result_sha256
 from validation.audit import verify_audit_log
 from validation.tracking import find_runs
 

@@ -27,7 +27,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     pytest.importorskip("torch")
     pytest.importorskip("highdicom")
     from samd_core.predict_file import predict_file
-    from validation.phantom import write_cohort
+    from reference_devices.phantom import write_cohort
 
     root = tmp_path_factory.mktemp("dicom_out")
     write_cohort(root / "ph", n_cases=1, seed=21, prevalence=1.0)

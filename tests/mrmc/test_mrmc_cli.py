@@ -8,7 +8,7 @@ import pathlib
 import pytest
 from click.testing import CliRunner
 
-from samd.commands.mrmc import command
+from samd.cli import main
 
 REF = pathlib.Path(__file__).resolve().parents[1] / "reference" / "mrmc"
 VD = str(REF / "vandyke_long.csv")
@@ -16,7 +16,7 @@ VD = str(REF / "vandyke_long.csv")
 
 @pytest.mark.verifies("SRS-MRMC-016")
 def test_mrmc_cli_text_report_has_every_intermediate() -> None:
-    res = CliRunner().invoke(command, [VD])
+    res = CliRunner().invoke(main, ["mrmc", VD])
     assert res.exit_code == 0, res.output
     out = res.output
     for needle in ("sign convention: difference = modality 1 minus modality 2", "MS(T) = 0.004796170532",
@@ -28,7 +28,7 @@ def test_mrmc_cli_text_report_has_every_intermediate() -> None:
 
 @pytest.mark.verifies("SRS-MRMC-016")
 def test_mrmc_cli_json_and_options() -> None:
-    res = CliRunner().invoke(command, [VD, "--json", "--method", "DBM", "--generalization", "FRRC"])
+    res = CliRunner().invoke(main, ["mrmc", VD, "--json", "--method", "DBM", "--generalization", "FRRC"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     assert d["method"] == "DBM" and d["generalization"] == "FRRC" and d["df_den"] == 113
@@ -41,10 +41,10 @@ def test_mrmc_cli_bad_input_exit_2(tmp_path: pathlib.Path) -> None:
     p = tmp_path / "bad.csv"
     lines = pathlib.Path(VD).read_text().splitlines()
     p.write_text("\n".join(lines[:-1]) + "\n")  # drop one cell
-    res = CliRunner().invoke(command, [str(p)])
+    res = CliRunner().invoke(main, ["mrmc", str(p)])
     assert res.exit_code == 2
     assert "fully crossed; reader '5' in modality '2' has no rating for case(s) '114'" in res.output
-    res = CliRunner().invoke(command, [VD, "--method", "DBM", "--covariance", "delong"])
+    res = CliRunner().invoke(main, ["mrmc", VD, "--method", "DBM", "--covariance", "delong"])
     assert res.exit_code == 2 and "jackknife" in res.output
 
 
@@ -56,7 +56,7 @@ def test_mrmc_cli_logs_mlflow_run_and_audit(tmp_path: pathlib.Path) -> None:
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     audit = tmp_path / "audit.jsonl"
-    res = CliRunner().invoke(command, [VD, "--json", "--out", str(tmp_path / "out"), "--tracking-uri", uri,
+    res = CliRunner().invoke(main, ["mrmc", VD, "--json", "--out", str(tmp_path / "out"), "--tracking-uri", uri,
                                        "--audit-log", str(audit), "--actor", "tester"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)

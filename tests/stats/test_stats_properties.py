@@ -171,7 +171,7 @@ def test_diagnostic_zero_cells_documented_bounds() -> None:
     r = vs.diagnostic_accuracy(tp=0, fp=0, fn=0, tn=20, method="wilson")
     assert math.isnan(r.sensitivity.value) and math.isnan(r.sensitivity.ci_low) and r.sensitivity.n == 0
     assert math.isnan(r.ppv.value) and math.isnan(r.lr_positive.value)
-    assert vs.DiagnosticAccuracy.from_json(r.to_json()).to_json() == r.to_json()
+    assert vs.DiagnosticAccuracyResult.from_json(r.to_json()).to_json() == r.to_json()
 
 
 @pytest.mark.verifies("SRS-STATS-002")
@@ -248,7 +248,7 @@ def test_adjust_pvalues_order_and_bounds() -> None:
     r = vs.adjust_pvalues(p, method="holm")
     assert r.adjusted == (0.09, 0.004, 0.09, 0.5)
     assert r.reject(0.05) == (False, True, False, False)
-    assert vs.AdjustedPValues.from_json(r.to_json()) == r
+    assert vs.AdjustedPValuesResult.from_json(r.to_json()) == r
 
 
 @pytest.mark.verifies("SRS-STATS-014")

@@ -23,11 +23,11 @@ from validation.compare import _plots
 from validation.compare._endpoints import PairedCases, estimate_paired_endpoint
 from validation.compare._protocol import PROTOCOL_KIND, CompareProtocol, ModelSpec, load_compare_protocol
 from validation.compare._subgroups import subgroup_comparisons
-from validation.errors import IntegrityError, ProtocolError, SamdError
+from validation.errors import IntegrityError, ProtocolError
 from validation.harness import Manifest, check_manifest_files, ensure_locked, read_manifest
 from validation.harness._cases import read_predictions
 from validation.stats import encode_float
-from validation.tracking import audit_run_end, environment_info, key_package_versions, metric_key, tracked_run
+from validation.tracking import environment_info, key_package_versions, metric_key, track_analysis
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ComparisonOutcome", "run_comparison"]
 
@@ -89,9 +89,10 @@ def run_comparison(
     warnings: list[str] = []
     if prior:
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
-    with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="compare",
-                     tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id,
-                                                      "samd.protocol_kind": PROTOCOL_KIND}) as run:
+    with track_analysis(kind="compare", experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}",
+                        audit=audit, tracking_uri=tracking_uri, start=False, subject_type="comparison_run",
+                        tags={"samd.protocol_id": protocol.id, "samd.protocol_kind": PROTOCOL_KIND}) as tracked:
+        run = tracked.run
         try:
             audit.append("testset.access",
                          object={"type": "test_set", "id": manifest.path.name, "n_cases": len(manifest.table)},
@@ -101,19 +102,16 @@ def run_comparison(
                                   "mlflow_run_id": run.run_id, "prior_accesses": len(prior)})
             models = {s.role: _model_scores(s, manifest, out, warnings, progress)
                       for s in (protocol.reference, protocol.candidate)}
-            audit.append("run.start", object={"type": "comparison_run", "id": run.run_id},
-                         object_sha256=protocol.sha256,
-                         context={"protocol_id": protocol.id, "protocol_version": lock.version,
-                                  "protocol_kind": PROTOCOL_KIND, "manifest_sha256": manifest.sha256,
-                                  "reference_sha256": models["reference"]["info"]["sha256"],
-                                  "candidate_sha256": models["candidate"]["info"]["sha256"],
-                                  "out_dir": out.name})
+            tracked.start(object_sha256=protocol.sha256,
+                          context={"protocol_id": protocol.id, "protocol_version": lock.version,
+                                   "protocol_kind": PROTOCOL_KIND, "manifest_sha256": manifest.sha256,
+                                   "reference_sha256": models["reference"]["info"]["sha256"],
+                                   "candidate_sha256": models["candidate"]["info"]["sha256"],
+                                   "out_dir": out.name})
             cases, table = _cases(protocol, manifest, models)
             result = _compute(protocol, cases, table, manifest.table, warnings)
         except BaseException as exc:
-            if isinstance(exc, (SamdError, ValueError, OSError)):
-                audit.append("run.fail", object={"type": "comparison_run", "id": run.run_id},
-                             context={"error": type(exc).__name__, "message": str(exc)[:2000]})
+            tracked.fail(exc)
             raise
         result.update({
             "schema": RESULT_SCHEMA,
@@ -135,8 +133,8 @@ def run_comparison(
         result = _strict(dict(sorted(result.items())))
         files = _write_outputs(protocol, result, cases, table, out)
         _log_mlflow(run, protocol, manifest, result, files, out)
-        rec = audit_run_end(audit, run, extra={"verdict": result["verdict"], "protocol_kind": PROTOCOL_KIND,
-                                               "result_sha256": sha256_file(out / "result.json")})
+        rec = tracked.end(extra={"verdict": result["verdict"], "protocol_kind": PROTOCOL_KIND,
+                                 "result_sha256": sha256_file(out / "result.json")})
         cp = audit.checkpoint()
         first = next(iter_records(audit_path))
         run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],

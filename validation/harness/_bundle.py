@@ -78,7 +78,7 @@ def load_volume(path: Path) -> Any:
 
 #: Columns of the detections table written in bundle mode. Centres are in **LPS mm** of the
 #: series (``center_x_mm`` = L, ``center_y_mm`` = P, ``center_z_mm`` = S), the frame of the
-#: reference lesions (``truth.lesions``, e.g. ``lesions.csv`` of `validation.phantom`).
+#: reference lesions (``truth.lesions``, e.g. ``lesions.csv`` of `reference_devices.phantom`).
 DETECTION_COLUMNS = ("case_id", "score", "center_x_mm", "center_y_mm", "center_z_mm", "diameter_mm")
 
 

@@ -73,7 +73,7 @@ def check_manifest_files(manifest: Manifest) -> int:
 
     A path that is a folder (a DICOM series) is hashed as SHA-256 over
     ``<file name>\\0<sha256 of file>\\n`` for its files sorted by name
-    (`validation.phantom.series_sha256`).
+    (`samd_core.hashing.sha256_tree`).
 
     Returns the number of files checked.
 
@@ -83,7 +83,7 @@ def check_manifest_files(manifest: Manifest) -> int:
         Listing every file that is missing or whose SHA-256 differs (case id, column, path,
         expected and found hash).
     """
-    from validation.phantom import series_sha256
+    from samd_core.hashing import sha256_tree
 
     problems: list[str] = []
     n = 0
@@ -94,8 +94,8 @@ def check_manifest_files(manifest: Manifest) -> int:
                 continue
             n += 1
             f = manifest.resolve(rel)
-            if f.is_dir():  # a DICOM series folder: the series hash of validation.phantom
-                found = series_sha256(f)
+            if f.is_dir():  # a DICOM series folder: the directory-tree hash
+                found = sha256_tree(f)
             elif f.is_file():
                 found = sha256_file(f)
             else:

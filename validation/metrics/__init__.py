@@ -1,8 +1,8 @@
 """Segmentation and detection metrics (pure functions; spacing in mm per array axis)."""
 
 from validation.metrics._detection import (
-    DetectionMatch,
-    FROCCurve,
+    DetectionMatchResult,
+    FROCCurveResult,
     extract_lesions,
     froc_curve,
     lesion_sensitivity_at_fp,
@@ -10,8 +10,8 @@ from validation.metrics._detection import (
 )
 from validation.metrics._overlap import dice, iou, volume_difference
 from validation.metrics._surface import (
-    SurfaceDistances,
-    SurfaceMetrics,
+    SurfaceDistancesResult,
+    SurfaceMetricsResult,
     average_symmetric_surface_distance,
     hausdorff_distance,
     normalized_surface_dice,
@@ -20,10 +20,10 @@ from validation.metrics._surface import (
 )
 
 __all__ = [
-    "DetectionMatch",
-    "FROCCurve",
-    "SurfaceDistances",
-    "SurfaceMetrics",
+    "DetectionMatchResult",
+    "FROCCurveResult",
+    "SurfaceDistancesResult",
+    "SurfaceMetricsResult",
     "average_symmetric_surface_distance",
     "dice",
     "extract_lesions",
@@ -37,3 +37,17 @@ __all__ = [
     "surface_metrics",
     "volume_difference",
 ]
+
+#: Names of release 0.1.0, importable until 1.0 with a DeprecationWarning.
+_DEPRECATED = {"DetectionMatch": "DetectionMatchResult", "FROCCurve": "FROCCurveResult",
+               "SurfaceDistances": "SurfaceDistancesResult", "SurfaceMetrics": "SurfaceMetricsResult"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _DEPRECATED:
+        import warnings
+
+        new = _DEPRECATED[name]
+        warnings.warn(f"validation.metrics.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,8 +47,8 @@ from validation.stats import Estimate
 from validation.stats._bootstrap import percentile_interval
 
 __all__ = [
-    "DetectionMatch",
-    "FROCCurve",
+    "DetectionMatchResult",
+    "FROCCurveResult",
     "extract_lesions",
     "froc_curve",
     "lesion_sensitivity_at_fp",
@@ -59,7 +59,7 @@ Criterion = Literal["center_in_radius", "iou"]
 
 
 @dataclass(frozen=True, eq=False)
-class DetectionMatch:
+class DetectionMatchResult:
     """Result of matching candidates to lesions over a set of images.
 
     Attributes
@@ -98,7 +98,7 @@ class DetectionMatch:
 
 
 @dataclass(frozen=True, eq=False)
-class FROCCurve:
+class FROCCurveResult:
     """FROC operating points, thresholds descending (fp_per_image and sensitivity ascending)."""
 
     thresholds: np.ndarray
@@ -154,7 +154,7 @@ def match_detections(
     radius_mm: float | None = None,
     iou_threshold: float | None = None,
     clusters: Mapping[Any, Any] | None = None,
-) -> DetectionMatch:
+) -> DetectionMatchResult:
     """Match detection candidates to reference lesions, image by image.
 
     Parameters
@@ -246,7 +246,7 @@ def match_detections(
         _, case_cluster = np.unique(np.asarray([str(clusters[c]) for c in case_ids.tolist()]), return_inverse=True)
     l_cluster = case_cluster[[case_index[c] for c in l_case.tolist()]] if l_case.size else np.zeros(0, int)
     c_cluster = case_cluster[[case_index[c] for c in c_case.tolist()]] if c_case.size else np.zeros(0, int)
-    return DetectionMatch(
+    return DetectionMatchResult(
         cases=case_ids,
         case_cluster=np.asarray(case_cluster, dtype=np.int64),
         lesion_score=lesion_score,
@@ -258,7 +258,7 @@ def match_detections(
 
 
 # ---------------------------------------------------------------------- FROC
-def froc_curve(match: DetectionMatch) -> FROCCurve:
+def froc_curve(match: DetectionMatchResult) -> FROCCurveResult:
     """FROC operating points at every distinct candidate score (plus the empty operating point)."""
     if match.n_lesions == 0:
         raise InvalidParameterError("match", "froc_curve", "at least one reference lesion", "0 lesions")
@@ -271,11 +271,11 @@ def froc_curve(match: DetectionMatch) -> FROCCurve:
     thresholds = np.concatenate([[np.inf], thr])
     sens = np.concatenate([[0.0], n_hit / match.n_lesions])
     fpi = np.concatenate([[0.0], n_fp / match.n_images])
-    return FROCCurve(thresholds, sens, fpi, match.n_lesions, match.n_images)
+    return FROCCurveResult(thresholds, sens, fpi, match.n_lesions, match.n_images)
 
 
 def _sens_at_fp_weighted(
-    match: DetectionMatch, w_cluster: np.ndarray, fp_per_image: np.ndarray
+    match: DetectionMatchResult, w_cluster: np.ndarray, fp_per_image: np.ndarray
 ) -> np.ndarray:
     """Sensitivity at each FP rate, for each row of cluster weights ``w_cluster`` (B, n_clusters)."""
     wl = w_cluster[:, match.lesion_cluster]  # (B, L)
@@ -308,7 +308,7 @@ def _sens_at_fp_weighted(
 
 
 def lesion_sensitivity_at_fp(
-    match: DetectionMatch,
+    match: DetectionMatchResult,
     fp_per_image: float,
     *,
     confidence_level: float = 0.95,
@@ -319,7 +319,7 @@ def lesion_sensitivity_at_fp(
 
     Parameters
     ----------
-    match : DetectionMatch
+    match : DetectionMatchResult
         From `match_detections`.
     fp_per_image : float
         Allowed mean number of false-positive marks per image, ≥ 0.
@@ -337,8 +337,8 @@ def lesion_sensitivity_at_fp(
         ``method="cluster-bootstrap-percentile"``, ``n`` = number of reference lesions.
     """
     function = "lesion_sensitivity_at_fp"
-    if not isinstance(match, DetectionMatch):
-        raise InvalidParameterError("match", function, "a DetectionMatch from match_detections", type(match).__name__)
+    if not isinstance(match, DetectionMatchResult):
+        raise InvalidParameterError("match", function, "a DetectionMatchResult from match_detections", type(match).__name__)
     if match.n_lesions == 0:
         raise InvalidParameterError("match", function, "at least one reference lesion", "0 lesions")
     f = float(fp_per_image)

@@ -48,8 +48,8 @@ from samd_core.errors import InvalidParameterError
 from validation.metrics._validate import check_mask_pair, check_spacing
 
 __all__ = [
-    "SurfaceDistances",
-    "SurfaceMetrics",
+    "SurfaceDistancesResult",
+    "SurfaceMetricsResult",
     "average_symmetric_surface_distance",
     "hausdorff_distance",
     "normalized_surface_dice",
@@ -62,7 +62,7 @@ _CONVENTIONS = ("surfel", "voxel")
 
 
 @dataclass(frozen=True, eq=False)
-class SurfaceDistances:
+class SurfaceDistancesResult:
     """Directed surface distances between two masks, with the weight of each surface element.
 
     Attributes
@@ -84,7 +84,7 @@ class SurfaceDistances:
 
 
 @dataclass(frozen=True)
-class SurfaceMetrics:
+class SurfaceMetricsResult:
     """All surface metrics of one mask pair, computed from one set of distances (mm)."""
 
     hausdorff: float
@@ -179,7 +179,7 @@ def _sorted(d: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return d[order], w[order]
 
 
-def _kernel_surfel(p: np.ndarray, r: np.ndarray, spacing: tuple[float, ...]) -> SurfaceDistances:
+def _kernel_surfel(p: np.ndarray, r: np.ndarray, spacing: tuple[float, ...]) -> SurfaceDistancesResult:
     pp, rp = _crop_pad(p, r)
     full = 255 if p.ndim == 3 else 15
     cp, cr = _neighbour_codes(pp), _neighbour_codes(rp)
@@ -192,21 +192,21 @@ def _kernel_surfel(p: np.ndarray, r: np.ndarray, spacing: tuple[float, ...]) -> 
     w_r = table[cr[br]]
     d_pr, w_p = _sorted(d_pr, w_p)
     d_rp, w_r = _sorted(d_rp, w_r)
-    return SurfaceDistances(d_pr, d_rp, w_p, w_r, "surfel")
+    return SurfaceDistancesResult(d_pr, d_rp, w_p, w_r, "surfel")
 
 
-def _kernel_voxel(p: np.ndarray, r: np.ndarray, spacing: tuple[float, ...]) -> SurfaceDistances:
+def _kernel_voxel(p: np.ndarray, r: np.ndarray, spacing: tuple[float, ...]) -> SurfaceDistancesResult:
     pp, rp = _crop_pad(p, r)
     bp = pp ^ ndimage.binary_erosion(pp)
     br = rp ^ ndimage.binary_erosion(rp)
     d_pr = np.sort(_directed(bp, br, spacing), kind="stable")
     d_rp = np.sort(_directed(br, bp, spacing), kind="stable")
-    return SurfaceDistances(d_pr, d_rp, np.ones(d_pr.size), np.ones(d_rp.size), "voxel")
+    return SurfaceDistancesResult(d_pr, d_rp, np.ones(d_pr.size), np.ones(d_rp.size), "voxel")
 
 
-def _empty_distances(convention: str) -> SurfaceDistances:
+def _empty_distances(convention: str) -> SurfaceDistancesResult:
     e = np.zeros(0)
-    return SurfaceDistances(e, e, e, e, convention)
+    return SurfaceDistancesResult(e, e, e, e, convention)
 
 
 # ---------------------------------------------------------------------- reductions
@@ -222,7 +222,7 @@ def _directed_percentile(d: np.ndarray, w: np.ndarray, percentile: float | None,
     return float(d[min(idx, d.size - 1)])
 
 
-def _hausdorff(sd: SurfaceDistances, percentile: float | None) -> float:
+def _hausdorff(sd: SurfaceDistancesResult, percentile: float | None) -> float:
     if sd.pred_to_ref.size == 0 and sd.ref_to_pred.size == 0:
         return float("nan")
     return max(
@@ -231,7 +231,7 @@ def _hausdorff(sd: SurfaceDistances, percentile: float | None) -> float:
     )
 
 
-def _assd(sd: SurfaceDistances) -> float:
+def _assd(sd: SurfaceDistancesResult) -> float:
     if sd.pred_to_ref.size == 0 and sd.ref_to_pred.size == 0:
         return float("nan")
     if sd.pred_to_ref.size == 0 or sd.ref_to_pred.size == 0:
@@ -240,7 +240,7 @@ def _assd(sd: SurfaceDistances) -> float:
     return num / float(np.sum(sd.weights_pred) + np.sum(sd.weights_ref))
 
 
-def _nsd(sd: SurfaceDistances, tolerance_mm: float) -> float:
+def _nsd(sd: SurfaceDistancesResult, tolerance_mm: float) -> float:
     total = float(np.sum(sd.weights_pred) + np.sum(sd.weights_ref))
     if total == 0:
         return float("nan")
@@ -253,7 +253,7 @@ def _nsd(sd: SurfaceDistances, tolerance_mm: float) -> float:
 # ---------------------------------------------------------------------- public API
 def surface_distances(
     pred: Any, ref: Any, *, spacing: Sequence[float], convention: Convention = "surfel"
-) -> SurfaceDistances:
+) -> SurfaceDistancesResult:
     """Directed surface distances (mm) between two binary masks, with element weights.
 
     Parameters
@@ -267,7 +267,7 @@ def surface_distances(
     return _distances(pred, ref, spacing, convention, "surface_distances")
 
 
-def _distances(pred: Any, ref: Any, spacing: Any, convention: str, function: str) -> SurfaceDistances:
+def _distances(pred: Any, ref: Any, spacing: Any, convention: str, function: str) -> SurfaceDistancesResult:
     """Validate (errors name the public ``function``), then run the convention's kernel."""
     p, r = check_mask_pair(pred, ref, function)
     sp = check_spacing(spacing, p.ndim, function)
@@ -336,7 +336,7 @@ def surface_metrics(
     tolerance_mm: float,
     percentile: float = 95.0,
     convention: Convention = "surfel",
-) -> SurfaceMetrics:
+) -> SurfaceMetricsResult:
     """Hausdorff, percentile Hausdorff, ASSD and NSD from **one** distance computation.
 
     Equal to calling the individual functions, at about a third of the cost.
@@ -348,7 +348,7 @@ def surface_metrics(
         raise InvalidParameterError("percentile", function, "a number in [0, 100]", percentile)
     sd = _distances(pred, ref, spacing, convention, function)
     both_empty = sd.pred_to_ref.size == 0 and sd.ref_to_pred.size == 0
-    return SurfaceMetrics(
+    return SurfaceMetricsResult(
         hausdorff=_hausdorff(sd, None),
         hausdorff_percentile=_hausdorff(sd, pct),
         percentile=pct,

@@ -4,7 +4,7 @@ from validation.stats._agreement import BlandAltmanResult, bland_altman, cohen_k
 from validation.stats._auc import roc_auc, roc_auc_variance
 from validation.stats._bootstrap import bootstrap_ci, bootstrap_interval
 from validation.stats._delong import delong_test, delong_test_unpaired
-from validation.stats._diagnostic import DiagnosticAccuracy, diagnostic_accuracy, diagnostic_accuracy_from_labels
+from validation.stats._diagnostic import DiagnosticAccuracyResult, diagnostic_accuracy, diagnostic_accuracy_from_labels
 from validation.stats._difference import (
     non_inferiority_test,
     non_inferiority_test_paired,
@@ -12,13 +12,13 @@ from validation.stats._difference import (
     proportion_difference_ci,
 )
 from validation.stats._heterogeneity import cochran_q_test
-from validation.stats._multiplicity import AdjustedPValues, adjust_pvalues
+from validation.stats._multiplicity import AdjustedPValuesResult, adjust_pvalues
 from validation.stats._paired import mcnemar_test, paired_proportion_difference_ci
 from validation.stats._proportion import proportion_ci
 from validation.stats._published import difference_from_published
 from validation.stats._results import Estimate, HypothesisTestResult, decode_float, encode_float
 from validation.stats._roc_curve import (
-    RocCurve,
+    RocCurveResult,
     operating_point,
     partial_auc,
     roc_curve,
@@ -27,12 +27,12 @@ from validation.stats._roc_curve import (
 )
 
 __all__ = [
-    "AdjustedPValues",
+    "AdjustedPValuesResult",
     "BlandAltmanResult",
-    "DiagnosticAccuracy",
+    "DiagnosticAccuracyResult",
     "Estimate",
     "HypothesisTestResult",
-    "RocCurve",
+    "RocCurveResult",
     "adjust_pvalues",
     "bland_altman",
     "bootstrap_ci",
@@ -63,3 +63,17 @@ __all__ = [
     "sensitivity_at_specificity",
     "specificity_at_sensitivity",
 ]
+
+#: Names of release 0.1.0, importable until 1.0 with a DeprecationWarning.
+_DEPRECATED = {"AdjustedPValues": "AdjustedPValuesResult", "DiagnosticAccuracy": "DiagnosticAccuracyResult",
+               "RocCurve": "RocCurveResult"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _DEPRECATED:
+        import warnings
+
+        new = _DEPRECATED[name]
+        warnings.warn(f"validation.stats.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

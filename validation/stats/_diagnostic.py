@@ -23,11 +23,11 @@ from validation.errors import InvalidParameterError
 from validation.stats._proportion import PROPORTION_METHODS, ProportionMethod, _proportion_bounds
 from validation.stats._results import Estimate
 
-__all__ = ["DiagnosticAccuracy", "diagnostic_accuracy", "diagnostic_accuracy_from_labels"]
+__all__ = ["DiagnosticAccuracyResult", "diagnostic_accuracy", "diagnostic_accuracy_from_labels"]
 
 
 @dataclass(frozen=True, slots=True)
-class DiagnosticAccuracy:
+class DiagnosticAccuracyResult:
     """Accuracy measures of a binary test, each an `Estimate` with its CI.
 
     ``n`` of each estimate is its denominator: diseased cases for sensitivity, non-diseased for
@@ -51,7 +51,7 @@ class DiagnosticAccuracy:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DiagnosticAccuracy:
+    def from_dict(cls, d: dict[str, Any]) -> DiagnosticAccuracyResult:
         kw: dict[str, Any] = {f.name: Estimate.from_dict(d[f.name]) for f in fields(cls) if f.name != "prevalence"}
         prev = d.get("prevalence")
         return cls(**kw, prevalence=None if prev is None else float(prev))
@@ -60,7 +60,7 @@ class DiagnosticAccuracy:
         return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
-    def from_json(cls, text: str) -> DiagnosticAccuracy:
+    def from_json(cls, text: str) -> DiagnosticAccuracyResult:
         return cls.from_dict(json.loads(text))
 
 
@@ -73,7 +73,7 @@ def diagnostic_accuracy(
     method: ProportionMethod,
     confidence_level: float = 0.95,
     prevalence: float | None = None,
-) -> DiagnosticAccuracy:
+) -> DiagnosticAccuracyResult:
     """Sensitivity, specificity, predictive values, accuracy, likelihood ratios and DOR.
 
     Parameters
@@ -94,7 +94,7 @@ def diagnostic_accuracy(
 
     Returns
     -------
-    DiagnosticAccuracy
+    DiagnosticAccuracyResult
 
     Notes
     -----
@@ -144,7 +144,7 @@ def diagnostic_accuracy_from_labels(
     method: ProportionMethod,
     confidence_level: float = 0.95,
     prevalence: float | None = None,
-) -> DiagnosticAccuracy:
+) -> DiagnosticAccuracyResult:
     """`diagnostic_accuracy` from paired 0/1 arrays (1 = diseased / test positive)."""
     f = "diagnostic_accuracy_from_labels"
     t = as_labels(y_true, "y_true", f)
@@ -184,7 +184,7 @@ def _log_ratio_estimate(
 
 def _diagnostic_kernel(
     tp: int, fp: int, fn: int, tn: int, method: str, cl: float, prevalence: float | None
-) -> DiagnosticAccuracy:
+) -> DiagnosticAccuracyResult:
     z = float(special.ndtri(0.5 + cl / 2.0))
     n_dis, n_non = tp + fn, fp + tn
     n = tp + fp + fn + tn
@@ -229,7 +229,7 @@ def _diagnostic_kernel(
         npv = _prop(tn, tn + fn, method, cl)
     else:
         ppv, npv = _predictive_at_prevalence(tp, fp, fn, tn, prevalence, z, cl)
-    return DiagnosticAccuracy(se, sp, ppv, npv, acc, lr_pos, lr_neg, dor, prevalence)
+    return DiagnosticAccuracyResult(se, sp, ppv, npv, acc, lr_pos, lr_neg, dor, prevalence)
 
 
 def _safe(fn: Any) -> float:

@@ -13,7 +13,7 @@ from samd_core.hashing import canonical_json
 from validation.errors import InvalidParameterError
 from validation.stats._results import decode_float, encode_float
 
-__all__ = ["ADJUST_METHODS", "AdjustedPValues", "AdjustMethod", "adjust_pvalues"]
+__all__ = ["ADJUST_METHODS", "AdjustedPValuesResult", "AdjustMethod", "adjust_pvalues"]
 
 AdjustMethod = Literal["bonferroni", "holm", "benjamini_hochberg"]
 ADJUST_METHODS: tuple[str, ...] = ("bonferroni", "holm", "benjamini_hochberg")
@@ -21,7 +21,7 @@ _ADJUST_ALIASES = {"benjamini-hochberg": "benjamini_hochberg"}
 
 
 @dataclass(frozen=True, slots=True)
-class AdjustedPValues:
+class AdjustedPValuesResult:
     """Raw and adjusted p-values, in the caller's order.
 
     ``reject(level)`` gives the decisions at a family-wise error rate (Bonferroni, Holm) or
@@ -33,7 +33,7 @@ class AdjustedPValues:
     adjusted: tuple[float, ...]
 
     def reject(self, level: float) -> tuple[bool, ...]:
-        level = check_confidence_level(level, "AdjustedPValues.reject", "level")  # same rule: a float in (0, 1)
+        level = check_confidence_level(level, "AdjustedPValuesResult.reject", "level")  # same rule: a float in (0, 1)
         return tuple(bool(a <= level) for a in self.adjusted)
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,7 +44,7 @@ class AdjustedPValues:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AdjustedPValues:
+    def from_dict(cls, d: dict[str, Any]) -> AdjustedPValuesResult:
         return cls(
             method=str(d["method"]),
             pvalues=tuple(decode_float(p) for p in d["pvalues"]),  # type: ignore[misc]
@@ -55,11 +55,11 @@ class AdjustedPValues:
         return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
-    def from_json(cls, text: str) -> AdjustedPValues:
+    def from_json(cls, text: str) -> AdjustedPValuesResult:
         return cls.from_dict(json.loads(text))
 
 
-def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
+def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValuesResult:
     """Adjust a family of p-values for multiple testing.
 
     Parameters
@@ -73,7 +73,7 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
 
     Returns
     -------
-    AdjustedPValues
+    AdjustedPValuesResult
 
     References
     ----------
@@ -98,7 +98,7 @@ def adjust_pvalues(pvalues: Any, *, method: AdjustMethod) -> AdjustedPValues:
         i = int(np.flatnonzero(bad)[0])
         raise InvalidParameterError("pvalues", fn, "p-values in [0, 1]", Described(f"{float(p[i])!r} at index {i}"))
     adj = _adjust(p, method)
-    return AdjustedPValues(method, tuple(float(x) for x in p), tuple(float(x) for x in adj))
+    return AdjustedPValuesResult(method, tuple(float(x) for x in p), tuple(float(x) for x in adj))
 
 
 def _adjust(p: np.ndarray, method: str) -> np.ndarray:

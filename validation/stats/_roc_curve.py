@@ -27,12 +27,12 @@ from samd_core.checks import (
 from samd_core.hashing import canonical_json
 from validation.errors import InvalidParameterError
 from validation.stats._bootstrap import bootstrap_ci
-from validation.stats._diagnostic import DiagnosticAccuracy, diagnostic_accuracy
+from validation.stats._diagnostic import DiagnosticAccuracyResult, diagnostic_accuracy
 from validation.stats._proportion import ProportionMethod
 from validation.stats._results import Estimate, decode_float, encode_float
 
 __all__ = [
-    "RocCurve",
+    "RocCurveResult",
     "operating_point",
     "partial_auc",
     "roc_curve",
@@ -46,7 +46,7 @@ _CURVE_CI_ALIASES = {"bootstrap-percentile": "bootstrap_percentile", "bootstrap-
 
 
 @dataclass(frozen=True, slots=True)
-class RocCurve:
+class RocCurveResult:
     """Empirical ROC curve points, ordered by decreasing threshold.
 
     ``thresholds[0] = inf`` (nothing positive: point (0, 0)); then every distinct score in
@@ -74,7 +74,7 @@ class RocCurve:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RocCurve:
+    def from_dict(cls, d: dict[str, Any]) -> RocCurveResult:
         return cls(
             tuple(decode_float(t) for t in d["thresholds"]),  # type: ignore[misc]
             tuple(float(x) for x in d["fpr"]),
@@ -85,7 +85,7 @@ class RocCurve:
         return canonical_json(self.to_dict()).decode("utf-8")
 
     @classmethod
-    def from_json(cls, text: str) -> RocCurve:
+    def from_json(cls, text: str) -> RocCurveResult:
         return cls.from_dict(json.loads(text))
 
 
@@ -108,7 +108,7 @@ def _counts_desc(pos: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.nda
     return s[idx], tps[idx], fps[idx]
 
 
-def roc_curve(y_true: Any, y_score: Any) -> RocCurve:
+def roc_curve(y_true: Any, y_score: Any) -> RocCurveResult:
     """Empirical ROC curve (all points, no dropping of collinear points).
 
     Parameters
@@ -120,13 +120,13 @@ def roc_curve(y_true: Any, y_score: Any) -> RocCurve:
 
     Returns
     -------
-    RocCurve
+    RocCurveResult
     """
     pos, score = _validated(y_true, y_score, "roc_curve")
     thr, tps, fps = _counts_desc(pos, score)
     m = int(tps[-1])
     n = int(fps[-1])
-    return RocCurve(
+    return RocCurveResult(
         (math.inf, *(float(t) for t in thr)),
         (0.0, *(float(x) for x in fps / n)),
         (0.0, *(float(x) for x in tps / m)),
@@ -360,7 +360,7 @@ def operating_point(
     method: ProportionMethod,
     confidence_level: float = 0.95,
     prevalence: float | None = None,
-) -> DiagnosticAccuracy:
+) -> DiagnosticAccuracyResult:
     """Diagnostic accuracy at a pre-specified threshold (``score >= threshold`` positive).
 
     The threshold must be fixed before looking at the validation data (it is not optimised

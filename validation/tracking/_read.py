@@ -17,7 +17,7 @@ from validation.tracking._uri import resolve_tracking_uri
 
 __all__ = [
     "RUN_END_ACTION",
-    "RunCheck",
+    "RunCheckResult",
     "download_artifact",
     "find_runs",
     "load_json_artifact",
@@ -105,7 +105,7 @@ def mlflow_checkpoints(log_id: str, *, tracking_uri: str | None = None) -> list[
 
 
 @dataclass(frozen=True, slots=True)
-class RunCheck:
+class RunCheckResult:
     """Whether one MLflow run still matches its audit record."""
 
     run_id: str
@@ -126,7 +126,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def verify_tracked_run(expected: Mapping[str, Any], *, tracking_uri: str | None = None,
-                       audit_seq: int | None = None) -> RunCheck:
+                       audit_seq: int | None = None) -> RunCheckResult:
     """Compare a run in the store with its integrity record (from `TrackedRun.integrity_record`).
 
     Reports changed, missing params/metrics/tags and artifacts whose SHA-256 differs or
@@ -139,7 +139,7 @@ def verify_tracked_run(expected: Mapping[str, Any], *, tracking_uri: str | None 
         client = _client(resolve_tracking_uri(uri))
         run = client.get_run(run_id)
     except Exception as exc:  # noqa: BLE001 - any store error is a finding here
-        return RunCheck(run_id, False, (f"run not readable: {type(exc).__name__}: {exc}",), audit_seq)
+        return RunCheckResult(run_id, False, (f"run not readable: {type(exc).__name__}: {exc}",), audit_seq)
     if run.info.lifecycle_stage == "deleted":
         problems.append("run is deleted")
     for k, v in expected.get("params", {}).items():
@@ -170,11 +170,11 @@ def verify_tracked_run(expected: Mapping[str, Any], *, tracking_uri: str | None 
                 digest = sha256_file(local)
                 if digest != meta["sha256"]:
                     problems.append(f"artifact {path!r}: sha256 {digest[:12]}… != audit {meta['sha256'][:12]}…")
-    return RunCheck(run_id, not problems, tuple(problems), audit_seq)
+    return RunCheckResult(run_id, not problems, tuple(problems), audit_seq)
 
 
 def verify_tracked_runs(records: Iterable[Mapping[str, Any]], *,
-                        tracking_uri: str | None = None) -> list[RunCheck]:
+                        tracking_uri: str | None = None) -> list[RunCheckResult]:
     """Check every run named by a ``mlflow.run.end`` audit record (``context["mlflow"]``)."""
     out = []
     for rec in records:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from validation.errors import InvalidParameterError
+
 __all__ = ["artifact_root_for", "disable_telemetry", "resolve_tracking_uri"]
 
 
@@ -22,11 +24,17 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     artifacts go to ``<cwd>/mlartifacts`` (see `artifact_root_for`). A relative path in a
     ``sqlite:///`` URI is made absolute against the current directory.
     """
+    if tracking_uri is not None and not tracking_uri.strip():
+        raise InvalidParameterError("tracking_uri", "resolve_tracking_uri", "a non-empty MLflow tracking URI",
+                                    tracking_uri)
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if not uri:
         return "sqlite:///" + str(Path.cwd().resolve() / "mlflow.db")
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        return "sqlite:///" + str((Path.cwd() / uri[len("sqlite:///") :]).resolve())
+        uri = "sqlite:///" + str((Path.cwd() / uri[len("sqlite:///") :]).resolve())
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite://") :]).parent.is_dir():
+        raise InvalidParameterError("tracking_uri", "resolve_tracking_uri",
+                                    "a sqlite URI whose folder exists", tracking_uri or uri)
     return uri
 
 

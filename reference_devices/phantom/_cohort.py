@@ -14,8 +14,8 @@ from typing import Any
 from samd_core import Volume
 from samd_core.hashing import sha256_file, sha256_tree
 from validation.errors import InvalidParameterError
-from validation.phantom._render import render_case
-from validation.phantom._spec import GENERATOR_VERSION, VENDORS, CaseSpec, sample_case
+from reference_devices.phantom._render import render_case
+from reference_devices.phantom._spec import GENERATOR_VERSION, VENDORS, CaseSpec, sample_case
 
 __all__ = ["LESION_COLUMNS", "MANIFEST_COLUMNS", "PhantomCase", "generate_cases", "series_sha256", "write_cohort"]
 
@@ -72,7 +72,11 @@ def generate_cases(
 
 
 def series_sha256(folder: str | os.PathLike[str]) -> str:
-    """SHA-256 over a series folder: ``<file name>\\0<sha256 of file>\\n`` for files sorted by name."""
+    """SHA-256 over a series folder: ``<file name>\\0<sha256 of file>\\n`` for files sorted by name.
+
+    The directory-tree hash `samd_core.hashing.sha256_tree`, which for the flat series folders
+    written here is the same digest as in release 0.1.0.
+    """
     return sha256_tree(folder)
 
 

@@ -6,9 +6,9 @@ levels, and subgroup attributes (site, vendor, slice thickness, sex, age). Synth
 demonstrating and testing the validation workflow only. See ``docs/bundle.md``.
 """
 
-from validation.phantom._cohort import LESION_COLUMNS, MANIFEST_COLUMNS, PhantomCase, generate_cases, series_sha256, write_cohort
-from validation.phantom._render import MATRIX, PIXEL_MM, render_case
-from validation.phantom._spec import GENERATOR_VERSION, SITES, VENDORS, CaseSpec, Nodule, Scanner, sample_case
+from reference_devices.phantom._cohort import LESION_COLUMNS, MANIFEST_COLUMNS, PhantomCase, generate_cases, series_sha256, write_cohort
+from reference_devices.phantom._render import MATRIX, PIXEL_MM, render_case
+from reference_devices.phantom._spec import GENERATOR_VERSION, SITES, VENDORS, CaseSpec, Nodule, Scanner, sample_case
 
 __all__ = [
     "LESION_COLUMNS",

@@ -1,7 +1,7 @@
 """The reference device: a small 3-D U-Net nodule segmenter trained on phantom data, locked."""
 
-from validation.reference._recipe import RECIPE
-from validation.reference._train import (
+from reference_devices.training._recipe import RECIPE
+from reference_devices.training._train import (
     choose_threshold,
     prepare_case,
     summary,

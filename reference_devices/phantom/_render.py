@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from samd_core import Volume
-from validation.phantom._spec import (
+from reference_devices.phantom._spec import (
     DOSES,
     LUNG_CENTRE_Y,
     LUNG_CENTRES_X,

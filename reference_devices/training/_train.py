@@ -22,9 +22,9 @@ from samd_core import Volume
 from samd_core.bundle import ResampleClipScale, build_bundle_network, canonical_json, load_locked, write_bundle
 from samd_core.hashing import sha256_bytes, sha256_file
 from samd_core.training import deterministic
-from validation.phantom import PhantomCase, generate_cases
-from validation.reference._card import model_card
-from validation.reference._recipe import RECIPE
+from reference_devices.phantom import PhantomCase, generate_cases
+from reference_devices.training._card import model_card
+from reference_devices.training._recipe import RECIPE
 
 __all__ = ["choose_threshold", "prepare_case", "summary", "train_reference", "training_manifest_sha256", "weights_sha256"]
 

@@ -18,7 +18,12 @@ def _f(v: float) -> str:
 
 
 def model_card(recipe: dict[str, Any], *, dev: dict[str, Any], test: dict[str, Any], threshold: float) -> str:
-    """Markdown model card: intended use, training data, performance at lock, limitations."""
+    """Markdown model card: intended use, training data, performance at lock, limitations.
+
+    The card names the phantom generator by its module at lock time (``validation.phantom``,
+    release 0.1.0; now `reference_devices.phantom`), so that retraining reproduces the shipped
+    bundle's ``model_card.md`` byte for byte.
+    """
     c = recipe["cohorts"]
     t = recipe["training"]
     inf = recipe["inference"]

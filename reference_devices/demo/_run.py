@@ -1,0 +1,215 @@
+"""`run_demo`: the end-to-end example device, from a sequestered test cohort to the documents.
+
+Every step runs the same ``samd`` subcommand a user would type (echoed before it runs), in a
+fresh ``python -m samd`` process, so the demo exercises exactly the public command line:
+
+1. ``samd phantom``   - sequestered test cohort (real DICOM series, masks, hash manifest);
+2. ``samd verify``    - IQ/OQ of the installed core and the shipped locked model;
+3. ``samd validate``  - the pre-specified protocol in bundle mode (MLflow + audit trail);
+4. ``samd mrmc``      - a simulated reader study, unaided vs aided (MLflow + audit trail);
+5. ``pytest``         - the verification tests the reference device's risk file cites (JUnit);
+6. ``samd report``    - the 510(k)-style documents (HTML + PDF) citing the runs and hashes;
+   then the documents' index is signed off in the audit trail (Ed25519, meaning "approved",
+   with a demonstration key kept in the output folder) and ``samd audit verify`` checks the
+   chain, the signatures and every MLflow run.
+
+Nothing already written is overwritten: each call writes a new ``runs/<UTC time>/`` folder; the
+cohort, the MLflow store and the audit trail are shared between calls.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reference_devices.demo._digest import stable_result_sha256
+from reference_devices.demo._steps import (
+    EXAMPLE,
+    TEST_COHORT_SEED,
+    sign_off,
+    verification_tests,
+    write_protocol,
+    write_reader_study,
+)
+from reference_devices.errors import DemoStepError, InvalidParameterError
+
+__all__ = ["DemoResult", "run_demo"]
+
+_REPO_TESTS = Path(__file__).resolve().parents[2] / "tests"
+#: The shipped bundle the example device's protocol is written for (``examples/reference_device``).
+EXAMPLE_BUNDLE = "nodule_v1"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """What `run_demo` wrote.
+
+    Attributes
+    ----------
+    out, run_dir : Path
+        The working folder and this call's ``runs/<UTC time>`` folder.
+    verdict : str
+        Verdict of the standalone performance test (``result.json``).
+    result_digest : str
+        `stable_result_sha256` of ``result.json`` (equal on every rerun).
+    minutes : float
+        Wall time of the demo.
+    tracking_uri : str
+        The MLflow store.
+    audit_log : Path
+        The audit trail.
+    sign_off_seq : int
+        Audit sequence number of the sign-off record.
+    """
+
+    out: Path
+    run_dir: Path
+    verdict: str
+    result_digest: str
+    minutes: float
+    tracking_uri: str
+    audit_log: Path
+    sign_off_seq: int
+
+
+def _samd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "samd", *args]
+
+
+def _step(step: str, args: list[str], *, log: Path, echo: Callable[[str], None], ok_codes: tuple[int, ...] = (0,),
+          cwd: Path | None = None) -> int:
+    """Run one command, streaming its output to ``echo`` and to ``log``."""
+    echo(f"\n==> {step}")
+    echo("    $ " + " ".join(shlex.quote(a) for a in args))
+    t0 = time.perf_counter()
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(shlex.quote(a) for a in args)}\n")
+        with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                              cwd=cwd) as proc:
+            for line in proc.stdout or ():
+                echo("    " + line.rstrip("\n"))
+                fh.write(line)
+            rc = proc.wait()
+    echo(f"    [{step.split(':')[0]}: exit {rc}, {time.perf_counter() - t0:.0f} s]")
+    if rc not in ok_codes:
+        raise DemoStepError(f"demo step {step!r} failed with exit code {rc}; see {log}")
+    return rc
+
+
+def run_demo(
+    out: Path,
+    *,
+    n_cases: int = 300,
+    bootstrap: int = 2000,
+    readers: int = 8,
+    reader_cases: int = 120,
+    skip_tests: bool = False,
+    echo: Callable[[str], None] = print,
+) -> DemoResult:
+    """Run the end-to-end example: cohort, IQ/OQ, validation, reader study, documents.
+
+    Parameters
+    ----------
+    out
+        Working folder (cohort, MLflow store, audit trail, ``runs/``).
+    n_cases
+        Size of the sequestered test cohort (at least 10).
+    bootstrap
+        Bootstrap replicates of the protocol (at least 0).
+    readers, reader_cases
+        Readers (at least 3) and cases (at least 10) of the simulated reader study.
+    skip_tests
+        Do not run the verification tests (the documents are then a draft).
+    echo
+        Receives each line of progress and of the steps' output.
+
+    Raises
+    ------
+    DemoStepError
+        A step exited with an unexpected code (the log file is named).
+    """
+    for name, value, low in (("n_cases", n_cases, 10), ("bootstrap", bootstrap, 0), ("readers", readers, 3),
+                             ("reader_cases", reader_cases, 10)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InvalidParameterError(name, "run_demo", f"an integer >= {low}", value)
+    t_start = time.perf_counter()
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = out / "runs" / stamp
+    run_dir.mkdir(parents=True)
+    log = run_dir / "demo.log"
+    tracking = f"sqlite:///{(out / 'mlflow.db').as_posix()}"
+    audit = out / "audit.jsonl"
+    cohort = out / f"cohort-seed{TEST_COHORT_SEED}-n{n_cases}"
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+    from samd_core.qualification import shipped_bundles
+
+    bundle = next((b for b in shipped_bundles() if b.name == EXAMPLE_BUNDLE), None)
+    if bundle is None:
+        raise DemoStepError(f"the example device's locked model {EXAMPLE_BUNDLE} is not shipped with this "
+                            "installation of samd_core")
+
+    echo(f"samd demo: output in {out} (this run: {run_dir.name})")
+    if (cohort / "manifest.csv").exists():
+        echo(f"\n==> 1/6 test cohort: reusing {cohort} (samd validate re-checks every hash)")
+    else:
+        _step("1/6 test cohort: samd phantom", _samd("phantom", "--n-cases", str(n_cases), "--seed",
+              str(TEST_COHORT_SEED), "--out", str(cohort), "--split", "test"), log=log, echo=echo)
+    _step("2/6 qualification: samd verify", _samd("verify", "--out", str(run_dir / "qualification")), log=log,
+          echo=echo)
+    keys = out / "demo-signing-key"  # a demonstration key; a real sign-off uses the signer's own key
+    if not (keys / "private.pem").exists():
+        _step("signing key (demonstration): samd bundle keygen", _samd("bundle", "keygen", "--out", str(keys)),
+              log=log, echo=echo)
+
+    protocol = out / f"protocol-n{n_cases}-b{bootstrap}.yaml"
+    write_protocol(protocol, cohort, bundle, replicates=bootstrap)
+    _step("3/6 standalone performance: samd validate",
+          _samd("validate", str(protocol), "--out", str(run_dir / "validation"), "--tracking-uri", tracking,
+                "--audit-log", str(audit), "--signing-key", str(keys / "private.pem")), log=log, echo=echo,
+          ok_codes=(0, 1))
+    validation = json.loads((run_dir / "validation" / "result.json").read_text(encoding="utf-8"))
+
+    study = out / f"reader-study-r{readers}-c{reader_cases}.csv"
+    write_reader_study(study, n_readers=readers, n_cases=reader_cases)
+    _step("4/6 reader study: samd mrmc",
+          _samd("mrmc", str(study), "--reference", "unaided", "--out", str(run_dir / "mrmc"),
+                "--tracking-uri", tracking, "--audit-log", str(audit)), log=log, echo=echo)
+    mrmc = json.loads((run_dir / "mrmc" / "mrmc_result.json").read_text(encoding="utf-8"))
+
+    junit = run_dir / "junit.xml"
+    report_args = ["report", "--run", validation["mlflow_run_id"], "--run", mrmc["mlflow_run_id"],
+                   "--config", str(EXAMPLE / "submission.yaml"), "--out", str(run_dir / "submission"),
+                   "--tracking-uri", tracking, "--audit-log", str(audit)]
+    if skip_tests or not _REPO_TESTS.is_dir():
+        echo("\n==> 5/6 verification tests: skipped (the documents are rendered as a draft)")
+        report_args.append("--draft")
+    else:
+        ids = verification_tests(EXAMPLE / "submission.yaml")
+        _step("5/6 verification tests cited by the risk file: pytest",
+              [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *ids],
+              log=log, echo=echo, cwd=_REPO_TESTS.parent)
+        report_args += ["--junit", str(junit)]
+    _step("6/6 submission documents: samd report", _samd(*report_args), log=log, echo=echo)
+    signed = sign_off(audit, run_dir / "submission" / "submission_index.json", keys / "private.pem")
+    echo(f"    signed off submission_index.json (audit seq {signed['seq']}, meaning "
+         f"{signed['signature_meaning']}, key {signed['key_id']})")
+    _step("audit trail: samd audit verify",
+          _samd("audit", "verify", str(audit), "--public-key", str(keys / "public.pem"), "--mlflow",
+                "--tracking-uri", tracking), log=log, echo=echo)
+
+    digest = stable_result_sha256(validation)
+    (run_dir / "validation" / "result.stable.sha256").write_text(digest + "\n", encoding="utf-8")
+    return DemoResult(out=out, run_dir=run_dir, verdict=str(validation["verdict"]), result_digest=digest,
+                      minutes=(time.perf_counter() - t_start) / 60, tracking_uri=tracking, audit_log=audit,
+                      sign_off_seq=int(signed["seq"]))
