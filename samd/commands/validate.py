@@ -22,16 +22,22 @@ __all__ = ["command"]
               help="Ed25519 private key (PEM) that signs every audit record and the checkpoint.")
 @click.option("--relock-reason", default=None,
               help="Lock a changed protocol as a new version, with this reason.")
-@click.option("--progress/--no-progress", default=True, help="Progress bar in bundle mode.")
+@click.option("--progress/--no-progress", default=True,
+              help="Progress in bundle mode: cases done, in flight and failed, with an ETA.")
+@click.option("--workers", default=None, type=click.IntRange(1, 512),
+              help="Bundle mode: run per-case inference on a local Dask cluster of N worker processes.")
+@click.option("--scheduler", default=None,
+              help="Bundle mode: run per-case inference on an existing Dask cluster (tcp://HOST:PORT).")
 def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: str | None,
-            actor: str | None, signing_key: str | None, relock_reason: str | None, progress: bool) -> None:
+            actor: str | None, signing_key: str | None, relock_reason: str | None, progress: bool,
+            workers: int | None, scheduler: str | None) -> None:
     """Validate a device against PROTOCOL (YAML). Exit 0: all acceptance criteria met;
     1: some not met; 2: error (bad protocol, manifest mismatch, changed protocol, ...)."""
     from validation.harness import run_validation
 
     outcome = run_validation(protocol, out_dir=out_dir, tracking_uri=tracking_uri, audit_log=audit_log,
                              actor=actor, signing_key=signing_key, relock_reason=relock_reason,
-                             progress=progress)
+                             progress=progress, workers=workers, scheduler=scheduler)
     r = outcome.result
     click.echo(f"protocol {r['protocol_id']} v{r['protocol_version']} ({r['protocol_sha256'][:12]}…), "
                f"{r['n_cases']} cases, MLflow run {r['mlflow_run_id']}")
