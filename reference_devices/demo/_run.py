@@ -9,9 +9,14 @@ fresh ``python -m samd`` process, so the demo exercises exactly the public comma
 4. ``samd mrmc``      - a simulated reader study, unaided vs aided (MLflow + audit trail);
 5. ``pytest``         - the verification tests the reference device's risk file cites (JUnit);
 6. ``samd report``    - the 510(k)-style documents (HTML + PDF) citing the runs and hashes;
-   then the documents' index is signed off in the audit trail (Ed25519, meaning "approved",
-   with a demonstration key kept in the output folder) and ``samd audit verify`` checks the
-   chain, the signatures and every MLflow run.
+   then a registered signer (``samd signer add``: a passphrase-protected Ed25519 key in a signer
+   registry, both in the output folder for the demonstration) signs the documents' index with
+   ``samd audit sign`` (meaning "approved" only when every acceptance criterion was met, else
+   "reviewed"), ``samd audit signature-page`` renders the signature page, and ``samd audit
+   verify --signers`` checks the chain, the signatures against the registry and every MLflow run;
+7. the second reference device (``cxr_triage_v1``, a 2-D ONNX classifier on chest radiographs):
+   ``samd phantom --kind radiograph`` and ``samd validate`` of its own protocol
+   (``examples/cxr_triage/protocol.yaml``) in bundle mode (``--device`` chooses the devices).
 
 Nothing already written is overwritten: each call writes a new ``runs/<UTC time>/`` folder; the
 cohort, the MLflow store and the audit trail are shared between calls.
@@ -46,6 +51,11 @@ __all__ = ["DemoResult", "run_demo"]
 _REPO_TESTS = Path(__file__).resolve().parents[2] / "tests"
 #: The shipped bundle the example device's protocol is written for (``examples/reference_device``).
 EXAMPLE_BUNDLE = "nodule_v1"
+#: The second reference device: its shipped bundle, its plan and its sequestered cohort's seed
+#: (the classifier was developed on radiograph seeds 2027, 2028 and 99).
+CXR_BUNDLE = "cxr_triage_v1"
+CXR_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cxr_triage"
+CXR_TEST_COHORT_SEED = 2029
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,8 @@ class DemoResult:
     tracking_uri: str
     audit_log: Path
     sign_off_seq: int
+    cxr_verdict: str | None = None
+    cxr_result_digest: str | None = None
 
 
 def _samd(*args: str) -> list[str]:
@@ -85,7 +97,7 @@ def _samd(*args: str) -> list[str]:
 
 
 def _step(step: str, args: list[str], *, log: Path, echo: Callable[[str], None], ok_codes: tuple[int, ...] = (0,),
-          cwd: Path | None = None) -> int:
+          cwd: Path | None = None, env: dict[str, str] | None = None) -> int:
     """Run one command, streaming its output to ``echo`` and to ``log``."""
     echo(f"\n==> {step}")
     echo("    $ " + " ".join(shlex.quote(a) for a in args))
@@ -93,7 +105,7 @@ def _step(step: str, args: list[str], *, log: Path, echo: Callable[[str], None],
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"\n$ {' '.join(shlex.quote(a) for a in args)}\n")
         with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                              cwd=cwd) as proc:
+                              cwd=cwd, env=None if env is None else {**os.environ, **env}) as proc:
             for line in proc.stdout or ():
                 echo("    " + line.rstrip("\n"))
                 fh.write(line)
@@ -112,6 +124,7 @@ def run_demo(
     readers: int = 8,
     reader_cases: int = 120,
     skip_tests: bool = False,
+    device: str = "both",
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
     """Run the end-to-end example: cohort, IQ/OQ, validation, reader study, documents.
@@ -123,11 +136,14 @@ def run_demo(
     n_cases
         Size of the sequestered test cohort (at least 10).
     bootstrap
-        Bootstrap replicates of the protocol (at least 0).
+        Bootstrap replicates of the protocol (at least 100).
     readers, reader_cases
         Readers (at least 3) and cases (at least 10) of the simulated reader study.
     skip_tests
         Do not run the verification tests (the documents are then a draft).
+    device
+        ``"nodule"`` (the lung-nodule device, with documents), ``"cxr"`` (the chest-radiograph
+        device's standalone test) or ``"both"``.
     echo
         Receives each line of progress and of the steps' output.
 
@@ -136,10 +152,13 @@ def run_demo(
     DemoStepError
         A step exited with an unexpected code (the log file is named).
     """
-    for name, value, low in (("n_cases", n_cases, 10), ("bootstrap", bootstrap, 0), ("readers", readers, 3),
+    for name, value, low in (("n_cases", n_cases, 10), ("bootstrap", bootstrap, 100), ("readers", readers, 3),
                              ("reader_cases", reader_cases, 10)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InvalidParameterError(name, "run_demo", f"an integer >= {low}", value)
+    if device not in ("nodule", "cxr", "both"):
+        raise InvalidParameterError("device", "run_demo", "one of 'nodule', 'cxr', 'both'", device,
+                                    ("nodule", "cxr", "both"))
     t_start = time.perf_counter()
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -160,26 +179,67 @@ def run_demo(
                             "installation of samd_core")
 
     echo(f"samd demo: output in {out} (this run: {run_dir.name})")
+    _step("2/6 qualification: samd verify", _samd("verify", "--out", str(run_dir / "qualification")), log=log,
+          echo=echo)
+    verdict = digest = None
+    signed: dict[str, object] = {"seq": 0}
+    if device in ("nodule", "both"):
+        verdict, digest, signed = _nodule(out, run_dir, log, echo, bundle=bundle, cohort=cohort, n_cases=n_cases,
+                                          bootstrap=bootstrap, readers=readers, reader_cases=reader_cases,
+                                          skip_tests=skip_tests, tracking=tracking, audit=audit)
+    cxr_verdict = cxr_digest = None
+    if device in ("cxr", "both"):
+        cxr_verdict, cxr_digest = _cxr(out, run_dir, log, echo, n_cases=n_cases, bootstrap=bootstrap,
+                                       tracking=tracking, audit=audit)
+    return DemoResult(out=out, run_dir=run_dir, verdict=str(verdict if verdict is not None else cxr_verdict),
+                      result_digest=str(digest if digest is not None else cxr_digest),
+                      minutes=(time.perf_counter() - t_start) / 60, tracking_uri=tracking, audit_log=audit,
+                      sign_off_seq=int(signed["seq"]), cxr_verdict=cxr_verdict,  # type: ignore[call-overload]
+                      cxr_result_digest=cxr_digest)
+
+
+#: The demonstration signer (a real sign-off uses the signer's own registered key).
+DEMO_SIGNER = {"name": "Dana Demo (demonstration signer)", "user_id": "demo.qa",
+               "role": "Quality manager (demonstration)"}
+
+
+def _signer(out: Path, log: Path, echo: Callable[[str], None], audit: Path) -> tuple[Path, Path, dict[str, str]]:
+    """The demo's signer registry and passphrase-protected key (created once per output folder)."""
+    import secrets
+
+    qms = out / "qms"
+    registry = qms / "signers.yaml"
+    keys = out / "demo-signer"
+    pw_file = keys / "PASSPHRASE-demonstration-only.txt"
+    if not registry.exists():
+        keys.mkdir(parents=True, exist_ok=True)
+        pw_file.write_text(secrets.token_urlsafe(18) + "\n", encoding="utf-8")
+        pw_file.chmod(0o600)
+        env = {"SAMD_SIGNING_PASSPHRASE": pw_file.read_text(encoding="utf-8").strip()}
+        _step("signer registry: samd signer add",
+              _samd("signer", "add", "--registry", str(registry), "--name", DEMO_SIGNER["name"], "--user-id",
+                    DEMO_SIGNER["user_id"], "--role", DEMO_SIGNER["role"], "--key-out", str(keys), "--audit-log",
+                    str(audit)), log=log, echo=echo, env=env)
+    env = {"SAMD_SIGNING_PASSPHRASE": pw_file.read_text(encoding="utf-8").strip()}
+    key = next(p for p in sorted(keys.glob("*.pem")) if "key" in p.name and "pub" not in p.name)
+    return registry, key, env
+
+
+def _nodule(out: Path, run_dir: Path, log: Path, echo: Callable[[str], None], *, bundle: Path, cohort: Path,
+            n_cases: int, bootstrap: int, readers: int, reader_cases: int, skip_tests: bool, tracking: str,
+            audit: Path) -> tuple[str, str, dict[str, object]]:
+    """Steps 1 and 3-6 for the lung-nodule device; returns verdict, digest and the sign record."""
     if (cohort / "manifest.csv").exists():
         echo(f"\n==> 1/6 test cohort: reusing {cohort} (samd validate re-checks every hash)")
     else:
         _step("1/6 test cohort: samd phantom", _samd("phantom", "--n-cases", str(n_cases), "--seed",
               str(TEST_COHORT_SEED), "--out", str(cohort), "--split", "test"), log=log, echo=echo)
-    _step("2/6 qualification: samd verify", _samd("verify", "--out", str(run_dir / "qualification")), log=log,
-          echo=echo)
-    keys = out / "demo-signing-key"  # a demonstration key; a real sign-off uses the signer's own key
-    if not (keys / "private.pem").exists():
-        _step("signing key (demonstration): samd bundle keygen", _samd("bundle", "keygen", "--out", str(keys)),
-              log=log, echo=echo)
-
     protocol = out / f"protocol-n{n_cases}-b{bootstrap}.yaml"
     write_protocol(protocol, cohort, bundle, replicates=bootstrap)
     _step("3/6 standalone performance: samd validate",
           _samd("validate", str(protocol), "--out", str(run_dir / "validation"), "--tracking-uri", tracking,
-                "--audit-log", str(audit), "--signing-key", str(keys / "private.pem")), log=log, echo=echo,
-          ok_codes=(0, 1))
+                "--audit-log", str(audit)), log=log, echo=echo, ok_codes=(0, 1))
     validation = json.loads((run_dir / "validation" / "result.json").read_text(encoding="utf-8"))
-
     study = out / f"reader-study-r{readers}-c{reader_cases}.csv"
     write_reader_study(study, n_readers=readers, n_cases=reader_cases)
     _step("4/6 reader study: samd mrmc",
@@ -201,15 +261,54 @@ def run_demo(
               log=log, echo=echo, cwd=_REPO_TESTS.parent)
         report_args += ["--junit", str(junit)]
     _step("6/6 submission documents: samd report", _samd(*report_args), log=log, echo=echo)
-    signed = sign_off(audit, run_dir / "submission" / "submission_index.json", keys / "private.pem")
-    echo(f"    signed off submission_index.json (audit seq {signed['seq']}, meaning "
-         f"{signed['signature_meaning']}, key {signed['key_id']})")
+    registry, key, env = _signer(out, log, echo, audit)
+    index = run_dir / "submission" / "submission_index.json"
+    verdict = str(validation["verdict"])
+    meaning = "approved" if verdict == "pass" else "reviewed"  # a failed submission is not approved
+    _step(f"sign-off ({meaning}): samd audit sign",
+          _samd("audit", "sign", str(audit), "--object", str(index), "--meaning", meaning, "--key", str(key),
+                "--user-id", DEMO_SIGNER["user_id"], "--registry", str(registry), "--reason",
+                f"demonstration sign-off of the rendered documents (standalone verdict: {verdict})"),
+          log=log, echo=echo, env=env)
+    _step("signature page: samd audit signature-page",
+          _samd("audit", "signature-page", str(audit), "--index", str(index), "--signers", str(registry)),
+          log=log, echo=echo)
     _step("audit trail: samd audit verify",
-          _samd("audit", "verify", str(audit), "--public-key", str(keys / "public.pem"), "--mlflow",
-                "--tracking-uri", tracking), log=log, echo=echo)
+          _samd("audit", "verify", str(audit), "--signers", str(registry), "--mlflow", "--tracking-uri", tracking),
+          log=log, echo=echo)
+    from validation.audit import iter_records
 
+    signed = [r for r in iter_records(audit) if r.get("action") == "sign"][-1]
     digest = stable_result_sha256(validation)
     (run_dir / "validation" / "result.stable.sha256").write_text(digest + "\n", encoding="utf-8")
-    return DemoResult(out=out, run_dir=run_dir, verdict=str(validation["verdict"]), result_digest=digest,
-                      minutes=(time.perf_counter() - t_start) / 60, tracking_uri=tracking, audit_log=audit,
-                      sign_off_seq=int(signed["seq"]))
+    return verdict, digest, signed
+
+
+def _cxr(out: Path, run_dir: Path, log: Path, echo: Callable[[str], None], *, n_cases: int, bootstrap: int,
+         tracking: str, audit: Path) -> tuple[str, str]:
+    """The chest-radiograph device: its sequestered cohort and its own pre-specified standalone test."""
+    from samd_core.qualification import shipped_bundles
+
+    bundle = next((b for b in shipped_bundles() if b.name == CXR_BUNDLE), None)
+    if bundle is None:
+        raise DemoStepError(f"the chest-radiograph device's locked model {CXR_BUNDLE} is not shipped")
+    cohort = out / f"cxr-cohort-seed{CXR_TEST_COHORT_SEED}-n{n_cases}"
+    if (cohort / "manifest.csv").exists():
+        echo(f"\n==> 7/7 chest radiographs: reusing {cohort}")
+    else:
+        _step("7/7 chest-radiograph test cohort: samd phantom --kind radiograph",
+              _samd("phantom", "--kind", "radiograph", "--n-cases", str(n_cases), "--seed", str(CXR_TEST_COHORT_SEED),
+                    "--out", str(cohort), "--split", "test"), log=log, echo=echo)
+    protocol = out / f"cxr-protocol-n{n_cases}-b{bootstrap}.yaml"
+    text = (CXR_EXAMPLE / "protocol.yaml").read_text(encoding="utf-8")
+    for k, v in {"{{BUNDLE}}": bundle.as_posix(), "{{MANIFEST}}": (cohort / "manifest.csv").as_posix(),
+                 "{{REPLICATES}}": str(bootstrap)}.items():
+        text = text.replace(k, v)
+    protocol.write_text(text, encoding="utf-8")
+    _step("7/7 chest-radiograph standalone performance: samd validate",
+          _samd("validate", str(protocol), "--out", str(run_dir / "cxr-validation"), "--tracking-uri", tracking,
+                "--audit-log", str(audit)), log=log, echo=echo, ok_codes=(0, 1))
+    result = json.loads((run_dir / "cxr-validation" / "result.json").read_text(encoding="utf-8"))
+    digest = stable_result_sha256(result)
+    (run_dir / "cxr-validation" / "result.stable.sha256").write_text(digest + "\n", encoding="utf-8")
+    return str(result["verdict"]), digest

@@ -49,18 +49,25 @@ def test_demo_chain_outputs_and_rerun(tmp_path: Path) -> None:
     ver = verify_audit_log(out / "audit.jsonl")
     assert ver.ok, ver.message
     actions = [json.loads(line)["action"] for line in (out / "audit.jsonl").read_text().splitlines()]
-    assert actions.count("mlflow.run.end") == 2 and "protocol.lock" in actions
+    # both devices' validations and the reader study
+    assert actions.count("mlflow.run.end") == 3 and actions.count("protocol.lock") == 2
 
-    # the documents' index is signed off ("approved") and the signature verifies
+    # the documents' index is signed by a registered, passphrase-protected signer; a failed
+    # submission is signed "reviewed", never "approved"; authenticity verifies against the registry
     import hashlib
 
     records = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
     sign = [r for r in records if r["action"] == "sign"][-1]
     index = (run1 / "submission" / "submission_index.json").read_bytes()
-    assert sign["signature_meaning"] == "approved" and sign["sig"]
+    assert sign["signature_meaning"] == ("approved" if result["verdict"] == "pass" else "reviewed") and sign["sig"]
     assert sign["object_sha256"] == hashlib.sha256(index).hexdigest()
-    signed = verify_audit_log(out / "audit.jsonl", public_keys=[out / "demo-signing-key" / "public.pem"])
-    assert signed.ok, signed.message
+    assert "signer.add" in actions
+    key = next(p for p in (out / "demo-signer").glob("*.pem") if "key" in p.name and "pub" not in p.name)
+    assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
+    signed = verify_audit_log(out / "audit.jsonl", signers=out / "qms" / "signers.yaml")
+    assert signed.ok and signed.authenticity_verified, signed.message
+    page = "\n".join(p.extract_text() for p in PdfReader(run1 / "submission" / "signatures.pdf").pages)
+    assert "Dana Demo" in page and sign["signature_meaning"] in page
 
     # MLflow holds the validation and the reader-study run
     uri = f"sqlite:///{(out / 'mlflow.db').as_posix()}"
@@ -88,4 +95,9 @@ def test_demo_chain_outputs_and_rerun(tmp_path: Path) -> None:
     assert result2["mlflow_run_id"] != result["mlflow_run_id"]
     assert stable_result_sha256(result2) == stable_result_sha256(result)
     assert stable_result_sha256(result) in first.stdout and stable_result_sha256(result2) in second.stdout
+    # the second reference device (2-D ONNX classifier) ran its own protocol in bundle mode, reproducibly
+    cxr1 = json.loads((run1 / "cxr-validation" / "result.json").read_text())
+    cxr2 = json.loads((_runs(out)[1] / "cxr-validation" / "result.json").read_text())
+    assert cxr1["device"]["name"] == "samd-cxr-triage" and cxr1["n_cases"] == 16
+    assert stable_result_sha256(cxr1) == stable_result_sha256(cxr2)
     assert verify_audit_log(out / "audit.jsonl").ok
