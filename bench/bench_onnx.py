@@ -4,10 +4,13 @@ Both in the same process, on the same input, single-threaded (the bundle fixes o
 intra-op and one inter-op thread; torch is set to one thread for a like-for-like ratio). Networks:
 a samd 2-D U-Net (channels 16-32-64, 256 x 256) and a samd 2-D ResNet classifier (64 x 64).
 Prints the ratio onnxruntime / torch (goal <= 1.0). Machine: 2 shared cores (noisy).
+
+    .venv/bin/python bench/bench_onnx.py [--repeats 5] [--smoke]
 """
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 import sys
 import tempfile
@@ -30,6 +33,11 @@ def best(fn, n: int = 5) -> float:  # noqa: ANN001
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="one repeat: checks that the script runs")
+    a = ap.parse_args()
+    repeats = 1 if a.smoke else a.repeats
     from samd_core.bundle._onnx import onnx_runner
     from samd_core.models import build_network
 
@@ -59,7 +67,7 @@ def main() -> None:
 
         run(x)
         torch_run()
-        t_ort, t_torch = best(lambda: run(x)), best(torch_run)
+        t_ort, t_torch = best(lambda: run(x), repeats), best(torch_run, repeats)
         with torch.inference_mode():
             diff = float(np.max(np.abs(run(x) - net(xt).numpy())))
         print(f"{label}: onnxruntime {t_ort:.4f} s, torch {t_torch:.4f} s, ratio {t_ort / t_torch:.2f}, "

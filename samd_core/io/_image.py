@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from samd_core.errors import InvalidParameterError
@@ -83,6 +86,28 @@ def read_image(path: str | os.PathLike[str]) -> Volume:
         raise ImageReadError(f"{suffix} file: {exc}") from exc
 
 
+_PILLOW_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _strict_pillow() -> Iterator[None]:
+    """Decode with Pillow refusing truncated data, whatever another library set process-wide.
+
+    WeasyPrint sets ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True`` when it is imported; a truncated
+    PNG would then decode with its missing rows filled in. samd's reads hold a lock and set it to
+    False for their own decode, restoring the previous value afterwards.
+    """
+    from PIL import ImageFile
+
+    with _PILLOW_LOCK:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def _read_pillow(p: Path, suffix: str) -> Volume:
     import numpy as np
     from PIL import Image
@@ -91,7 +116,7 @@ def _read_pillow(p: Path, suffix: str) -> Volume:
 
     label = f"{suffix} file"
     try:
-        with Image.open(p) as img:
+        with _strict_pillow(), Image.open(p) as img:
             width, height = img.size
             channels = len(img.getbands())
             check_array_bytes((height, width, max(channels, 1)), 4, f"{label} of {width} x {height} pixels", ImageReadError)

@@ -592,3 +592,27 @@ def test_io_image_every_reader_tag_with_a_bad_value(keyword: str, tmp_path: Path
     message = str(info.value)
     assert message.startswith("file (SOPInstanceUID ") and "\n" not in message
     assert re.search(expect.replace(_T, re.escape(tag_name(keyword))), message), message
+
+
+def test_io_truncated_png_is_refused_even_after_weasyprint_loosened_pillow(tmp_path: Path) -> None:
+    """WeasyPrint sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True process-wide when imported; a
+    product that also renders reports must still refuse a truncated PNG (and the flag is restored)."""
+    import io as _io
+
+    import numpy as np
+    from PIL import Image, ImageFile
+
+    from samd_core.io import read_image
+
+    buf = _io.BytesIO()
+    Image.fromarray(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64).astype(np.uint8)).save(buf, format="PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with pytest.raises(ImageReadError):
+            read_image(path)
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
