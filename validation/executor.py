@@ -201,13 +201,20 @@ def map_cases(
             for fut, value in zip(ok, client.gather(ok) if ok else [], strict=True):
                 on_result(futures.pop(fut), value)
                 done += 1
+            settled = len(ok)
             for fut in buffer:
-                if fut in futures:  # errored or cancelled after every retry
-                    exc = fut.exception()
+                if fut not in futures:
+                    fut.release()
+                elif fut.status in ("error", "cancelled"):  # failed on every attempt, or cancelled
+                    exc = fut.exception() if fut.status == "error" else None
                     key = futures.pop(fut)
-                    failures[key] = CaseFailure(key, type(exc).__name__, _one_line(exc))
-                fut.release()
-            pending -= len(buffer)
+                    failures[key] = CaseFailure(key, type(exc).__name__ if exc is not None else "Cancelled",
+                                                _one_line(exc) if exc is not None else "the task was cancelled")
+                    fut.release()
+                    settled += 1
+                else:  # its result was lost with a killed worker after it finished: Dask recomputes it
+                    ac.add(fut)
+            pending -= settled
             buffer.clear()
             last = time.monotonic()
             if on_progress is not None:
