@@ -33,10 +33,18 @@ class PredictFileResult:
 
 
 def read_input(path: str | os.PathLike[str]) -> tuple[Volume, str]:
-    """The volume of a DICOM series folder, a single DICOM image (its whole series is read
-    from its folder) or a NIfTI/MHA/NRRD file, and the input kind
-    (``"dicom-series"``, ``"dicom-file"``, ``"image"``)."""
-    from samd_core.io import IMAGE_SUFFIXES, read_dicom_series, read_image
+    """The volume of one input, read with the core's own checked readers, and the input's kind.
+
+    * a folder: a DICOM series (`read_dicom_series`), kind ``"dicom-series"``;
+    * a single-frame projection or photographic DICOM image (DX, CR, MG, secondary capture,
+      ophthalmic photography): `read_dicom_image`, kind ``"dicom-image"``;
+    * another DICOM file: its whole series, read by SeriesInstanceUID from its folder, kind
+      ``"dicom-file"``;
+    * NIfTI/MHA/NRRD/PNG/JPEG: `read_image`, kind ``"image"``.
+
+    This is the one input path of `predict_file`, ``samd predict`` and bundle-mode validation.
+    """
+    from samd_core.io import IMAGE_SUFFIXES, SINGLE_IMAGE_SOP_CLASSES, read_dicom_image, read_dicom_series, read_image
 
     p = Path(path)
     if p.is_dir():
@@ -49,10 +57,14 @@ def read_input(path: str | os.PathLike[str]) -> tuple[Volume, str]:
     import pydicom
 
     try:
-        uid = str(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)
+        ds = pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SOPClassUID", "SeriesInstanceUID"])
+        sop_class = str(getattr(ds, "SOPClassUID", ""))
+        uid = str(ds.SeriesInstanceUID) if sop_class not in SINGLE_IMAGE_SOP_CLASSES else ""
     except Exception:  # noqa: BLE001 - reported as one named error
         raise InvalidParameterError("input", "predict_file", "a DICOM image or a NIfTI/MHA/NRRD file",
                                     "a file that is neither") from None
+    if sop_class in SINGLE_IMAGE_SOP_CLASSES:
+        return read_dicom_image(p), "dicom-image"
     return read_dicom_series(p.parent, series_uid=uid), "dicom-file"
 
 
@@ -122,20 +134,31 @@ def predict_file(
         raise InvalidParameterError("dicom_seg/dicom_sr", fn, "used with a DICOM input (series folder or file)",
                                     "a NIfTI/MHA/NRRD input")
     pred = model.predict(volume)
+    if dicom_seg and pred.label is None:
+        raise InvalidParameterError("dicom_seg", fn, "used with a segmentation bundle (a classifier has no mask)",
+                                    "a classification bundle")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     from samd_core.io import write_image
 
-    files: dict[str, Path] = {"label": write_image(pred.label, out / "label.nii.gz")}
+    files: dict[str, Path] = {}
+    if pred.label is not None:
+        files["label"] = write_image(pred.label, out / "label.nii.gz")
     if dicom_seg or dicom_sr:
         from samd_core.dicom_out import AlgorithmIdentity, source_datasets, write_dicom_seg, write_dicom_sr
 
         ident = AlgorithmIdentity.from_model(model)
         sources = source_datasets(input, volume)
-        files["seg"] = write_dicom_seg(pred, sources, out / "seg.dcm", identity=ident)
+        if pred.label is not None:
+            files["seg"] = write_dicom_seg(pred, sources, out / "seg.dcm", identity=ident)
         if dicom_sr:
-            files["sr"] = write_dicom_sr(pred, sources, out / "sr.dcm", identity=ident, seg=files["seg"])
-    prob = np.asarray(pred.probability.array)
+            files["sr"] = write_dicom_sr(pred, sources, out / "sr.dcm", identity=ident, seg=files.get("seg"))
+    if pred.probability is not None:
+        prob = np.asarray(pred.probability.array)
+        probabilities: dict[str, Any] = {"max": float(prob.max()) if prob.size else 0.0,
+                                         "map_sha256": pred.probability.content_sha256()}
+    else:  # classification: class -> probability
+        probabilities = {str(k): float(v) for k, v in (getattr(pred, "probabilities", None) or {}).items()}
     record = {
         "schema": PREDICTION_SCHEMA,
         "samd_core_version": __version__,
@@ -145,10 +168,9 @@ def predict_file(
         "score": float(pred.score),
         "case_threshold": float(pred.case_threshold),
         "positive": bool(pred.positive),
-        "probabilities": {"max": float(prob.max()) if prob.size else 0.0,
-                          "map_sha256": pred.probability.content_sha256()},
+        "probabilities": probabilities,
         "lesions": [les.to_dict() for les in pred.lesions],
-        "label_sha256": pred.label.content_sha256(),
+        "label_sha256": pred.label.content_sha256() if pred.label is not None else None,
         "files": sorted(["prediction.json", *(p.name for p in files.values())]),
     }
     (out / "prediction.json").write_bytes(json.dumps(record, indent=2, sort_keys=True, allow_nan=False).encode() + b"\n")

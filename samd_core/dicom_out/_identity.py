@@ -51,10 +51,15 @@ class AlgorithmIdentity:
     def from_model(cls, model: Any) -> AlgorithmIdentity:
         """From a `samd_core.bundle.LockedModel`; the segmentation type is the one its settings
         declare (``segmentation_type``), binary when they declare none."""
-        settings = model.settings
+        settings = getattr(model, "settings", None)
+        if settings is not None:  # samd-bundle/1: one lesion class
+            classes = tuple(settings.output_classes)
+            seg_type = getattr(settings, "segmentation_type", "binary")
+        else:  # samd-bundle/2: the task's classes, in output-channel order
+            classes = tuple(str(c) for c in model.task.classes)
+            seg_type = "binary"
         return cls(name=str(model.name), version=str(model.version), manifest_sha256=str(model.manifest_sha256),
-                   output_classes=tuple(settings.output_classes),
-                   segmentation_type=getattr(settings, "segmentation_type", "binary"))
+                   output_classes=classes, segmentation_type=seg_type)
 
     @property
     def software_versions(self) -> str:

@@ -32,6 +32,8 @@ def source_datasets(source: str | os.PathLike[str], volume: Volume) -> list[Any]
     import pydicom
 
     p = Path(source)
+    if len(volume.spacing) == 2 and p.is_file():  # a single-frame projection image is its own source
+        return [pydicom.dcmread(p, stop_before_pixels=True)]
     folder = p if p.is_dir() else p.parent
     uid = volume.meta.get("series_instance_uid")
     if not uid and not p.is_dir():

@@ -96,3 +96,52 @@ def test_prediction_methods_write_the_same_objects(setup: dict, tmp_path: Path) 
     if (root / "o1" / "sr.dcm").exists():
         assert ds.SOPInstanceUID == pydicom.dcmread(root / "o1" / "sr.dcm").SOPInstanceUID
     assert ds.PatientID == "T-001"  # Patient module copied from the source, as DICOM requires
+
+
+@pytest.mark.external_tools
+def test_predict_classifier_on_a_dx_image_writes_a_clean_sr_with_the_score(tmp_path: Path) -> None:
+    """The second reference device (2-D ONNX classifier): `samd predict` on one DX image writes
+    prediction.json with class probabilities and a TID 1500 SR (no SEG: a classifier has no mask)
+    that passes dciodvfy and holds the case score."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import pydicom
+
+    from reference_devices.radiograph import write_radiograph_cohort
+    from samd_core import load_locked
+    from samd_core.io import read_dicom_image
+
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dciodvfy missing")
+    root = Path(__file__).resolve().parents[2]
+    bundle = root / "samd_core" / "bundles" / "cxr_triage_v1"
+    manifest = write_radiograph_cohort(tmp_path / "c", n_cases=1, seed=8, prevalence=1.0)
+    image = next(manifest.parent.glob("*/image.dcm"))
+    res = subprocess.run([sys.executable, "-m", "samd", "predict", str(bundle), str(image), "--out",
+                          str(tmp_path / "o"), "--dicom-sr", "--public-key",
+                          str(root / "samd_core" / "bundles" / "release_public_key.pem")],
+                         capture_output=True, text=True, cwd=root)
+    assert res.returncode == 0, res.stderr
+    rec = json.loads((tmp_path / "o" / "prediction.json").read_text())
+    expected = load_locked(bundle).predict(read_dicom_image(image))
+    assert rec["score"] == expected.score and set(rec["probabilities"]) == {"normal", "finding"}
+    assert rec["label_sha256"] is None and not (tmp_path / "o" / "seg.dcm").exists()
+    sr = tmp_path / "o" / "sr.dcm"
+    out = subprocess.run(["dciodvfy", str(sr)], capture_output=True, text=True)
+    assert not [ln for ln in (out.stdout + out.stderr).splitlines() if ln.startswith("Error")]
+    values = []
+
+    def walk(ds: pydicom.Dataset) -> None:
+        for item in ds.get("ContentSequence", []):
+            for mv in item.get("MeasuredValueSequence", []):
+                values.append(float(mv.NumericValue))
+            walk(item)
+
+    walk(pydicom.dcmread(sr))
+    assert any(abs(v - expected.score) < 1e-6 for v in values), values
+    bad = subprocess.run([sys.executable, "-m", "samd", "predict", str(bundle), str(image), "--out",
+                          str(tmp_path / "o2"), "--dicom-seg"], capture_output=True, text=True, cwd=root)
+    assert bad.returncode == 2 and "segmentation bundle" in bad.stderr and "Traceback" not in bad.stderr

@@ -56,24 +56,12 @@ EXCLUSION_COLUMNS = ("case_id", "exclusion", "reasons")
 def load_volume(path: Path) -> Any:
     """A `samd_core.Volume` from a DICOM series folder, a DICOM file or an image file (no PHI kept).
 
-    Uses the locked core's own readers, so the device is validated on exactly the checked input
-    path a product uses: a folder is a series (`read_dicom_series`); a single-frame projection or
-    photographic image (DX, CR, MG, secondary capture, ophthalmic photography) is read with
-    `read_dicom_image`; another DICOM file stands for its series (read by SeriesInstanceUID from
-    its folder); NIfTI/MHA/NRRD/PNG/JPEG go through `read_image`.
+    The locked core's own input path (`samd_core.predict_file.read_input`), so the device is
+    validated on exactly the checked input path a product and ``samd predict`` use.
     """
-    import pydicom
+    from samd_core.predict_file import read_input
 
-    from samd_core.io import IMAGE_SUFFIXES, SINGLE_IMAGE_SOP_CLASSES, read_dicom_image, read_dicom_series, read_image
-
-    if path.is_dir():
-        return read_dicom_series(path)
-    if any(path.name.lower().endswith(s) for s in IMAGE_SUFFIXES):
-        return read_image(path)
-    ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "SeriesInstanceUID"])
-    if str(getattr(ds, "SOPClassUID", "")) in SINGLE_IMAGE_SOP_CLASSES:
-        return read_dicom_image(path)
-    return read_dicom_series(path.parent, series_uid=str(ds.SeriesInstanceUID))
+    return read_input(path)[0]
 
 
 #: Columns of the detections table written in bundle mode. Centres are in **LPS mm** of the
