@@ -3,6 +3,10 @@
 May import `validation` and `clinical_eval`; never imported by them or by `samd_core`.
 """
 
+from validation.extras import require_extra
+
+require_extra("samd's risk package", "report")
+
 from risk._check_files import check_traceability_files, endpoint_outcomes, traceability_dict
 from risk._checks import FINDING_CODES, Finding, TraceabilityReport, TraceRow, check_traceability
 from risk._junit import TestOutcome, parse_junit
