@@ -114,28 +114,35 @@ def test_guard_table_matches_pyproject(extra: str) -> None:
     assert EXTRAS[extra] - set().union(*providers.values()) == set()
 
 
-def _import_without(module: str, blocked: str) -> subprocess.CompletedProcess[str]:
-    code = f"import sys\nsys.modules[{blocked!r}] = None\nimport {module}\n"
+def _import_without(statement: str, blocked: str) -> subprocess.CompletedProcess[str]:
+    code = f"import sys\nsys.modules[{blocked!r}] = None\n{statement}\n"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
 
 @pytest.mark.parametrize(
-    ("module", "blocked", "expected"),
+    ("statement", "blocked", "expected"),
     [
-        ("validation", "pandas", "samd's validation package needs the extra 'validation': pip install 'samd[validation]' (missing: pandas)"),
-        ("validation", "mlflow", "samd's validation package needs the extra 'validation': pip install 'samd[validation]' (missing: mlflow)"),
-        ("clinical_eval", "pandas", "needs the extra 'validation': pip install 'samd[validation]' (missing: pandas)"),
-        ("samd.cli", "click", "needs the extra 'validation': pip install 'samd[validation]' (missing: click)"),
-        ("risk", "jinja2", "samd's risk package needs the extra 'report': pip install 'samd[report]' (missing: jinja2)"),
-        ("risk", "weasyprint", "samd's risk package needs the extra 'report': pip install 'samd[report]' (missing: weasyprint)"),
+        ("import validation", "pandas", "samd's validation package needs the extra 'validation': pip install 'samd[validation]' (missing: pandas)"),
+        ("import validation", "mlflow", "samd's validation package needs the extra 'validation': pip install 'samd[validation]' (missing: mlflow)"),
+        ("import clinical_eval", "pandas", "needs the extra 'validation': pip install 'samd[validation]' (missing: pandas)"),
+        ("import samd.cli", "click", "needs the extra 'validation': pip install 'samd[validation]' (missing: click)"),
+        ("from risk import check_traceability", "jinja2", "samd's risk package needs the extra 'report': pip install 'samd[report]' (missing: jinja2)"),
+        ("import risk; risk.sbom_json", "weasyprint", "samd's risk package needs the extra 'report': pip install 'samd[report]' (missing: weasyprint)"),
     ],
 )
-def test_missing_extra_gives_one_line_naming_it(module: str, blocked: str, expected: str) -> None:
-    proc = _import_without(module, blocked)
+def test_missing_extra_gives_one_line_naming_it(statement: str, blocked: str, expected: str) -> None:
+    proc = _import_without(statement, blocked)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: ") and expected in last, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("blocked", ["jinja2", "pandas"])
+def test_pytest_plugin_loads_without_extras(blocked: str) -> None:
+    # the pytest11 entry point must not break a product's test suite when only the core is installed
+    proc = _import_without("import risk.pytest_plugin, risk\nassert risk.__version__", blocked)
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_core_imports_without_any_extra() -> None:
@@ -200,6 +207,13 @@ VENV_SCRIPT = textwrap.dedent(
         guard = str(exc)
     else:
         raise SystemExit("validation imported without its extra")
+    import risk  # the package of the pytest11 plugin imports; its names need the extra
+    try:
+        risk.soup_list
+    except ImportError as exc:
+        assert "pip install 'samd[" in str(exc), exc
+    else:
+        raise SystemExit("risk usable without its extra")
     from samd_core import load_locked
     from samd_core.bundle import decode_goldens, decode_reference_inputs, platform_id, read_verified_files
     from samd_core.qualification import release_public_key, run_qualification, shipped_bundles
@@ -222,7 +236,7 @@ VENV_SCRIPT = textwrap.dedent(
     record = run_qualification(lock_path=None, bundles=bundles, public_key=key)
     out["checks"] = {c.name: c.passed for c in record.checks}
     # jinja2 may be installed (torch requires it) but the core never imports it
-    out["loaded"] = sorted(m for m in ("pandas", "mlflow", "jinja2", "click", "validation") if sys.modules.get(m))
+    out["loaded"] = sorted(m for m in ("pandas", "mlflow", "jinja2", "click") if sys.modules.get(m))
     print(json.dumps(out))
     """
 )
