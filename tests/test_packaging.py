@@ -311,3 +311,11 @@ def test_package_data_covers_every_shipped_file() -> None:
         pytest.skip("not a git checkout")
     unshipped = [f for f in tracked if not f.endswith(".py") and not any(fnmatch.fnmatch(pathlib.PurePosixPath(f).name, p) for p in patterns)]
     assert unshipped == []
+
+
+def test_cli_command_without_its_extra_is_one_line_exit_2() -> None:
+    statement = "from samd.cli import main\nsys.argv = ['samd', 'risk', 'soup', '--lock', 'requirements.lock']\nmain()"
+    proc = _import_without(statement, "jinja2")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'samd[report]' (missing: jinja2)" in lines[0], proc.stderr[-2000:]
