@@ -54,7 +54,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     uri, audit = f"sqlite:///{tmp / 'mlflow.db'}", tmp / "audit.jsonl"
     proto = (CXR / "protocol.yaml").read_text("utf-8")
     proto = (proto.replace("{{BUNDLE}}", str(BUNDLE)).replace("{{MANIFEST}}", str(cohort / "manifest.csv"))
-             .replace("{{REPLICATES}}", "50"))
+             .replace("{{REPLICATES}}", "100"))
     (tmp / "protocol.yaml").write_text(proto, "utf-8")
     out: dict[str, Any] = {"tmp": tmp, "uri": uri, "audit": audit}
     for mode, protocol in (("bundle", tmp / "protocol.yaml"), ("predictions", tmp / "protocol_predictions.yaml")):
@@ -94,7 +94,7 @@ def test_cxr_documents_render_without_nodule_wording(runs: dict[str, Any], mode:
     junit = write_junit(tmp / f"junit_{mode}.xml", _cited_tests())
     out = tmp / f"sub_{mode}"
     res = render_submission(config_path=CXR / "submission.yaml", run_ids=[runs[mode]["mlflow_run_id"]],
-                            out_dir=out, tracking_uri=runs["uri"], audit_log=None, junit=[junit], pdf=False)
+                            out_dir=out, tracking_uri=runs["uri"], audit_log=runs["audit"], junit=[junit], pdf=False)
     assert res is not None
     html = sorted(out.glob("*.html"))
     assert {p.stem for p in html} >= {"submission", "510k_summary", "risk_management", "standalone_performance"}
