@@ -217,10 +217,10 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
         if dev.threshold is not None and dev.threshold != locked:
             raise ProtocolError(f"`device.threshold` {dev.threshold!r} differs from the bundle's locked case "
                                 f"threshold {locked!r}; omit it to use the bundle's, or lock a new bundle")
-        for field, declared, locked_value in (("name", dev.name, model.name), ("version", dev.version, model.version)):
-            if declared is not None and declared != str(locked_value):
+        for field, declared in (("name", dev.name), ("version", dev.version)):
+            if declared is not None and declared != str(getattr(model, field)):
                 raise ProtocolError(f"`device.{field}` of the protocol must be the bundle's {field} "
-                                    f"{str(locked_value)!r}; got {declared!r}")
+                                    f"{str(getattr(model, field))!r}; got {declared!r}")
         sha = str(model.manifest_sha256)
         info = {"mode": "bundle", "bundle": path.name, "bundle_manifest_sha256": sha}
         device = _Device("bundle", sha, info, locked, None, path)
