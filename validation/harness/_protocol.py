@@ -97,7 +97,8 @@ class Score:
 
 @dataclass(frozen=True, slots=True)
 class Device:
-    """The device under test: a predictions file or a locked bundle."""
+    """The device under test: a predictions file or a locked bundle; ``name``/``version`` are its
+    declared identity (recorded in result.json; in bundle mode they must equal the bundle's)."""
 
     predictions: str | None
     bundle: str | None
@@ -107,6 +108,8 @@ class Device:
     mask_column: str | None
     detections: str | None
     image_column: str
+    name: str | None = None
+    version: str | None = None
 
     @property
     def mode(self) -> str:
@@ -496,6 +499,7 @@ def _parse(p: Path, raw: bytes, d: dict[str, Any], normalised: tuple[Normalised,
         score=None if sc is None else Score(sc["column"], bool(sc["higher_is_positive"]), sc.get("is_probability")),
         threshold=_opt_float(dev.get("threshold")), mask_column=dev.get("mask_column"),
         detections=dev.get("detections"), image_column=dev.get("image_column", "path"),
+        name=dev.get("name"), version=dev.get("version"),
     )
     neg = tr.get("negative")
     truth = Truth(column=tr.get("column"), positive=tr.get("positive"),

@@ -206,6 +206,7 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
         sha = sha256_file(path)
         table, read_warnings = read_predictions(path, manifest)
         info: dict[str, Any] = {"mode": "predictions", "predictions_file": path.name, "predictions_sha256": sha}
+        info.update({k: v for k, v in (("name", dev.name), ("version", dev.version)) if v is not None})
         device = _Device("predictions", sha, info, dev.threshold, table, None, tuple(read_warnings))
     else:
         import samd_core
@@ -216,6 +217,10 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
         if dev.threshold is not None and dev.threshold != locked:
             raise ProtocolError(f"`device.threshold` {dev.threshold!r} differs from the bundle's locked case "
                                 f"threshold {locked!r}; omit it to use the bundle's, or lock a new bundle")
+        for field, declared in (("name", dev.name), ("version", dev.version)):
+            if declared is not None and declared != str(getattr(model, field)):
+                raise ProtocolError(f"`device.{field}` of the protocol must be the bundle's {field} "
+                                    f"{str(getattr(model, field))!r}; got {declared!r}")
         sha = str(model.manifest_sha256)
         info = {"mode": "bundle", "bundle": path.name, "bundle_manifest_sha256": sha}
         device = _Device("bundle", sha, info, locked, None, path)
