@@ -159,3 +159,18 @@ def test_torn_fragment_acknowledged_same_warning(tmp_path: Path) -> None:
 def test_workers_refused(base: Path, bad: object) -> None:
     with pytest.raises(InvalidParameterError, match="workers"):
         verify_audit_log(base, workers=bad)  # type: ignore[arg-type]
+
+
+def test_identical_when_other_threads_run(base: Path) -> None:
+    """With another thread alive the workers are not forked (forkserver/spawn): same result."""
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=True)
+    t.start()
+    try:
+        serial, parallel = _both(base, 2000)
+    finally:
+        stop.set()
+        t.join()
+    assert serial.ok and serial == parallel

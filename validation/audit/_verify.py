@@ -273,6 +273,10 @@ def _serial_items(path: Path) -> Iterator[tuple[Any, ...]]:
 
 
 def _n_workers(workers: int | None, path: Path) -> int:
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return 1  # a daemonic process (e.g. a pool or cluster worker) may not start processes
     if workers is not None:
         return workers
     try:
@@ -361,8 +365,15 @@ def _parallel_items(path: Path, n_workers: int, horizon_s: str, cp_seqs: frozens
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    import threading
+
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    # fork (no re-import, fast start) only while this process runs a single thread: forking a
+    # multi-threaded process can copy a lock held by another thread
+    if "fork" in methods and threading.active_count() == 1:
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     pool = ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(horizon_s, cp_seqs, strict_unsigned))
     queue: deque[Future[tuple[int, list[tuple[Any, ...]]]]] = deque()
@@ -438,6 +449,7 @@ def verify_audit_log(
         Processes that parse, re-encode and hash the lines (in chunks of 4 MiB; the chain is
         then checked in order, so the result is identical for any number). None: every core
         available for logs of `PARALLEL_MIN_BYTES` or more, in-process below; 1: in-process.
+        A daemonic process (a pool or cluster worker) always verifies in-process.
 
     Returns
     -------
