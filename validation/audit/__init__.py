@@ -35,13 +35,19 @@ from validation.audit._signing import (
     revoke_signer,
     sign_object,
 )
-from validation.audit._verify import DEFAULT_FUTURE_TOLERANCE_S, AuditVerification, verify_audit_log
+from validation.audit._verify import (
+    DEFAULT_FUTURE_TOLERANCE_S,
+    PARALLEL_MIN_BYTES,
+    AuditVerification,
+    verify_audit_log,
+)
 
 __all__ = [
     "DEFAULT_FUTURE_TOLERANCE_S",
     "EXPORT_COLUMNS",
     "GENESIS_HASH",
     "MAX_LINE_BYTES",
+    "PARALLEL_MIN_BYTES",
     "REASON_REQUIRED",
     "REGISTRY_SCHEMA",
     "SCHEMA",

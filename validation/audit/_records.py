@@ -106,12 +106,23 @@ def parse_line(line: bytes) -> dict[str, Any]:
 def iter_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes, bool]]:
     """Yield ``(line number, bytes without newline, terminated)``; a line over `MAX_LINE_BYTES`
     is yielded as its first bytes (so `parse_line` reports it) and the rest is skipped unread."""
+    return _iter_line_range(path, 0, None)
+
+
+def _iter_line_range(path: str | os.PathLike[str], start: int,
+                     end: int | None) -> Iterator[tuple[int, bytes, bool]]:
+    """`iter_lines` over the bytes ``[start, end)`` (``end`` None: to the end of the file), line
+    numbers counted from 1 at ``start``. ``start`` must begin a line and ``end`` must follow a
+    newline (or be the end of the file), so the lines are exactly those `iter_lines` yields there."""
     with open(path, "rb") as fh:
+        fh.seek(start)
+        pos = start
         n = 0
-        while True:
+        while end is None or pos < end:
             raw = fh.readline(MAX_LINE_BYTES + 2)
             if not raw:
                 return
+            pos += len(raw)
             n += 1
             if raw.endswith(b"\n"):
                 yield n, raw[:-1], True
@@ -121,6 +132,7 @@ def iter_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes, bool]
                 return
             while raw and not raw.endswith(b"\n"):  # skip the rest of an over-long line
                 raw = fh.readline(1 << 20)
+                pos += len(raw)
             yield n, b"\0" * (MAX_LINE_BYTES + 1), bool(raw)
 
 
