@@ -17,7 +17,6 @@ import pandas as pd
 
 from samd_core import __version__
 from samd_core.hashing import canonical_json, sha256_bytes, sha256_file
-from validation.audit import AuditLog
 from validation.compare import _plots
 from validation.compare._endpoints import PairedCases, estimate_paired_endpoint
 from validation.compare._protocol import PROTOCOL_KIND, CompareProtocol, ModelSpec, load_compare_protocol
@@ -26,10 +25,9 @@ from validation.errors import IntegrityError, ProtocolError
 from validation.harness import (
     Manifest,
     check_test_set,
-    ensure_locked,
     log_result,
+    open_locked_run,
     prior_accesses,
-    read_manifest,
     read_predictions,
     result_json_bytes,
     result_metrics,
@@ -75,18 +73,14 @@ def run_comparison(
         Anything that stops the run before a verdict (the CLI maps these to exit code 2).
     """
     protocol = load_compare_protocol(protocol_path)
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
-    audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
-    manifest = read_manifest(protocol.resolve(protocol.data["manifest"]))
-    lock, _ = ensure_locked(audit, protocol.as_lockable(), relock_reason=relock_reason,  # type: ignore[arg-type]
-                            testset_sha256=manifest.sha256, testset_id=manifest.path.name)
+    out, audit, manifest, lock = open_locked_run(
+        protocol.as_lockable(), protocol.resolve(protocol.data["manifest"]),  # type: ignore[arg-type]
+        out_dir=out_dir, audit_log=audit_log, actor=actor, signing_key=signing_key, relock_reason=relock_reason)
     n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND})
     for spec in (protocol.reference, protocol.candidate):
         if spec.mode == "bundle":
             _check_pin(spec)
-    prior = prior_accesses(audit_path, manifest.sha256)
+    prior = prior_accesses(audit.path, manifest.sha256)
     warnings: list[str] = []
     if prior:
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")

@@ -17,9 +17,19 @@ from validation.harness._protocol import (
     Truth,
     load_protocol,
     protocol_schema,
+    read_protocol_yaml,
+    schema_message,
+    shipped_schema,
 )
 from validation.harness._run import EXPERIMENT, RESULT_SCHEMA, ValidationOutcome, run_validation
-from validation.harness._steps import check_test_set, log_result, result_json_bytes, result_metrics, strict_result
+from validation.harness._steps import (
+    check_test_set,
+    log_result,
+    open_locked_run,
+    result_json_bytes,
+    result_metrics,
+    strict_result,
+)
 from validation.harness._summary import format_summary
 
 __all__ = [
@@ -45,13 +55,17 @@ __all__ = [
     "format_summary",
     "load_protocol",
     "log_result",
+    "open_locked_run",
     "prior_accesses",
     "protocol_schema",
     "read_manifest",
     "read_predictions",
+    "read_protocol_yaml",
     "result_json_bytes",
     "result_metrics",
     "run_bundle",
     "run_validation",
+    "schema_message",
+    "shipped_schema",
     "strict_result",
 ]

@@ -26,10 +26,17 @@ from validation.errors import IntegrityError, ProtocolError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
 from validation.harness._endpoints import CaseData, acceptance, estimate_endpoint
-from validation.harness._lock import LockState, ensure_locked
-from validation.harness._manifest import Manifest, prior_accesses, read_manifest
+from validation.harness._lock import LockState
+from validation.harness._manifest import Manifest, prior_accesses
 from validation.harness._protocol import SEGMENTATION_METRICS, Protocol, load_protocol
-from validation.harness._steps import check_test_set, log_result, result_json_bytes, result_metrics, strict_result
+from validation.harness._steps import (
+    check_test_set,
+    log_result,
+    open_locked_run,
+    result_json_bytes,
+    result_metrics,
+    strict_result,
+)
 from validation.harness._subgroups import subgroup_levels, subgroup_results
 from validation.spreadsheet import safe_frame
 from validation.stats import encode_float
@@ -94,14 +101,10 @@ def run_validation(
 
     protocol = load_protocol(protocol_path)
     executor = executor_spec(workers, scheduler)
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
-    audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
     # the protocol and its test set (the whole manifest file, every column) are locked together
-    manifest = read_manifest(protocol.resolve(protocol.manifest))
-    lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason,
-                            testset_sha256=manifest.sha256, testset_id=manifest.path.name)
+    out, audit, manifest, lock = open_locked_run(protocol, protocol.resolve(protocol.manifest), out_dir=out_dir,
+                                                 audit_log=audit_log, actor=actor, signing_key=signing_key,
+                                                 relock_reason=relock_reason)
     runs: list[AnalysisRun] = []
     try:
         return _run_locked(protocol, lock, audit, out, tracking_uri, progress, runs, manifest, executor)

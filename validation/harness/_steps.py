@@ -1,6 +1,6 @@
 """Steps every protocol-driven analysis shares (``samd validate``, ``samd compare``).
 
-One home for: the test-set file check with its ``testset.integrity_failure`` record, the
+One home for: opening a run (output folder, audit trail, manifest, protocol lock), the test-set file check with its ``testset.integrity_failure`` record, the
 strict-JSON ``result.json`` bytes, the MLflow metrics of a result and the logging of a
 finished result to its tracked run. `run_validation` and `run_comparison` both call these.
 """
@@ -17,13 +17,49 @@ import numpy as np
 from samd_core.hashing import sha256_json
 from validation.audit import AuditLog
 from validation.errors import IntegrityError
-from validation.harness._manifest import Manifest, check_manifest_files
+from validation.harness._lock import LockState, ensure_locked
+from validation.harness._manifest import Manifest, check_manifest_files, read_manifest
+from validation.harness._protocol import Protocol
 from validation.stats import encode_float
 from validation.tracking import AnalysisRun, metric_key
 
-__all__ = ["check_test_set", "log_result", "result_json_bytes", "result_metrics", "strict_result"]
+__all__ = ["check_test_set", "open_locked_run", "log_result", "result_json_bytes", "result_metrics", "strict_result"]
 
 _MAX_DETAIL = 4000
+
+
+def open_locked_run(protocol: Protocol, manifest_path: Path, *, out_dir: str | Path,
+                    audit_log: str | Path | None, actor: str | None, signing_key: Any,
+                    relock_reason: str | None) -> tuple[Path, AuditLog, Manifest, LockState]:
+    """Create the output folder, open the audit trail, read the manifest and lock the protocol
+    together with its test set (the whole manifest file).
+
+    Parameters
+    ----------
+    protocol : Protocol
+        Anything `ensure_locked` accepts (a comparison passes ``as_lockable()``).
+    manifest_path : Path
+        The test-set manifest (resolved against the protocol's folder by the caller).
+    out_dir : str or Path
+        Created when missing; returned resolved.
+    audit_log : str or Path, optional
+        Default: ``./samd-audit.jsonl``.
+    actor, signing_key, relock_reason
+        See `validation.audit.AuditLog` and `ensure_locked`.
+
+    Returns
+    -------
+    tuple
+        ``(out_dir, audit, manifest, lock)``.
+    """
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
+    audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
+    manifest = read_manifest(manifest_path)
+    lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason,
+                            testset_sha256=manifest.sha256, testset_id=manifest.path.name)
+    return out, audit, manifest, lock
 
 
 def check_test_set(audit: AuditLog, manifest: Manifest, *, context: Mapping[str, Any]) -> int:
