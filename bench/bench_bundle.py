@@ -11,21 +11,12 @@ import argparse
 import pathlib
 import shutil
 import subprocess
-import time
 
 import torch
+from _timing import best_of
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "samd_core" / "bundles" / "nodule_v1"
-
-
-def best(fn, n: int = 3) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
@@ -44,11 +35,11 @@ def main() -> None:
     from reference_devices.phantom import generate_cases
 
     files = [str(p) for p in BUNDLE.rglob("*") if p.is_file()]
-    t_load = best(lambda: load_locked(BUNDLE, check_core_fingerprint=check), n)
-    t_sum = best(lambda: subprocess.run([shutil.which("sha256sum") or "sha256sum", *files], capture_output=True, check=True), n)
+    t_load = best_of(lambda: load_locked(BUNDLE, check_core_fingerprint=check), n)
+    t_sum = best_of(lambda: subprocess.run([shutil.which("sha256sum") or "sha256sum", *files], capture_output=True, check=True), n)
     model = load_locked(BUNDLE, check_core_fingerprint=check)
     case = next(generate_cases(1, seed=99, start_index=3))
-    t_pred = best(lambda: model.predict(case.ct), n)
+    t_pred = best_of(lambda: model.predict(case.ct), n)
     pre = ResampleClipScale.from_spec(model.preprocessing_spec)
     x, _ = pre.forward(case.ct)
     net = model._network
@@ -59,8 +50,8 @@ def main() -> None:
             sliding_window_inference(torch.from_numpy(x)[None, None], s.roi_size, 1, lambda t: torch.sigmoid(net(t)),
                                      overlap=s.overlap, mode=s.blend_mode)
 
-    t_bare = best(bare, n)
-    t_gen = best(lambda: next(generate_cases(1, seed=99, start_index=3)), n)
+    t_bare = best_of(bare, n)
+    t_gen = best_of(lambda: next(generate_cases(1, seed=99, start_index=3)), n)
     rows = [
         ("load_locked (verify all hashes + fingerprint + build)", t_load, "sha256sum of the bundle files", t_sum),
         ("LockedModel.predict, one phantom case (64x64x" + str(case.ct.shape[0]) + ")", t_pred,

@@ -14,22 +14,13 @@ import argparse
 import pathlib
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
+from _timing import best_of
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def best(fn, n: int = 5) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
@@ -67,7 +58,7 @@ def main() -> None:
 
         run(x)
         torch_run()
-        t_ort, t_torch = best(lambda: run(x), repeats), best(torch_run, repeats)
+        t_ort, t_torch = best_of(lambda: run(x), repeats), best_of(torch_run, repeats)
         with torch.inference_mode():
             diff = float(np.max(np.abs(run(x) - net(xt).numpy())))
         print(f"{label}: onnxruntime {t_ort:.4f} s, torch {t_torch:.4f} s, ratio {t_ort / t_torch:.2f}, "

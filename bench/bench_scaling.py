@@ -109,12 +109,12 @@ def bench_writes(n: int, tmp: pathlib.Path) -> dict[str, float]:
 
 
 def bench_mlflow(n_metrics: int, tmp: pathlib.Path) -> dict[str, float]:
-    from validation.tracking import tracked_run
+    from validation.tracking import track_analysis
 
-    with tracked_run(experiment="bench", run_name="bench", kind="validation",
-                     tracking_uri=f"sqlite:///{tmp / 'mlflow-bench.db'}") as run:
+    with track_analysis(kind="validation", experiment="bench", run_name="bench", audit=None,
+                        tracking_uri=f"sqlite:///{tmp / 'mlflow-bench.db'}") as tracked:
         t = time.perf_counter()
-        run.log_metrics({f"subgroup.level{i}.auc.value": 0.5 + i * 1e-6 for i in range(n_metrics)})
+        tracked.log(metrics={f"subgroup.level{i}.auc.value": 0.5 + i * 1e-6 for i in range(n_metrics)})
         dt = time.perf_counter() - t
     return {f"mlflow_metrics_per_s@{n_metrics}": round(n_metrics / dt, 1)}
 

@@ -18,23 +18,13 @@ import platform
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from validation.stats import roc_auc
-
-
-def best_of(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from _timing import best_of
 
 
 def proc_time(y: np.ndarray, s: np.ndarray, expr: str, repeats: int) -> tuple[float, str] | None:

@@ -208,3 +208,44 @@ def test_a_duplicate_in_the_tree_would_fail(tmp_path: pathlib.Path) -> None:
     assert violations(tmp_path) == ["canonical_json implemented outside samd_core/hashing.py: risk/copy.py::enc"]
     (tmp_path / "samd_core" / "lesions.py").write_text("", encoding="utf-8")
     assert "lesion_extraction: the detector finds nothing in its home samd_core/lesions.py" in violations(tmp_path)
+
+
+# ----------------------------------------------------------------------------- tracking
+#: audit actions of a tracked run; only `validation.tracking` writes them
+RUN_ACTIONS = {"run.start", "run.fail", "mlflow.run.end"}
+TRACKING_HOME = "validation/tracking/"
+LOW_LEVEL_TRACKING = {"tracked_run", "audit_run_end"}
+
+
+def _tracking_copies(tree: ast.AST) -> list[str]:
+    """Calls that track a run outside `track_analysis`: ``tracked_run(...)``/``audit_run_end(...)``,
+    or an ``append("run.start" | "run.fail" | "mlflow.run.end", ...)`` audit record."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _name(node.func).rsplit(".", 1)[-1]
+        if name in LOW_LEVEL_TRACKING:
+            found.append(name)
+        elif (name == "append" and node.args and isinstance(node.args[0], ast.Constant)
+              and node.args[0].value in RUN_ACTIONS):
+            found.append(f"append({node.args[0].value!r})")
+    return found
+
+
+def test_tracking_detector_catches_a_copy() -> None:
+    src = "def f(a, r):\n    a.append('run.fail', object={})\n    with tracked_run(kind='x') as r:\n        pass\n"
+    assert sorted(_tracking_copies(ast.parse(src))) == ["append('run.fail')", "tracked_run"]
+    assert _tracking_copies(ast.parse("def f(a):\n    a.append('testset.access')\n")) == []
+
+
+def test_every_analysis_is_tracked_through_track_analysis() -> None:
+    """validation, compare, MRMC and bench code track through `validation.tracking.track_analysis`."""
+    bad = []
+    for pkg in (*PACKAGES, "reference_devices", "bench"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith(TRACKING_HOME):
+                continue
+            bad += [f"{rel}: {c}" for c in _tracking_copies(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not bad, bad

@@ -14,6 +14,7 @@ from typing import Any
 from samd_core import Volume
 from samd_core.hashing import sha256_file, sha256_tree
 from validation.errors import InvalidParameterError
+from reference_devices._manifest import write_manifest
 from reference_devices.phantom._render import render_case
 from reference_devices.phantom._spec import GENERATOR_VERSION, VENDORS, CaseSpec, sample_case
 
@@ -156,11 +157,7 @@ def write_cohort(
     base = pathlib.Path(out)
     base.mkdir(parents=True, exist_ok=True)
     rows = [_row(c, base, split) for c in generate_cases(n_cases, seed=seed, start_index=start_index, prevalence=prevalence)]
-    manifest = base / "manifest.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(MANIFEST_COLUMNS), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    manifest = write_manifest(base / "manifest.csv", MANIFEST_COLUMNS, rows)
     _write_lesions(base / "lesions.csv", rows)
     return manifest
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import pathlib
 from collections.abc import Iterator
 from typing import Any
 
+from reference_devices._manifest import write_manifest
 from reference_devices.radiograph._render import DETECTORS, GENERATOR_VERSION, RadiographSpec, sample_radiograph
 from samd_core.errors import InvalidParameterError
 
@@ -88,9 +88,5 @@ def write_radiograph_cohort(
     base.mkdir(parents=True, exist_ok=True)
     rows = [_row(s, base, split) for s in generate_specs(n_cases, seed=seed, start_index=start_index,
                                                         prevalence=prevalence)]
-    manifest = base / "manifest.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(MANIFEST_COLUMNS), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    manifest = write_manifest(base / "manifest.csv", MANIFEST_COLUMNS, rows)
     return manifest

@@ -6,23 +6,14 @@ import sys
 
 import click
 
+from samd.commands._protocol_run import echo_header, echo_verdict, protocol_run_options
+
 __all__ = ["command"]
 
 
 @click.command("compare")
-@click.argument("protocol", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder (result.json, cases.csv, plots/roc_paired.png/.svg).")
-@click.option("--tracking-uri", default=None,
-              help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db).")
-@click.option("--audit-log", default=None, type=click.Path(dir_okay=False),
-              help="Audit trail and protocol-lock registry (default: ./samd-audit.jsonl).")
-@click.option("--actor", default=None, help="User id recorded in the audit trail (default: OS login).")
-@click.option("--signing-key", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="Ed25519 private key (PEM) that signs every audit record and the checkpoint.")
-@click.option("--relock-reason", default=None,
-              help="Lock a changed protocol as a new version, with this reason.")
-@click.option("--progress/--no-progress", default=True, help="Progress bar in bundle mode.")
+@protocol_run_options(out_help="Output folder (result.json, cases.csv, plots/roc_paired.png/.svg).",
+                      progress_help="Progress bar in bundle mode.")
 def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: str | None,
             actor: str | None, signing_key: str | None, relock_reason: str | None, progress: bool) -> None:
     """Compare a candidate model with the locked reference model under PROTOCOL (YAML).
@@ -34,13 +25,10 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
                              actor=actor, signing_key=signing_key, relock_reason=relock_reason,
                              progress=progress)
     r = outcome.result
-    click.echo(f"protocol {r['protocol_id']} v{r['protocol_version']} ({r['protocol_sha256'][:12]}…), "
-               f"{r['n_cases']} cases, MLflow run {r['mlflow_run_id']}")
+    echo_header(r)
     for e in r["endpoints"]:
         p = e.get("test", {}).get("pvalue", "")
         click.echo(f"  {e['id']:<16} {e['metric']:<12} diff {e['value']!s:<22} [{e['ci_low']}, {e['ci_high']}] "
                    f"{e['method']}  p={p}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
-    for w in r["warnings"]:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(f"verdict: {outcome.verdict}  ({outcome.out_dir / 'result.json'})")
+    echo_verdict(r, outcome.verdict, outcome.out_dir)
     sys.exit(outcome.exit_code)

@@ -6,24 +6,14 @@ import sys
 
 import click
 
+from samd.commands._protocol_run import echo_header, echo_verdict, protocol_run_options
+
 __all__ = ["command"]
 
 
 @click.command("validate")
-@click.argument("protocol", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder (result.json, cases.csv/.parquet, plots/).")
-@click.option("--tracking-uri", default=None,
-              help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db).")
-@click.option("--audit-log", default=None, type=click.Path(dir_okay=False),
-              help="Audit trail and protocol-lock registry (default: ./samd-audit.jsonl).")
-@click.option("--actor", default=None, help="User id recorded in the audit trail (default: OS login).")
-@click.option("--signing-key", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="Ed25519 private key (PEM) that signs every audit record and the checkpoint.")
-@click.option("--relock-reason", default=None,
-              help="Lock a changed protocol as a new version, with this reason.")
-@click.option("--progress/--no-progress", default=True,
-              help="Progress in bundle mode: cases done, in flight and failed, with an ETA.")
+@protocol_run_options(out_help="Output folder (result.json, cases.csv/.parquet, plots/).",
+                      progress_help="Progress in bundle mode: cases done, in flight and failed, with an ETA.")
 @click.option("--workers", default=None, type=click.IntRange(1, 512),
               help="Bundle mode: run per-case inference on a local Dask cluster of N worker processes.")
 @click.option("--scheduler", default=None,
@@ -39,15 +29,12 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
                              actor=actor, signing_key=signing_key, relock_reason=relock_reason,
                              progress=progress, workers=workers, scheduler=scheduler)
     r = outcome.result
-    click.echo(f"protocol {r['protocol_id']} v{r['protocol_version']} ({r['protocol_sha256'][:12]}…), "
-               f"{r['n_cases']} cases, MLflow run {r['mlflow_run_id']}")
+    echo_header(r)
     from risk.report import fmt_num  # rounded for people; result.json keeps full precision
 
     for e in r["endpoints"]:
         click.echo(f"  {e['id']:<20} {e['metric']:<12} {fmt_num(e['value'])!s:<8} "
                    f"[{fmt_num(e['ci_low'])}, {fmt_num(e['ci_high'])}] n={e.get('n')} "
                    f"{e['method']}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
-    for w in r["warnings"]:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(f"verdict: {outcome.verdict}  ({outcome.out_dir / 'result.json'}, full precision)")
+    echo_verdict(r, outcome.verdict, outcome.out_dir, note=", full precision")
     sys.exit(0 if outcome.verdict == "pass" else 1)

@@ -67,3 +67,48 @@ def test_unknown_kind_is_refused(tmp_path: pathlib.Path) -> None:
         with track_analysis(kind="nope", experiment="t", run_name="r", audit=None,
                             tracking_uri=f"sqlite:///{tmp_path / 'm.db'}"):
             pass
+
+
+def test_run_fail_names_the_first_line_and_carries_the_given_context(tmp_path: pathlib.Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    audit_path = tmp_path / "audit.jsonl"
+    with pytest.raises(ValueError):
+        with track_analysis(kind="validation", experiment="t", run_name="r", audit=AuditLog(audit_path),
+                            tracking_uri=uri, fail_sha256="a" * 64, fail_context={"protocol_id": "P"}):
+            raise ValueError("first line\nsecond line")
+    fail = list(iter_records(audit_path))[-1]
+    assert fail["action"] == "run.fail" and fail["object_sha256"] == "a" * 64
+    assert fail["context"] == {"protocol_id": "P", "error": "ValueError", "message": "first line"}
+
+
+def test_record_run_failure_before_a_run_exists_and_when_the_trail_is_unwritable(tmp_path: pathlib.Path) -> None:
+    from validation.tracking import record_run_failure
+
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    exc = RuntimeError("boom")
+    record_run_failure(audit, {"type": "validation_run", "id": "P v1"}, exc, context={"protocol_id": "P"})
+    rec = list(iter_records(tmp_path / "audit.jsonl"))[-1]
+    assert rec["object"] == {"type": "validation_run", "id": "P v1"} and rec["context"]["message"] == "boom"
+
+    class Broken:
+        def append(self, *a: object, **k: object) -> None:
+            raise OSError("disk full")
+
+    exc2 = KeyError("k")
+    record_run_failure(Broken(), {"type": "x", "id": "y"}, exc2)  # type: ignore[arg-type]
+    assert any("could not be written: OSError" in n for n in exc2.__notes__)
+
+
+def test_checkpoint_after_end_logs_where_the_checkpoint_is(tmp_path: pathlib.Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    audit_path = tmp_path / "audit.jsonl"
+    with track_analysis(kind="mrmc", experiment="t", run_name="r", audit=AuditLog(audit_path),
+                        tracking_uri=uri) as t:
+        end = t.end()
+        cp = t.checkpoint()
+    recs = list(iter_records(audit_path))
+    params = read_run(t.run_id, tracking_uri=uri)["params"]
+    assert params["samd.audit_checkpoint_seq"] == str(cp["seq"]) and params["samd.audit_checkpoint_hash"] == cp["hash"]
+    assert params["samd.audit_log_id"] == recs[0]["hash"] and params["samd.audit_run_end_seq"] == str(end["seq"])
+    with track_analysis(kind="mrmc", experiment="t", run_name="r2", audit=None, tracking_uri=uri) as t2:
+        assert t2.checkpoint() == {}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,7 +11,7 @@ import jsonschema
 
 from samd_core.hashing import sha256_bytes
 from validation.errors import ProtocolError, format_invalid
-from validation.harness._protocol import _read_yaml, _schema_message
+from validation.harness import read_protocol_yaml, schema_message, shipped_schema
 
 __all__ = ["PROTOCOL_KIND", "CompareProtocol", "Endpoint", "ModelSpec", "compare_schema", "load_compare_protocol"]
 
@@ -29,8 +27,7 @@ _CI_FOR_METRIC: dict[str, tuple[str, ...]] = {
 
 def compare_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) shipped with samd for comparison protocols."""
-    text = resources.files("validation.compare").joinpath("compare.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return shipped_schema("validation.compare", "compare.schema.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +150,7 @@ def load_compare_protocol(path: str | Path) -> CompareProtocol:
     p = Path(path)
     where = p.name
     fn = f"protocol {where}"
-    raw, data = _read_yaml(p)  # bounded: size, nesting, aliases (the harness's one YAML reader)
+    raw, data = read_protocol_yaml(p)  # bounded: size, nesting, aliases (the harness's one YAML reader)
     if not isinstance(data, dict):
         raise ProtocolError(format_invalid("<top level>", fn, "a mapping", type(data).__name__))
     validator = jsonschema.Draft202012Validator(compare_schema())
@@ -163,7 +160,7 @@ def load_compare_protocol(path: str | Path) -> CompareProtocol:
         if best.validator == "oneOf" and list(best.absolute_path)[-1:] in (["reference"], ["candidate"]):
             raise ProtocolError(format_invalid(str(best.absolute_path[-1]), fn,
                                                "a mapping with exactly one of 'predictions' or 'bundle'", best.instance))
-        raise ProtocolError(_schema_message(best, where))
+        raise ProtocolError(schema_message(best, where))
     sem = _semantic_errors(data, fn)
     if sem:
         raise ProtocolError("\n".join(sem))

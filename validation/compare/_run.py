@@ -8,7 +8,6 @@ record -> signed checkpoint.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,25 @@ import numpy as np
 import pandas as pd
 
 from samd_core import __version__
-from samd_core.hashing import canonical_json, sha256_file, sha256_json
-from validation.audit import AuditLog, iter_records
+from samd_core.hashing import canonical_json, sha256_bytes, sha256_file
 from validation.compare import _plots
 from validation.compare._endpoints import PairedCases, estimate_paired_endpoint
 from validation.compare._protocol import PROTOCOL_KIND, CompareProtocol, ModelSpec, load_compare_protocol
 from validation.compare._subgroups import subgroup_comparisons
 from validation.errors import IntegrityError, ProtocolError
-from validation.harness import Manifest, check_manifest_files, ensure_locked, read_manifest
-from validation.harness._cases import read_predictions
-from validation.stats import encode_float
-from validation.tracking import environment_info, key_package_versions, metric_key, track_analysis
+from validation.harness import (
+    Manifest,
+    check_test_set,
+    log_result,
+    open_locked_run,
+    prior_accesses,
+    read_predictions,
+    result_json_bytes,
+    result_metrics,
+    run_bundle,
+    strict_result,
+)
+from validation.tracking import AnalysisRun, environment_info, key_package_versions, track_analysis
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ComparisonOutcome", "run_comparison"]
 
@@ -66,53 +73,39 @@ def run_comparison(
         Anything that stops the run before a verdict (the CLI maps these to exit code 2).
     """
     protocol = load_compare_protocol(protocol_path)
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
-    audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
-    manifest = read_manifest(protocol.resolve(protocol.data["manifest"]))
-    lock, _ = ensure_locked(audit, protocol.as_lockable(), relock_reason=relock_reason,  # type: ignore[arg-type]
-                            testset_sha256=manifest.sha256, testset_id=manifest.path.name)
-    try:
-        n_files = check_manifest_files(manifest)
-    except IntegrityError as exc:
-        audit.append("testset.integrity_failure", object={"type": "test_set", "id": manifest.path.name},
-                     object_sha256=manifest.sha256, context={"protocol_id": protocol.id,
-                                                             "protocol_kind": PROTOCOL_KIND,
-                                                             "detail": str(exc)[:4000]})
-        raise
+    out, audit, manifest, lock = open_locked_run(
+        protocol.as_lockable(), protocol.resolve(protocol.data["manifest"]),  # type: ignore[arg-type]
+        out_dir=out_dir, audit_log=audit_log, actor=actor, signing_key=signing_key, relock_reason=relock_reason)
+    n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND})
     for spec in (protocol.reference, protocol.candidate):
         if spec.mode == "bundle":
             _check_pin(spec)
-    prior = [r for r in iter_records(audit_path) if r.get("action") == "testset.access"
-             and r.get("object_sha256") == manifest.sha256] if audit_path.exists() else []
+    prior = prior_accesses(audit.path, manifest.sha256)
     warnings: list[str] = []
     if prior:
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
     with track_analysis(kind="compare", experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}",
                         audit=audit, tracking_uri=tracking_uri, start=False, subject_type="comparison_run",
+                        fail_sha256=protocol.sha256,
+                        fail_context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND},
                         tags={"samd.protocol_id": protocol.id, "samd.protocol_kind": PROTOCOL_KIND}) as tracked:
         run = tracked.run
-        try:
-            audit.append("testset.access",
-                         object={"type": "test_set", "id": manifest.path.name, "n_cases": len(manifest.table)},
-                         object_sha256=manifest.sha256,
-                         context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
-                                  "protocol_kind": PROTOCOL_KIND, "purpose": "model change comparison",
-                                  "mlflow_run_id": run.run_id, "prior_accesses": len(prior)})
-            models = {s.role: _model_scores(s, manifest, out, warnings, progress)
-                      for s in (protocol.reference, protocol.candidate)}
-            tracked.start(object_sha256=protocol.sha256,
-                          context={"protocol_id": protocol.id, "protocol_version": lock.version,
-                                   "protocol_kind": PROTOCOL_KIND, "manifest_sha256": manifest.sha256,
-                                   "reference_sha256": models["reference"]["info"]["sha256"],
-                                   "candidate_sha256": models["candidate"]["info"]["sha256"],
-                                   "out_dir": out.name})
-            cases, table = _cases(protocol, manifest, models)
-            result = _compute(protocol, cases, table, manifest.table, warnings)
-        except BaseException as exc:
-            tracked.fail(exc)
-            raise
+        audit.append("testset.access",
+                     object={"type": "test_set", "id": manifest.path.name, "n_cases": len(manifest.table)},
+                     object_sha256=manifest.sha256,
+                     context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
+                              "protocol_kind": PROTOCOL_KIND, "purpose": "model change comparison",
+                              "mlflow_run_id": run.run_id, "prior_accesses": len(prior)})
+        models = {s.role: _model_scores(s, manifest, out, warnings, progress)
+                  for s in (protocol.reference, protocol.candidate)}
+        tracked.start(object_sha256=protocol.sha256,
+                      context={"protocol_id": protocol.id, "protocol_version": lock.version,
+                               "protocol_kind": PROTOCOL_KIND, "manifest_sha256": manifest.sha256,
+                               "reference_sha256": models["reference"]["info"]["sha256"],
+                               "candidate_sha256": models["candidate"]["info"]["sha256"],
+                               "out_dir": out.name})
+        cases, table = _cases(protocol, manifest, models)
+        result = _compute(protocol, cases, table, manifest.table, warnings)
         result.update({
             "schema": RESULT_SCHEMA,
             "kind": PROTOCOL_KIND,
@@ -130,16 +123,13 @@ def run_comparison(
             "test_set_prior_accesses": len(prior),
             "warnings": warnings,
         })
-        result = _strict(dict(sorted(result.items())))
-        files = _write_outputs(protocol, result, cases, table, out)
-        _log_mlflow(run, protocol, manifest, result, files, out)
-        rec = tracked.end(extra={"verdict": result["verdict"], "protocol_kind": PROTOCOL_KIND,
-                                 "result_sha256": sha256_file(out / "result.json")})
-        cp = audit.checkpoint()
-        first = next(iter_records(audit_path))
-        run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
-                        "samd.audit_checkpoint_sig": cp["sig"] or "", "samd.audit_checkpoint_key_id": cp["key_id"] or "",
-                        "samd.audit_log_id": first["hash"], "samd.audit_run_end_seq": rec["seq"]})
+        result = strict_result(dict(sorted(result.items())))
+        body = result_json_bytes(result)
+        files = _write_outputs(protocol, result, body, cases, table, out)
+        _log_mlflow(tracked, protocol, manifest, result, files, sha256_bytes(body))
+        tracked.end(extra={"verdict": result["verdict"], "protocol_kind": PROTOCOL_KIND,
+                           "result_sha256": sha256_bytes(body)})
+        tracked.checkpoint()
     verdict = result["verdict"]
     return ComparisonOutcome(verdict, 0 if verdict == "pass" else 1, result, out, run.run_id)
 
@@ -175,8 +165,6 @@ def _model_scores(spec: ModelSpec, manifest: Manifest, out: Path, warnings: list
                                 "higher_is_positive": spec.higher_is_positive}
         raw = device[col]
     else:
-        from validation.harness._bundle import run_bundle
-
         if spec.bundle is None:
             raise ProtocolError(f"`{spec.role}.bundle` of samd compare must be given in bundle mode; got none")
         device, model_sha, facts, _ = run_bundle(spec.bundle, manifest, out / "models" / spec.role,
@@ -248,26 +236,10 @@ def _compute(protocol: CompareProtocol, cases: PairedCases, table: pd.DataFrame,
             "bootstrap": d.get("bootstrap"), "multiplicity": multiplicity}
 
 
-def _strict(obj: Any) -> Any:
-    """Strict-JSON copy: non-finite floats become "nan"/"inf"/"-inf" (see `encode_float`)."""
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_strict(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return encode_float(float(obj))
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
-
-
-def _write_outputs(protocol: CompareProtocol, result: dict[str, Any], cases: PairedCases, table: pd.DataFrame,
-                   out: Path) -> dict[str, list[Path]]:
+def _write_outputs(protocol: CompareProtocol, result: dict[str, Any], body: bytes, cases: PairedCases,
+                   table: pd.DataFrame, out: Path) -> dict[str, list[Path]]:
     files: dict[str, list[Path]] = {"": [], "plots": []}
-    (out / "result.json").write_bytes(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False,
-                                                 allow_nan=False).encode("utf-8") + b"\n")
+    (out / "result.json").write_bytes(body)
     table.to_csv(out / "cases.csv", index=False, float_format="%.17g", lineterminator="\n")
     (out / "environment.json").write_bytes(canonical_json(environment_info()) + b"\n")
     files[""] += [out / "result.json", out / "cases.csv", out / "environment.json"]
@@ -283,45 +255,20 @@ def _write_outputs(protocol: CompareProtocol, result: dict[str, Any], cases: Pai
     return files
 
 
-def _num(x: Any) -> float:
-    return float(x)
-
-
-def _log_mlflow(run: Any, protocol: CompareProtocol, manifest: Manifest, result: dict[str, Any],
-                files: dict[str, list[Path]], out: Path) -> None:
+def _log_mlflow(tracked: AnalysisRun, protocol: CompareProtocol, manifest: Manifest, result: dict[str, Any],
+                files: dict[str, list[Path]], result_sha256: str) -> None:
+    env = environment_info()
     params = {
         "protocol_id": protocol.id, "protocol_version": result["protocol_version"],
         "protocol_kind": PROTOCOL_KIND, "protocol_sha256": protocol.sha256, "manifest_sha256": manifest.sha256,
         "reference_sha256": result["reference"]["sha256"], "candidate_sha256": result["candidate"]["sha256"],
         "reference_mode": result["reference"]["mode"], "candidate_mode": result["candidate"]["mode"],
         "multiplicity": result["multiplicity"], "n_cases": result["n_cases"],
-        "samd_version": __version__, "result_sha256": sha256_file(out / "result.json"),
-        "python": environment_info()["python"], "platform": environment_info()["platform"],
+        "samd_version": __version__, "result_sha256": result_sha256,
+        "python": env["python"], "platform": env["platform"],
     }
     params.update({f"version.{k}": v for k, v in key_package_versions().items()})
-    run.log_params(params)
-    metrics: dict[str, float] = {}
-    for e in result["endpoints"]:
-        for f in ("value", "ci_low", "ci_high"):
-            metrics[metric_key(e["id"], f)] = _num(e[f])
-        if "test" in e:
-            metrics[metric_key(e["id"], "pvalue")] = _num(e["test"]["pvalue"])
-        metrics[metric_key(e["id"], "n")] = float(e["n"])
-        metrics[metric_key(e["id"], "passed")] = 1.0 if e["passed"] else 0.0
-    for g in result["subgroups"]:
-        for eid, e in g["endpoints"].items():
-            for f in ("value", "ci_low", "ci_high"):
-                metrics[metric_key("subgroup", g["variable"], g["level"], eid, f)] = _num(e[f])
-    for t in result["interaction_tests"]:
-        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue")] = _num(t["pvalue"])
-        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue_adjusted")] = _num(t["pvalue_adjusted"])
-    run.log_metrics(metrics)
-    run.set_tags({"samd.verdict": result["verdict"], "samd.protocol_sha256": protocol.sha256})
-    run.log_artifact(protocol.path, "inputs")
-    run.log_artifact(manifest.path, "inputs")
-    for p in files[""]:
-        run.log_artifact(p)
-    for p in files["plots"]:
-        run.log_artifact(p, "plots")
-    run.log_json({"result_sha256": params["result_sha256"],
-                  "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})}, "integrity.json")
+    log_result(tracked, params=params, metrics=result_metrics(result, endpoint_tests=True),
+               tags={"samd.verdict": result["verdict"], "samd.protocol_sha256": protocol.sha256},
+               files={"inputs": [protocol.path, manifest.path], "": files[""], "plots": files["plots"]},
+               result_sha256=result_sha256)

@@ -1,7 +1,9 @@
 """The validation harness: pre-specified protocols, hash-checked test sets, `samd validate`."""
 
+from validation.harness._bundle import run_bundle
+from validation.harness._cases import read_predictions
 from validation.harness._lock import LockState, current_lock, ensure_locked
-from validation.harness._manifest import Manifest, check_manifest_files, read_manifest
+from validation.harness._manifest import Manifest, check_manifest_files, prior_accesses, read_manifest
 from validation.harness._protocol import (
     Acceptance,
     Bootstrap,
@@ -15,8 +17,19 @@ from validation.harness._protocol import (
     Truth,
     load_protocol,
     protocol_schema,
+    read_protocol_yaml,
+    schema_message,
+    shipped_schema,
 )
 from validation.harness._run import EXPERIMENT, RESULT_SCHEMA, ValidationOutcome, run_validation
+from validation.harness._steps import (
+    check_test_set,
+    log_result,
+    open_locked_run,
+    result_json_bytes,
+    result_metrics,
+    strict_result,
+)
 from validation.harness._summary import format_summary
 
 __all__ = [
@@ -36,11 +49,23 @@ __all__ = [
     "Truth",
     "ValidationOutcome",
     "check_manifest_files",
+    "check_test_set",
     "current_lock",
     "ensure_locked",
     "format_summary",
     "load_protocol",
+    "log_result",
+    "open_locked_run",
+    "prior_accesses",
     "protocol_schema",
     "read_manifest",
+    "read_predictions",
+    "read_protocol_yaml",
+    "result_json_bytes",
+    "result_metrics",
+    "run_bundle",
     "run_validation",
+    "schema_message",
+    "shipped_schema",
+    "strict_result",
 ]

@@ -37,6 +37,9 @@ __all__ = [
     "Truth",
     "load_protocol",
     "protocol_schema",
+    "read_protocol_yaml",
+    "schema_message",
+    "shipped_schema",
 ]
 
 BINARY_METRICS = frozenset({"sensitivity", "specificity", "ppv", "npv"})
@@ -67,10 +70,15 @@ MAX_NODES = 100_000
 _SHOWN = 80
 
 
+def shipped_schema(package: str, name: str) -> dict[str, Any]:
+    """A JSON Schema file shipped inside ``package`` (e.g. ``"validation.harness"``), parsed."""
+    text = resources.files(package).joinpath(name).read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
 def protocol_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) shipped with samd for protocol files."""
-    text = resources.files("validation.harness").joinpath("protocol.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return shipped_schema("validation.harness", "protocol.schema.json")
 
 
 # ----------------------------------------------------------------------------- typed protocol
@@ -285,7 +293,17 @@ def _check_shape(text: str, where: str) -> None:
                                                f"more than {MAX_NODES}"))
 
 
-def _read_yaml(p: Path) -> tuple[bytes, Any]:
+def read_protocol_yaml(p: Path) -> tuple[bytes, Any]:
+    """The raw bytes and parsed YAML of a protocol file, bounded before parsing.
+
+    The one protocol reader of samd (validation and comparison protocols): at most 1 MiB,
+    64 levels of nesting and 100 000 values after expanding aliases; UTF-8; no duplicate keys.
+
+    Raises
+    ------
+    ProtocolError
+        One line naming what is wrong (never the file's content).
+    """
     where = p.name
     if not p.is_file():
         raise ProtocolError(format_invalid("PROTOCOL", "samd validate", "an existing YAML file", p.name))
@@ -348,7 +366,9 @@ def _path(parts: Any) -> str:
     return out or "<top level>"
 
 
-def _schema_message(err: jsonschema.ValidationError, where: str) -> str:
+def schema_message(err: jsonschema.ValidationError, where: str) -> str:
+    """One line for a JSON Schema violation in protocol file ``where``: the key path (e.g.
+    ``endpoints[1].ci``), the value (containers summarised) and what is expected."""
     path = list(err.absolute_path)
     v = err.validator
     if v == "required":
@@ -538,7 +558,7 @@ def load_protocol(path: str | Path) -> Protocol:
         ``endpoints[1].metric``), the value (containers summarised) and what is expected.
     """
     p = Path(path)
-    raw, data = _read_yaml(p)
+    raw, data = read_protocol_yaml(p)
     where = p.name
     if not isinstance(data, dict):
         raise ProtocolError(_invalid("<top level>", where, "a mapping", type(data).__name__))
@@ -550,8 +570,8 @@ def load_protocol(path: str | Path) -> Protocol:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path))))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
-        msgs = [_schema_message(best, where)]
-        msgs += [m for m in (_schema_message(e, where) for e in errors[:50]) if m not in msgs][:4]
+        msgs = [schema_message(best, where)]
+        msgs += [m for m in (schema_message(e, where) for e in errors[:50]) if m not in msgs][:4]
         raise ProtocolError("; ".join(msgs))
     sem = _semantic_errors(data, where)
     if sem:

@@ -20,27 +20,27 @@ import numpy as np
 import pandas as pd
 
 from samd_core import __version__
-from samd_core.hashing import canonical_json, sha256_bytes, sha256_file, sha256_json
-from validation.audit._log import AuditLog
-from validation.audit import iter_records
+from samd_core.hashing import canonical_json, sha256_bytes, sha256_file
+from validation.audit import AuditLog
 from validation.errors import IntegrityError, ProtocolError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
 from validation.harness._endpoints import CaseData, acceptance, estimate_endpoint
-from validation.harness._lock import LockState, ensure_locked
-from validation.harness._manifest import Manifest, check_manifest_files, prior_accesses, read_manifest
+from validation.harness._lock import LockState
+from validation.harness._manifest import Manifest, prior_accesses
 from validation.harness._protocol import SEGMENTATION_METRICS, Protocol, load_protocol
+from validation.harness._steps import (
+    check_test_set,
+    log_result,
+    open_locked_run,
+    result_json_bytes,
+    result_metrics,
+    strict_result,
+)
 from validation.harness._subgroups import subgroup_levels, subgroup_results
 from validation.spreadsheet import safe_frame
 from validation.stats import encode_float
-from validation.tracking import (
-    TrackedRun,
-    audit_run_end,
-    environment_info,
-    key_package_versions,
-    metric_key,
-    tracked_run,
-)
+from validation.tracking import AnalysisRun, environment_info, key_package_versions, record_run_failure, track_analysis
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ValidationOutcome", "run_validation"]
 
@@ -101,47 +101,37 @@ def run_validation(
 
     protocol = load_protocol(protocol_path)
     executor = executor_spec(workers, scheduler)
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    audit_path = Path(audit_log) if audit_log is not None else Path.cwd() / "samd-audit.jsonl"
-    audit = AuditLog(audit_path, actor=actor, signing_key=signing_key)
     # the protocol and its test set (the whole manifest file, every column) are locked together
-    manifest = read_manifest(protocol.resolve(protocol.manifest))
-    lock, _ = ensure_locked(audit, protocol, relock_reason=relock_reason,
-                            testset_sha256=manifest.sha256, testset_id=manifest.path.name)
-    run_ids: list[str] = []
+    out, audit, manifest, lock = open_locked_run(protocol, protocol.resolve(protocol.manifest), out_dir=out_dir,
+                                                 audit_log=audit_log, actor=actor, signing_key=signing_key,
+                                                 relock_reason=relock_reason)
+    runs: list[AnalysisRun] = []
     try:
-        return _run_locked(protocol, lock, audit, out, tracking_uri, progress, run_ids, manifest, executor)
+        return _run_locked(protocol, lock, audit, out, tracking_uri, progress, runs, manifest, executor)
     except BaseException as exc:
         shutil.rmtree(out / _STAGING, ignore_errors=True)
-        _record_failure(audit, protocol, lock, run_ids, exc)
+        if not (runs and runs[0].failed):  # failed before the tracked run existed (it records its own)
+            record_run_failure(audit, {"type": "validation_run", "id": f"{protocol.id} v{lock.version}"}, exc,
+                               object_sha256=protocol.sha256, context={"protocol_id": protocol.id})
         raise
 
 
-def _record_failure(audit: AuditLog, protocol: Protocol, lock: LockState, run_ids: list[str],
-                    exc: BaseException) -> None:
-    obj = {"type": "validation_run", "id": run_ids[0] if run_ids else f"{protocol.id} v{lock.version}"}
-    try:
-        audit.append("run.fail", object=obj, object_sha256=protocol.sha256,
-                     context={"protocol_id": protocol.id, "error": type(exc).__name__,
-                              "message": str(exc).splitlines()[0][:2000] if str(exc) else ""})
-    except Exception as inner:  # the original failure is what the caller must see
-        exc.add_note(f"the run.fail audit record could not be written: {type(inner).__name__}")
-
-
 def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path, tracking_uri: str | None,
-                progress: bool, run_ids: list[str], manifest: Manifest, executor: Any) -> ValidationOutcome:
+                progress: bool, runs: list[AnalysisRun], manifest: Manifest, executor: Any) -> ValidationOutcome:
     (out / "result.json").unlink(missing_ok=True)  # a result.json only ever means a completed run
-    n_files = _check_test_set(audit, protocol, manifest)
+    n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id})
     device = _identify_device(protocol, manifest)
     prior = prior_accesses(audit.path, manifest.sha256)
     warnings = list(device.warnings)
     if prior:
         warnings.append(f"test set {manifest.path.name} was accessed {len(prior)} time(s) before this run")
-    with tracked_run(experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}", kind="validation",
-                     tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id}) as run:
-        run_ids.append(run.run_id)
-        _record_access(audit, protocol, lock, manifest, device, run, prior, out)
+    with track_analysis(kind="validation", experiment=EXPERIMENT, run_name=f"{protocol.id} v{lock.version}",
+                        audit=audit, tracking_uri=tracking_uri, tags={"samd.protocol_id": protocol.id},
+                        start=False, fail_sha256=protocol.sha256,
+                        fail_context={"protocol_id": protocol.id}) as tracked:
+        runs.append(tracked)
+        run = tracked.run
+        _record_access(audit, protocol, lock, manifest, device, tracked, prior, out)
         data, table, reference_files, extra_info, w, evaluated = _evaluate(protocol, manifest, device, out,
                                                                          progress, executor)
         warnings += w
@@ -165,8 +155,8 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
         })
         if protocol.normalised:  # accepted older spellings (absent when the file uses the names used)
             result["normalised"] = [n.to_dict() for n in protocol.normalised]
-        result = _strict(dict(sorted(result.items())))
-        body = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n"
+        result = strict_result(dict(sorted(result.items())))
+        body = result_json_bytes(result)
         staged = out / _STAGING / "result.json"
         files = _write_outputs(protocol, result, data, table, out)
         staged.parent.mkdir(exist_ok=True)
@@ -174,22 +164,12 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
         files[""].insert(0, staged)
         if data.detection is not None:
             files["inputs"] = [data.detection["lesions_file"], data.detection["detections_file"]]
-        _log_mlflow(run, protocol, manifest, result, files, sha256_bytes(body))
-        _close_audit(audit, run, result["verdict"], sha256_bytes(body))
+        _log_mlflow(tracked, protocol, manifest, result, files, sha256_bytes(body))
+        tracked.end(extra={"verdict": result["verdict"], "result_sha256": sha256_bytes(body)})
+        tracked.checkpoint()
         os.replace(staged, out / "result.json")  # last: a result.json means the run completed
         shutil.rmtree(out / _STAGING, ignore_errors=True)
     return ValidationOutcome(result["verdict"], result, out, run.run_id)
-
-
-def _check_test_set(audit: AuditLog, protocol: Protocol, manifest: Manifest) -> int:
-    """Every listed file's SHA-256 against the manifest (mismatch: ``testset.integrity_failure``)."""
-    try:
-        return check_manifest_files(manifest)
-    except IntegrityError as exc:
-        audit.append("testset.integrity_failure", object={"type": "test_set", "id": manifest.path.name},
-                     object_sha256=manifest.sha256, context={"protocol_id": protocol.id,
-                                                             "detail": str(exc)[:4000]})
-        raise
 
 
 def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
@@ -231,8 +211,9 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
 
 
 def _record_access(audit: AuditLog, protocol: Protocol, lock: LockState, manifest: Manifest, device: _Device,
-                   run: TrackedRun, prior: list[dict[str, Any]], out: Path) -> None:
+                   tracked: AnalysisRun, prior: list[dict[str, Any]], out: Path) -> None:
     """``testset.access`` then ``run.start``: written before any case is evaluated."""
+    run = tracked.run
     audit.append("testset.access",
                  object={"type": "test_set", "id": manifest.path.name, "n_cases": len(manifest.table)},
                  object_sha256=manifest.sha256,
@@ -240,11 +221,10 @@ def _record_access(audit: AuditLog, protocol: Protocol, lock: LockState, manifes
                           "model_sha256": device.sha256, "mode": device.mode, "purpose": "validation",
                           "mlflow_run_id": run.run_id, "prior_accesses": len(prior),
                           "prior_access_records": prior[-100:], "testset_version": lock.testset_version})
-    audit.append("run.start", object={"type": "validation_run", "id": run.run_id},
-                 object_sha256=protocol.sha256,
-                 context={"protocol_id": protocol.id, "protocol_version": lock.version,
-                          "manifest_sha256": manifest.sha256, "model_sha256": device.sha256,
-                          "out_dir": out.name})
+    tracked.start(object_sha256=protocol.sha256,
+                  context={"protocol_id": protocol.id, "protocol_version": lock.version,
+                           "manifest_sha256": manifest.sha256, "model_sha256": device.sha256,
+                           "out_dir": out.name})
 
 
 def _evaluate(protocol: Protocol, manifest: Manifest, device: _Device, out: Path, progress: bool, executor: Any
@@ -316,21 +296,6 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
             "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": protocol.multiplicity}
 
 
-def _strict(obj: Any) -> Any:
-    """Strict-JSON copy: non-finite floats become "nan"/"inf"/"-inf" (see `encode_float`)."""
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_strict(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return encode_float(float(obj))
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
-
-
 def _write_outputs(protocol: Protocol, result: dict[str, Any], data: CaseData, table: pd.DataFrame,
                    out: Path) -> dict[str, list[Path]]:
     """Every output file except ``result.json``: case tables (CSV formula-safe, parquet raw),
@@ -358,26 +323,7 @@ def _write_outputs(protocol: Protocol, result: dict[str, Any], data: CaseData, t
     return files
 
 
-def _metrics(result: dict[str, Any]) -> dict[str, float]:
-    """MLflow metrics; keys sanitised by `metric_key` (labels kept as written in result.json)."""
-    metrics: dict[str, float] = {}
-    for e in result["endpoints"]:
-        for f in ("value", "ci_low", "ci_high"):
-            metrics[metric_key(e["id"], f)] = float(e[f])
-        metrics[metric_key(e["id"], "n")] = float(e["n"])
-        metrics[metric_key(e["id"], "passed")] = 1.0 if e["passed"] else 0.0
-    for g in result["subgroups"]:
-        for eid, e in g["endpoints"].items():
-            for f in ("value", "ci_low", "ci_high"):
-                metrics[metric_key("subgroup", g["variable"], g["level"], eid, f)] = float(e[f])
-            metrics[metric_key("subgroup", g["variable"], g["level"], eid, "n")] = float(e["n"])
-    for t in result["interaction_tests"]:
-        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue")] = float(t["pvalue"])
-        metrics[metric_key("interaction", t["variable"], t["endpoint"], "pvalue_adjusted")] = float(t["pvalue_adjusted"])
-    return metrics
-
-
-def _log_mlflow(run: TrackedRun, protocol: Protocol, manifest: Manifest, result: dict[str, Any],
+def _log_mlflow(tracked: AnalysisRun, protocol: Protocol, manifest: Manifest, result: dict[str, Any],
                 files: dict[str, list[Path]], result_sha256: str) -> None:
     env = environment_info()
     params = {
@@ -396,27 +342,8 @@ def _log_mlflow(run: TrackedRun, protocol: Protocol, manifest: Manifest, result:
             levels.setdefault(g["variable"], []).append(g["level"])
         params.update({f"subgroup_levels.{i}": json.dumps({"variable": v, "levels": lv}, ensure_ascii=False)[:6000]
                        for i, (v, lv) in enumerate(levels.items())})
-    run.log_params(params)
-    metrics = _metrics(result)
-    run.log_metrics(metrics)
-    run.set_tags({"samd.verdict": result["verdict"], "samd.protocol_sha256": protocol.sha256})
-    run.log_artifact(protocol.path, "inputs")
-    run.log_artifact(manifest.path, "inputs")
-    for p in files[""]:
-        run.log_artifact(p)
-    for p in files["plots"]:
-        run.log_artifact(p, "plots")
-    for p in files.get("inputs", []):
-        run.log_artifact(p, "inputs")
-    run.log_json({"result_sha256": result_sha256,
-                  "values_sha256": sha256_json({k: encode_float(v) for k, v in metrics.items()})}, "integrity.json")
-
-
-def _close_audit(audit: AuditLog, run: TrackedRun, verdict: str, result_sha256: str) -> None:
-    """``mlflow.run.end`` (everything logged), a checkpoint, and the checkpoint in MLflow."""
-    rec = audit_run_end(audit, run, extra={"verdict": verdict, "result_sha256": result_sha256})
-    cp = audit.checkpoint()
-    first = next(iter_records(audit.path))
-    run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
-                    "samd.audit_checkpoint_sig": cp["sig"] or "", "samd.audit_checkpoint_key_id": cp["key_id"] or "",
-                    "samd.audit_log_id": first["hash"], "samd.audit_run_end_seq": rec["seq"]})
+    files = {"inputs": [protocol.path, manifest.path, *files.get("inputs", [])], "": files[""],
+             "plots": files["plots"]}
+    log_result(tracked, params=params, metrics=result_metrics(result, subgroup_n=True),
+               tags={"samd.verdict": result["verdict"], "samd.protocol_sha256": protocol.sha256},
+               files=files, result_sha256=result_sha256)

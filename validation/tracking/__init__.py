@@ -4,7 +4,13 @@ See ``docs/harness.md`` ("Tracking") for conventions: tag ``samd.kind``, the
 ``result.json``-style structured artifact, and integrity records in the audit trail.
 """
 
-from validation.tracking._analysis import RUN_FAIL_ACTION, RUN_START_ACTION, AnalysisRun, track_analysis
+from validation.tracking._analysis import (
+    RUN_FAIL_ACTION,
+    RUN_START_ACTION,
+    AnalysisRun,
+    record_run_failure,
+    track_analysis,
+)
 from validation.tracking._audit_link import audit_run_end
 from validation.tracking._env import environment_info, key_package_versions
 from validation.tracking._read import (
@@ -42,6 +48,7 @@ __all__ = [
     "metric_key",
     "mlflow_checkpoints",
     "read_run",
+    "record_run_failure",
     "record_trail_verification",
     "resolve_tracking_uri",
     "track_analysis",

@@ -17,17 +17,48 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validation.audit import AuditLog
+from validation.audit import AuditLog, iter_records
 from validation.tracking._audit_link import audit_run_end
 from validation.tracking._run import TrackedRun, tracked_run
 
-__all__ = ["RUN_FAIL_ACTION", "RUN_START_ACTION", "AnalysisRun", "track_analysis"]
+__all__ = ["RUN_FAIL_ACTION", "RUN_START_ACTION", "AnalysisRun", "record_run_failure", "track_analysis"]
 
 #: Audit action written when a tracked analysis starts computing.
 RUN_START_ACTION = "run.start"
 #: Audit action written when a tracked analysis fails after it started.
 RUN_FAIL_ACTION = "run.fail"
 _MAX_FAIL_MESSAGE = 2000
+
+
+def record_run_failure(audit: AuditLog, subject: Mapping[str, Any], exc: BaseException, *,
+                       object_sha256: str | None = None, context: Mapping[str, Any] | None = None) -> None:
+    """Append a ``run.fail`` record naming the error type and the first line of its message.
+
+    The one writer of ``run.fail``: `track_analysis` calls it for failures inside a tracked run;
+    an analysis calls it directly for a failure before its MLflow run exists (``subject`` then
+    names the analysis, e.g. ``{"type": "validation_run", "id": "<protocol id> v<version>"}``).
+    No traceback is written. If the record itself cannot be written, the original exception
+    gets a note saying so (it is what the caller must see) and nothing is raised here.
+
+    Parameters
+    ----------
+    audit : AuditLog
+    subject : mapping
+        The record's ``object``.
+    exc : BaseException
+        The failure.
+    object_sha256 : str, optional
+        The record's ``object_sha256`` (e.g. the protocol's).
+    context : mapping, optional
+        Extra context, written before ``error`` and ``message``.
+    """
+    text = str(exc)
+    message = text.splitlines()[0][:_MAX_FAIL_MESSAGE] if text else ""
+    try:
+        audit.append(RUN_FAIL_ACTION, object=dict(subject), object_sha256=object_sha256,
+                     context={**(context or {}), "error": type(exc).__name__, "message": message})
+    except Exception as inner:  # noqa: BLE001 - the original failure is what the caller must see
+        exc.add_note(f"the {RUN_FAIL_ACTION} audit record could not be written: {type(inner).__name__}")
 
 
 @dataclass
@@ -44,6 +75,10 @@ class AnalysisRun:
         The audit ``object`` of the run records (``{"type": "<kind>_run", "id": <run id>}``).
     end_context : dict
         Extra context for the ``mlflow.run.end`` record written on normal exit.
+    fail_sha256 : str or None
+        ``object_sha256`` of a ``run.fail`` record.
+    fail_context : dict
+        Extra context of a ``run.fail`` record.
     started, ended, failed : bool
         Which run records have been written.
     end_record : dict or None
@@ -54,6 +89,8 @@ class AnalysisRun:
     audit: AuditLog | None
     subject: dict[str, Any]
     end_context: dict[str, Any] = field(default_factory=dict)
+    fail_sha256: str | None = None
+    fail_context: dict[str, Any] = field(default_factory=dict)
     started: bool = False
     ended: bool = False
     failed: bool = False
@@ -95,17 +132,17 @@ class AnalysisRun:
         self.started = True
 
     def fail(self, exc: BaseException) -> None:
-        """Append the ``run.fail`` record (once) naming the error type and its message.
+        """Append the ``run.fail`` record (once) naming the error type and its message's first line.
 
         Also after `end`: a failure after the integrity record (e.g. writing the checkpoint) is
-        still recorded.
+        still recorded (`record_run_failure`).
         """
         if self.failed or self.audit is None:
             self.failed = True
             return
         self.failed = True
-        self.audit.append(RUN_FAIL_ACTION, object=self.subject,
-                          context={"error": type(exc).__name__, "message": str(exc)[:_MAX_FAIL_MESSAGE]})
+        record_run_failure(self.audit, self.subject, exc, object_sha256=self.fail_sha256,
+                           context=self.fail_context)
 
     def end(self, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Append the ``mlflow.run.end`` integrity record (once), after the last value is logged.
@@ -117,6 +154,24 @@ class AnalysisRun:
             if self.audit is not None:
                 self.end_record = audit_run_end(self.audit, self.run, extra={**self.end_context, **(extra or {})})
         return self.end_record or {}
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Append a (signed) audit checkpoint and log where it is as ``samd.audit_*`` run params.
+
+        Call after `end`; the params name the checkpoint's sequence number, hash, signature and
+        key id, the audit log's first record hash (its id) and the ``mlflow.run.end`` sequence
+        number. Returns the checkpoint record (``{}`` without an audit trail).
+        """
+        if self.audit is None:
+            return {}
+        cp = self.audit.checkpoint()
+        first = next(iter_records(self.audit.path))
+        self.run.log_params({"samd.audit_checkpoint_seq": cp["seq"], "samd.audit_checkpoint_hash": cp["hash"],
+                             "samd.audit_checkpoint_sig": cp["sig"] or "",
+                             "samd.audit_checkpoint_key_id": cp["key_id"] or "",
+                             "samd.audit_log_id": first["hash"],
+                             "samd.audit_run_end_seq": (self.end_record or {}).get("seq")})
+        return cp
 
 
 @contextmanager
@@ -133,6 +188,8 @@ def track_analysis(
     start_sha256: str | None = None,
     start_context: Mapping[str, Any] | None = None,
     subject_type: str | None = None,
+    fail_sha256: str | None = None,
+    fail_context: Mapping[str, Any] | None = None,
 ) -> Iterator[AnalysisRun]:
     """Track one analysis: an MLflow run plus its run records in the audit trail.
 
@@ -157,6 +214,8 @@ def track_analysis(
         ``object_sha256`` and ``context`` of the ``run.start`` record written on entry.
     subject_type : str, optional
         ``object.type`` of the run records (default ``"<kind>_run"``).
+    fail_sha256, fail_context
+        ``object_sha256`` and extra ``context`` of a ``run.fail`` record.
 
     Yields
     ------
@@ -171,7 +230,8 @@ def track_analysis(
     """
     with tracked_run(experiment=experiment, run_name=run_name, kind=kind, tracking_uri=tracking_uri,
                      tags=tags) as run:
-        handle = AnalysisRun(run=run, audit=audit, subject={"type": subject_type or f"{kind}_run", "id": run.run_id})
+        handle = AnalysisRun(run=run, audit=audit, subject={"type": subject_type or f"{kind}_run", "id": run.run_id},
+                             fail_sha256=fail_sha256, fail_context=dict(fail_context or {}))
         try:
             if params:
                 handle.log(params=params)
