@@ -24,11 +24,14 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
     outcome = run_comparison(protocol, out_dir=out_dir, tracking_uri=tracking_uri, audit_log=audit_log,
                              actor=actor, signing_key=signing_key, relock_reason=relock_reason,
                              progress=progress)
+    from risk.report import fmt_num  # rounded for people; result.json keeps full precision
+
     r = outcome.result
     echo_header(r)
     for e in r["endpoints"]:
         p = e.get("test", {}).get("pvalue", "")
-        click.echo(f"  {e['id']:<16} {e['metric']:<12} diff {e['value']!s:<22} [{e['ci_low']}, {e['ci_high']}] "
-                   f"{e['method']}  p={p}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
+        click.echo(f"  {e['id']:<16} {e['metric']:<12} diff {fmt_num(e['value'])!s:<8} "
+                   f"[{fmt_num(e['ci_low'])}, {fmt_num(e['ci_high'])}] "
+                   f"{e['method']}  p={fmt_num(p, 4) if p != '' else ''}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
     echo_verdict(r, outcome.verdict, outcome.out_dir)
-    sys.exit(outcome.exit_code)
+    sys.exit(0 if outcome.verdict == "pass" else 1)  # 1: criteria not met; errors exit 2 in samd.cli

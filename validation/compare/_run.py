@@ -44,10 +44,9 @@ RESULT_SCHEMA = "samd-compare-result/1"
 
 @dataclass(frozen=True)
 class ComparisonOutcome:
-    """Verdict and where things went: ``exit_code`` 0 all endpoints non-inferior, 1 not."""
+    """Verdict (``"pass"`` when every endpoint's non-inferiority is shown), the result, where things went."""
 
     verdict: str
-    exit_code: int
     result: dict[str, Any]
     out_dir: Path
     run_id: str
@@ -131,7 +130,7 @@ def run_comparison(
                            "result_sha256": sha256_bytes(body)})
         tracked.checkpoint()
     verdict = result["verdict"]
-    return ComparisonOutcome(verdict, 0 if verdict == "pass" else 1, result, out, run.run_id)
+    return ComparisonOutcome(verdict, result, out, run.run_id)
 
 
 def _check_pin(spec: ModelSpec) -> None:
