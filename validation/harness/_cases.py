@@ -11,7 +11,7 @@ import pandas as pd
 from validation.errors import ProtocolError
 from validation.harness._endpoints import CaseData
 from validation.harness._manifest import Manifest
-from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint, Protocol, Truth
+from validation.harness._protocol import BINARY_METRICS, IMAGE_DIAGONAL, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint, Protocol, Truth
 
 __all__ = ["build_case_data", "read_predictions", "load_mask"]
 
@@ -64,10 +64,12 @@ def _seg_values(ep_keys: dict[str, Endpoint], pred_paths: list[Path], ref_paths:
 
     out = {k: np.empty(len(pred_paths)) for k in ep_keys}
     out[REF_NONEMPTY] = np.zeros(len(pred_paths))
+    out[IMAGE_DIAGONAL] = np.zeros(len(pred_paths))
     for i, (pp, rp) in enumerate(zip(pred_paths, ref_paths, strict=True)):
         pred, sp = load_mask(pp)
         ref, sr = load_mask(rp)
         out[REF_NONEMPTY][i] = float(np.any(ref))
+        out[IMAGE_DIAGONAL][i] = float(np.sqrt(np.sum((np.asarray(ref.shape, float) * np.asarray(sr, float)) ** 2)))
         if pred.shape != ref.shape or not np.allclose(sp, sr):
             raise ProtocolError(f"prediction and reference masks differ in shape or spacing: {pp.name} vs {rp.name}")
         for k, ep in ep_keys.items():
@@ -163,8 +165,10 @@ def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame
         refs = [manifest.resolve(p) for p in manifest.table[ref_col]]
         preds = [p if p.is_absolute() else (mask_base / p) for p in map(Path, device[pred_col])]
         seg = _seg_values(seg_eps, preds, refs)
+        worst = any(ep.undefined.rule == "worst" for ep in seg_eps.values())
         for k, v in seg.items():
-            table[k] = v
+            if k != IMAGE_DIAGONAL or worst:  # the diagonal is an output only when it is imputed
+                table[k] = v
     detection = None
     if "lesion_sensitivity_at_fp" in metrics:
         detection = _read_detection(protocol, manifest, table, detections_path)

@@ -9,11 +9,23 @@ from typing import Any
 import numpy as np
 
 from validation.errors import ProtocolError
-from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint
+from validation.harness._protocol import (
+    BINARY_METRICS,
+    IMAGE_DIAGONAL,
+    REF_NONEMPTY,
+    SEGMENTATION_METRICS,
+    Endpoint,
+)
 from validation import stats as S
 from validation.stats import Estimate
 
-__all__ = ["CaseData", "acceptance", "estimate_endpoint"]
+__all__ = ["MAX_LISTED_IDS", "CaseData", "acceptance", "add_exclusions", "analysed_values", "estimate_endpoint", "worst_value"]
+
+#: At most this many case ids are listed per exclusion reason; the rest are counted
+#: (``case_ids_not_listed``).
+MAX_LISTED_IDS = 100
+_DENOMINATOR = {"sensitivity": "truth-positive cases", "specificity": "truth-negative cases",
+                "ppv": "cases predicted positive", "npv": "cases predicted negative"}
 
 _LOWER_IS_BETTER = frozenset({"hd95"})
 #: protocol CI name -> the `bootstrap_ci` / `bootstrap_interval` method it selects (the protocol's
@@ -71,7 +83,7 @@ def estimate_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, *,
     if metric in BINARY_METRICS:
         return _binary_endpoint(metric, ci, data, idx, replicates, rng, cl)
     if metric in SEGMENTATION_METRICS:
-        return _segmentation_endpoint(ep.seg_key, ci, data, idx, replicates, rng, cl)
+        return _segmentation_endpoint(ep, data, idx, replicates, rng)
     if metric == "lesion_sensitivity_at_fp":
         est, extra, notes = _lesion_endpoint(ep, data, idx, replicates, rng, cl)
         return {"estimate": est, "extra": extra, "notes": notes}
@@ -82,7 +94,8 @@ def _auc_endpoint(ci: str, data: CaseData, idx: np.ndarray, replicates: int, rng
                   cl: float) -> dict[str, Any]:
     y, s = data.y[idx], data.score[idx]  # type: ignore[index]
     npos, nneg = int(np.sum(y == 1)), int(np.sum(y == 0))
-    extra: dict[str, Any] = {"n_positive": npos, "n_negative": nneg}
+    extra: dict[str, Any] = {"n_positive": npos, "n_negative": nneg,
+                             "population": _population("evaluated cases with a truth label", npos + nneg)}
     if npos < 2 or nneg < 2:
         est = Estimate(math.nan, math.nan, math.nan, cl, ci, npos + nneg)
         return {"estimate": est, "extra": extra, "notes": ["AUC needs at least 2 positive and 2 negative cases"]}
@@ -100,6 +113,8 @@ def _binary_endpoint(metric: str, ci: str, data: CaseData, idx: np.ndarray, repl
     tp, fp, fn, tn = _counts(data.y[idx], data.pred[idx])  # type: ignore[index]
     extra: dict[str, Any] = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
     k, n = _kn(metric, tp, fp, fn, tn)
+    extra["population"] = _population(f"{_DENOMINATOR[metric]} (the denominator of {metric})", n, not_eligible=[
+        {"reason": f"not in the denominator of {metric}", "n": int(idx.size) - n}])
     notes = [f"no cases in the denominator of {metric}"] if n == 0 else []
     if n == 0:  # no denominator: no estimate, no interval (proportion_ci needs n >= 1)
         est = Estimate(math.nan, math.nan, math.nan, cl, ci, 0)
@@ -131,14 +146,51 @@ def _binary_bootstrap(metric: str, ci: str, cells: tuple[int, int, int, int], re
                                 theta_jack=jack, n=n)
 
 
-def _segmentation_endpoint(key: str, ci: str, data: CaseData, idx: np.ndarray, replicates: int,
-                           rng: np.random.Generator, cl: float) -> dict[str, Any]:
-    """Mean over cases whose reference mask has foreground; a non-finite value (HD95 of an
-    empty prediction) is excluded from the mean and counted in ``n_nonfinite``. Interval:
-    `validation.stats.bootstrap_ci` of the mean, cases resampled."""
-    x = data.seg[key][idx][data.seg[REF_NONEMPTY][idx] > 0]
-    extra = {"n_nonfinite": int(np.sum(~np.isfinite(x))), "population": "reference mask non-empty"}
-    x = x[np.isfinite(x)]
+def worst_value(metric: str, image_diagonal_mm: np.ndarray) -> np.ndarray:
+    """The worst value of a segmentation metric for each case (``undefined: worst``).
+
+    Dice and NSD: 0 (no overlap, no surface within tolerance). HD95: the diagonal of the case's
+    image extent in mm, ``sqrt(sum((shape_i * spacing_i)**2))``, the largest distance on that
+    grid; the BraTS challenges score an empty prediction's HD95 this way (373.13 mm is the
+    diagonal of their 240 x 240 x 155 grid at 1 mm).
+
+    References
+    ----------
+    Maier-Hein L, Reinke A, et al. Metrics Reloaded: recommendations for image analysis
+    validation. Nat Methods 21, 195-212 (2024) (undefined values must be handled by a
+    pre-specified rule, e.g. the worst possible value).
+    Baid U, et al. The RSNA-ASNR-MICCAI BraTS 2021 benchmark. arXiv:2107.02314 (2021).
+    """
+    if metric == "hd95":
+        return np.asarray(image_diagonal_mm, float)
+    return np.zeros(np.shape(image_diagonal_mm))
+
+
+def _segmentation_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: int,
+                           rng: np.random.Generator) -> dict[str, Any]:
+    """Mean over the eligible cases (reference mask has foreground). A non-finite value (HD95 of
+    an empty prediction) follows the endpoint's pre-specified ``undefined`` rule: excluded
+    (counted, listed and stated; the default), replaced by the metric's worst value
+    (`worst_value`) or by the declared value. Interval: `validation.stats.bootstrap_ci` of the
+    mean, cases resampled."""
+    ci, cl, rule = ep.ci, ep.confidence_level, ep.undefined
+    ids = data.case_ids[idx]
+    eligible = data.seg[REF_NONEMPTY][idx] > 0
+    undefined = ~np.isfinite(data.seg[ep.seg_key][idx][eligible])
+    und_ids = ids[eligible][undefined]
+    x = analysed_values(ep, data, idx)
+    touched: dict[str, Any] = {**rule.to_dict(), "n": int(undefined.sum()), **_ids(und_ids)}
+    exclusions = []
+    if rule.rule == "exclude" and undefined.any():
+        exclusions.append({"reason": f"{ep.metric} undefined (empty prediction); rule: exclude",
+                           "n": int(undefined.sum()), **_ids(und_ids)})
+    if rule.rule == "worst":
+        touched["imputed"] = "per-case image diagonal (mm)" if ep.metric == "hd95" else 0.0
+    not_eligible = [{"reason": "reference mask empty (not eligible)", "n": int((~eligible).sum()),
+                     **_ids(ids[~eligible])}]
+    extra = {"n_nonfinite": int(undefined.sum()), "undefined": touched,
+             "population": _population("cases whose reference mask has foreground", int(eligible.sum()),
+                                       exclusions=exclusions, not_eligible=not_eligible)}
     if x.size < 2:
         theta = float(x.mean()) if x.size else math.nan
         est = Estimate(theta, math.nan, math.nan, cl, ci, int(x.size))
@@ -146,6 +198,48 @@ def _segmentation_endpoint(key: str, ci: str, data: CaseData, idx: np.ndarray, r
     est = S.bootstrap_ci(_mean_rows, x, method=_BOOTSTRAP_METHOD[ci], n_resamples=replicates, rng=rng,  # type: ignore[arg-type]
                          confidence_level=cl, vectorized=True)
     return {"estimate": est, "extra": extra, "notes": []}
+
+
+def analysed_values(ep: Endpoint, data: CaseData, idx: np.ndarray) -> np.ndarray:
+    """The per-case values a segmentation endpoint analyses on the cases ``idx``: eligible cases
+    (reference mask has foreground), undefined values excluded or imputed by ``ep.undefined``."""
+    eligible = data.seg[REF_NONEMPTY][idx] > 0
+    x = np.array(data.seg[ep.seg_key][idx][eligible], dtype=float)
+    undefined = ~np.isfinite(x)
+    if ep.undefined.rule == "exclude":
+        return x[~undefined]
+    if ep.undefined.rule == "worst":
+        x[undefined] = worst_value(ep.metric, data.seg[IMAGE_DIAGONAL][idx][eligible][undefined])
+    else:
+        x[undefined] = float(ep.undefined.value)  # type: ignore[arg-type]
+    return x
+
+
+def _ids(ids: np.ndarray) -> dict[str, Any]:
+    """Listed case ids (pseudonymous manifest ids, at most `MAX_LISTED_IDS`) and how many are not listed."""
+    listed = [str(c) for c in ids[:MAX_LISTED_IDS]]
+    return {"case_ids": listed, "case_ids_not_listed": int(len(ids) - len(listed))}
+
+
+def _population(definition: str, n_eligible: int, *, exclusions: list[dict[str, Any]] | None = None,
+                not_eligible: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The analysis population of one estimate: ``n_eligible = n_analysed + n_excluded``."""
+    exc = [e for e in (exclusions or []) if e["n"] > 0]
+    n_excluded = sum(e["n"] for e in exc)
+    return {"definition": definition, "n_eligible": n_eligible, "n_analysed": n_eligible - n_excluded,
+            "n_excluded": n_excluded, "exclusions": exc,
+            "not_eligible": [e for e in (not_eligible or []) if e["n"] > 0]}
+
+
+def add_exclusions(population: dict[str, Any], reason: str, case_ids: list[str]) -> dict[str, Any]:
+    """``population`` with cases excluded before evaluation (e.g. outside the bundle's input
+    domain) added: they count as eligible and excluded (their eligibility was never assessed)."""
+    if not case_ids:
+        return population
+    entry = {"reason": reason, "n": len(case_ids), **_ids(np.asarray(case_ids, dtype=object))}
+    return {**population, "n_eligible": population["n_eligible"] + len(case_ids),
+            "n_excluded": population["n_excluded"] + len(case_ids),
+            "exclusions": [entry, *population["exclusions"]]}
 
 
 def _mean_rows(x: np.ndarray) -> Any:

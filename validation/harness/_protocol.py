@@ -35,6 +35,7 @@ __all__ = [
     "SubgroupVariable",
     "Subgroups",
     "Truth",
+    "UndefinedRule",
     "load_protocol",
     "protocol_schema",
     "read_protocol_yaml",
@@ -52,6 +53,10 @@ _ALLOWED_CI: dict[str, frozenset[str]] = {
     **{m: _BOOT for m in SEGMENTATION_METRICS},
     "lesion_sensitivity_at_fp": frozenset({"bootstrap_percentile"}),
 }
+#: What `endpoints[i].undefined` accepts (the one expectation every bad value is told).
+UNDEFINED_FORMS = "'exclude', 'worst' or a mapping {value: X} (X a finite number)"
+#: Range of an imputed value per metric (inclusive): distances in mm >= 0, overlaps in [0, 1].
+UNDEFINED_RANGE: dict[str, tuple[float, float]] = {"hd95": (0.0, math.inf), "dice": (0.0, 1.0), "nsd": (0.0, 1.0)}
 #: Older spellings accepted in protocols (locked files keep working), each recorded in
 #: ``result.json`` ``normalised`` as ``{"path", "given", "used"}``.
 CI_ALIASES: dict[str, str] = {
@@ -155,6 +160,24 @@ class Acceptance:
 
 
 @dataclass(frozen=True, slots=True)
+class UndefinedRule:
+    """Pre-specified rule for a case whose endpoint value is undefined (HD95 of an empty
+    prediction): ``"exclude"`` (the default; counted and stated), ``"worst"`` (the metric's worst
+    value, `validation.harness` docs) or ``"value"`` (impute ``value``). ``declared`` is False
+    when the protocol has no ``undefined`` key (the default applies)."""
+
+    rule: str = "exclude"
+    value: float | None = None
+    declared: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "declared": self.declared}
+        if self.value is not None:
+            out["value"] = self.value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     """One pre-specified endpoint; ``ci`` is the normalised CI-method name."""
 
@@ -166,6 +189,7 @@ class Endpoint:
     tolerance_mm: float | None = None
     fp_per_image: float | None = None
     radius_mm: float | None = None
+    undefined: UndefinedRule = UndefinedRule()
 
     @property
     def seg_key(self) -> str:
@@ -371,6 +395,8 @@ def schema_message(err: jsonschema.ValidationError, where: str) -> str:
     ``endpoints[1].ci``), the value (containers summarised) and what is expected."""
     path = list(err.absolute_path)
     v = err.validator
+    if len(path) >= 3 and path[0] == "endpoints" and path[2] == "undefined":  # one expectation for every form
+        return _invalid(_path(path), where, UNDEFINED_FORMS, err.instance)
     if v == "required":
         missing = next((k for k in err.validator_value if k not in (err.instance or {})), "?")
         return _invalid(_path(path + [missing]), where, "present", "missing")
@@ -472,6 +498,8 @@ def _semantic_errors(d: dict[str, Any], where: str) -> list[str]:
                 errs.append(_invalid("truth.mask_column", where, f"present for metric {m!r}", "missing"))
             if "predictions" in dev and "mask_column" not in dev:
                 errs.append(_invalid("device.mask_column", where, f"present for metric {m!r}", "missing"))
+        if "undefined" in ep:
+            errs += _undefined_errors(ep["undefined"], m, f"{at}.undefined", where)
         if m == "nsd" and "tolerance_mm" not in ep:
             errs.append(_invalid(f"{at}.tolerance_mm", where, "a tolerance in mm for 'nsd'", "missing"))
         if m == "lesion_sensitivity_at_fp":
@@ -496,6 +524,28 @@ def _semantic_errors(d: dict[str, Any], where: str) -> list[str]:
             errs.append(_invalid(f"subgroups.variables[{j}].labels", where,
                                  "one label per bin (len(bins) - 1) and given with bins", labels))
     return errs
+
+
+def _undefined_errors(u: Any, metric: str, at: str, where: str) -> list[str]:
+    """`endpoints[i].undefined`: only for segmentation metrics; an imputed value in the metric's range."""
+    if metric not in SEGMENTATION_METRICS:
+        return [_invalid(at, where, f"absent for metric {metric!r} (only {sorted(SEGMENTATION_METRICS)} "
+                         "have undefined values)", u)]
+    if isinstance(u, dict):
+        lo, hi = UNDEFINED_RANGE[metric]
+        x = u["value"]
+        if not lo <= x <= hi:
+            rng = f">= {lo:g} (mm)" if math.isinf(hi) else f"in [{lo:g}, {hi:g}]"
+            return [_invalid(f"{at}.value", where, f"a finite number {rng} for metric {metric!r}", x)]
+    return []
+
+
+def _undefined_rule(u: Any) -> UndefinedRule:
+    if u is None:
+        return UndefinedRule()
+    if isinstance(u, dict):
+        return UndefinedRule("value", float(u["value"]), True)
+    return UndefinedRule(str(u), None, True)
 
 
 def _label(v: Any) -> str:
@@ -529,7 +579,7 @@ def _parse(p: Path, raw: bytes, d: dict[str, Any], normalised: tuple[Normalised,
         Endpoint(id=ep["id"], metric=ep["metric"], ci=ep["ci"], confidence_level=float(ep.get("confidence_level", 0.95)),
                  acceptance=Acceptance(**ep["acceptance"]),
                  tolerance_mm=_opt_float(ep.get("tolerance_mm")), fp_per_image=_opt_float(ep.get("fp_per_image")),
-                 radius_mm=_opt_float(ep.get("radius_mm")))
+                 radius_mm=_opt_float(ep.get("radius_mm")), undefined=_undefined_rule(ep.get("undefined")))
         for ep in d["endpoints"]
     )
     sub = d.get("subgroups")
@@ -581,3 +631,5 @@ def load_protocol(path: str | Path) -> Protocol:
 
 #: Case-table column: 1 when the reference mask has foreground (the segmentation population).
 REF_NONEMPTY = "reference_mask_nonempty"
+#: Per-case value: diagonal of the image extent in mm (the worst HD95, `undefined: worst`).
+IMAGE_DIAGONAL = "image_diagonal_mm"

@@ -25,7 +25,7 @@ from validation.audit import AuditLog
 from validation.errors import IntegrityError, ProtocolError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
-from validation.harness._endpoints import CaseData, acceptance, estimate_endpoint
+from validation.harness._endpoints import CaseData, acceptance, add_exclusions, estimate_endpoint
 from validation.harness._lock import LockState
 from validation.harness._manifest import Manifest, prior_accesses
 from validation.harness._protocol import SEGMENTATION_METRICS, Protocol, load_protocol
@@ -135,7 +135,7 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
         data, table, reference_files, extra_info, w, evaluated = _evaluate(protocol, manifest, device, out,
                                                                          progress, executor)
         warnings += w
-        result = _compute(protocol, data, table, warnings, evaluated.table)
+        result = _compute(protocol, data, table, warnings, evaluated.table, extra_info.get("exclusions", {}))
         result.update({
             "schema": RESULT_SCHEMA,
             "samd_version": __version__,
@@ -266,8 +266,12 @@ def _evaluate(protocol: Protocol, manifest: Manifest, device: _Device, out: Path
     return data, cases, reference_files, info, warnings, evaluated
 
 
+#: Reason shown for each kind of case excluded before evaluation (``result.json`` ``exclusions``).
+_PRE_EXCLUSION_REASONS = {"out_of_domain": "outside the bundle's declared input domain (not scored)"}
+
+
 def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: list[str],
-             mtable: pd.DataFrame) -> dict[str, Any]:
+             mtable: pd.DataFrame, pre_excluded: dict[str, Any] | None = None) -> dict[str, Any]:
     boot = protocol.bootstrap
     reps, seed = boot.replicates, boot.seed
     all_idx = np.arange(len(data.case_ids))
@@ -276,6 +280,12 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
         r = estimate_endpoint(ep, data, all_idx, replicates=reps, rng=np.random.default_rng([seed, ei, 0, 0]))
         est = r["estimate"]
         passed, crit = acceptance(ep, est)
+        pop = r["extra"].get("population") or {  # an estimator without its own block: every case analysed
+            "definition": "evaluated cases", "n_eligible": int(all_idx.size), "n_analysed": int(all_idx.size),
+            "n_excluded": 0, "exclusions": [], "not_eligible": []}
+        for kind, ex in sorted((pre_excluded or {}).items()):
+            pop = add_exclusions(pop, _PRE_EXCLUSION_REASONS.get(kind, kind), list(ex.get("case_ids", [])))
+        r["extra"]["population"] = pop
         endpoints.append({"id": ep.id, "metric": ep.metric, **est.to_dict(), "ci": ep.ci,
                           "criterion": crit, "acceptance": ep.acceptance.to_dict(), "passed": passed,
                           **r["extra"], "notes": r["notes"]})

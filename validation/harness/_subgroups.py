@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from validation import stats as S
-from validation.harness._endpoints import CaseData, _counts, _kn, estimate_endpoint
+from validation.harness._endpoints import CaseData, _counts, _kn, analysed_values, estimate_endpoint
 from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS, Endpoint, SubgroupVariable, Subgroups
 from validation.errors import ProtocolError
 
@@ -93,8 +93,9 @@ def _interaction(col: str, ep: Endpoint, data: CaseData, levels: np.ndarray,
         return {**base, "test": "chi-square homogeneity (Pearson, no correction)",
                 "statistic": float(chi2), "pvalue": float(pv), "df": int(df)}
     if metric in SEGMENTATION_METRICS:
-        samples = [data.seg[ep.seg_key][levels == lev] for lev in names]
-        samples = [s[np.isfinite(s)] for s in samples if np.isfinite(s).sum() > 0]
+        # the endpoint's own analysis population and undefined rule, level by level
+        samples = [analysed_values(ep, data, np.flatnonzero(levels == lev)) for lev in names]
+        samples = [s for s in samples if s.size > 0]
         try:
             if len(samples) < 2:
                 raise ValueError("fewer than 2 levels with values")
