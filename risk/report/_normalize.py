@@ -111,6 +111,33 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
     return ident, missing
 
 
+#: Case ids shown per exclusion reason in a document (the rest are counted).
+_SHOWN_IDS = 30
+
+
+def _ids_text(e: Mapping[str, Any]) -> str:
+    ids = [str(c) for c in (e.get("case_ids") or [])]
+    if not ids:
+        return ""
+    more = len(ids) - min(len(ids), _SHOWN_IDS) + int(e.get("case_ids_not_listed") or 0)
+    return f" (case ids: {', '.join(ids[:_SHOWN_IDS])}{f' and {more} more' if more else ''})"
+
+
+def _population_lines(ep: Mapping[str, Any]) -> tuple[Any, Any, list[str]]:
+    """``(n_eligible, n_excluded, lines)`` of an endpoint's ``population`` block (harness
+    ``result.json``), else of its ``n_excluded`` / ``exclusions`` keys."""
+    pop = ep.get("population")
+    if not isinstance(pop, Mapping):
+        return None, ep.get("n_excluded"), _exclusions(ep.get("exclusions"))
+    lines = [f"{e.get('reason', 'excluded')}: {e.get('n')}{_ids_text(e)}" for e in pop.get("exclusions") or []]
+    und = ep.get("undefined")
+    if isinstance(und, Mapping) and und.get("rule") != "exclude" and und.get("n"):
+        shown = und.get("imputed", und.get("value"))
+        lines.append(f"{und['n']} undefined value(s) imputed by the pre-specified rule "
+                     f"'{und['rule']}' ({shown}){_ids_text(und)}")
+    return pop.get("n_eligible"), pop.get("n_excluded"), lines
+
+
 def _exclusions(x: Any) -> list[str]:
     """``exclusions`` of an endpoint as lines: ``[{reason, n}]``, ``{reason: n}`` or ``[str]``."""
     if isinstance(x, Mapping):
@@ -131,6 +158,7 @@ def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
     """Endpoints of a validation result, unrounded, with the numbers as floats."""
     rows = []
     for ep in run.result.get("endpoints", []):
+        n_eligible, n_excluded, exclusion_lines = _population_lines(ep)
         rows.append(
             {
                 "id": str(ep.get("id")),
@@ -143,8 +171,9 @@ def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
                 "n": ep.get("n"),
                 "criterion": ep.get("criterion"),
                 "passed": ep.get("passed"),
-                "n_excluded": ep.get("n_excluded"),
-                "exclusions": _exclusions(ep.get("exclusions")),
+                "n_eligible": n_eligible,
+                "n_excluded": n_excluded,
+                "exclusions": exclusion_lines,
                 "run_id": run.run_id,
             }
         )

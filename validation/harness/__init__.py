@@ -15,6 +15,7 @@ from validation.harness._protocol import (
     SubgroupVariable,
     Subgroups,
     Truth,
+    UndefinedRule,
     load_protocol,
     protocol_schema,
     read_protocol_yaml,
@@ -30,7 +31,7 @@ from validation.harness._steps import (
     result_metrics,
     strict_result,
 )
-from validation.harness._summary import format_summary
+from validation.harness._summary import format_summary, population_line
 
 __all__ = [
     "EXPERIMENT",
@@ -47,6 +48,7 @@ __all__ = [
     "SubgroupVariable",
     "Subgroups",
     "Truth",
+    "UndefinedRule",
     "ValidationOutcome",
     "check_manifest_files",
     "check_test_set",
@@ -56,6 +58,7 @@ __all__ = [
     "load_protocol",
     "log_result",
     "open_locked_run",
+    "population_line",
     "prior_accesses",
     "protocol_schema",
     "read_manifest",

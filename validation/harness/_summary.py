@@ -5,7 +5,32 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["format_summary"]
+__all__ = ["format_summary", "population_line"]
+
+
+def population_line(population: dict[str, Any], undefined: dict[str, Any] | None = None) -> str:
+    """One sentence on an estimate's analysis population, e.g. ``n = 107 analysed of 133 eligible;
+    26 excluded: hd95 undefined (empty prediction); rule: exclude``.
+
+    Parameters
+    ----------
+    population : dict
+        The ``population`` block of an endpoint or subgroup estimate in ``result.json``.
+    undefined : dict, optional
+        The estimate's ``undefined`` record (rule and cases touched); an imputing rule that
+        touched cases is stated.
+    """
+    p = population
+    text = f"n = {p['n_analysed']} analysed of {p['n_eligible']} eligible"
+    if p.get("n_excluded"):
+        why = "; ".join(f"{x['n']} {x['reason']}" for x in p.get("exclusions", []))
+        text += f"; {p['n_excluded']} excluded: {why}"
+    else:
+        text += "; none excluded"
+    if undefined and undefined.get("rule") != "exclude" and undefined.get("n"):
+        shown = undefined.get("imputed", undefined.get("value"))
+        text += f"; {undefined['n']} undefined value(s) imputed (rule: {undefined['rule']}, {shown})"
+    return text
 
 
 def _num(x: Any, digits: int) -> str:
@@ -52,6 +77,8 @@ def format_summary(result: dict[str, Any], *, digits: int = 3) -> str:
         lines.append(f"  {e['id']:<20} {e['metric']:<12} {_num(e['value'], digits)} "
                      f"[{_num(e['ci_low'], digits)}, {_num(e['ci_high'], digits)}] {e['method']}  "
                      f"{e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
+        if isinstance(e.get("population"), dict):
+            lines.append(f"  {'':<20} {population_line(e['population'], e.get('undefined'))}")
     lines += [f"warning: {w}" for w in result.get("warnings", [])]
     lines.append(f"verdict: {result['verdict']}")
     return "\n".join(lines)
