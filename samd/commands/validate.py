@@ -23,7 +23,7 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
             workers: int | None, scheduler: str | None) -> None:
     """Validate a device against PROTOCOL (YAML). Exit 0: all acceptance criteria met;
     1: some not met; 2: error (bad protocol, manifest mismatch, changed protocol, ...)."""
-    from validation.harness import run_validation
+    from validation.harness import population_line, run_validation
 
     outcome = run_validation(protocol, out_dir=out_dir, tracking_uri=tracking_uri, audit_log=audit_log,
                              actor=actor, signing_key=signing_key, relock_reason=relock_reason,
@@ -36,5 +36,7 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
         click.echo(f"  {e['id']:<20} {e['metric']:<12} {fmt_num(e['value'])!s:<8} "
                    f"[{fmt_num(e['ci_low'])}, {fmt_num(e['ci_high'])}] n={e.get('n')} "
                    f"{e['method']}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
+        if isinstance(e.get("population"), dict):  # n analysed of n eligible, exclusions and why
+            click.echo(f"  {'':<20} {population_line(e['population'], e.get('undefined'))}")
     echo_verdict(r, outcome.verdict, outcome.out_dir, note=", full precision")
     sys.exit(0 if outcome.verdict == "pass" else 1)

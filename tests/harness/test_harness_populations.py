@@ -124,6 +124,16 @@ def test_each_undefined_rule_equals_an_independent_computation(study: Any) -> No
         und = e["undefined"]
         assert und["rule"] == rule and und["n"] == 3 and und["case_ids"] == list(EMPTY_PRED)
         assert und["declared"] is (eid != "hd95_default")
+    # the subgroup interaction test analyses the same population with the same rule (scipy peer)
+    from scipy import stats as sps
+
+    order = sorted(masks)
+    for eid, rule in (("hd95_exclude", "exclude"), ("hd95_worst", "worst")):
+        levels = {lev: _vectors({c: masks[c] for i, c in enumerate(order) if "AB"[i % 2] == lev})[rule]
+                  for lev in "AB"}
+        h, pv = sps.kruskal(levels["A"], levels["B"])
+        t = next(t for t in o.result["interaction_tests"] if t["endpoint"] == eid)
+        assert (t["statistic"], t["pvalue"]) == (pytest.approx(h, abs=1e-12), pytest.approx(pv, abs=1e-12))
     # worst is the image diagonal, beyond any defined HD95 (BraTS: 373.13 mm for 240 x 240 x 155 at 1 mm)
     assert eps["hd95_worst"][1]["value"] > eps["hd95_exclude"][1]["value"]
     assert np.sqrt(240.0**2 + 240**2 + 155**2) == pytest.approx(373.13, abs=5e-3)
