@@ -210,3 +210,7 @@ def test_validation_result_reports_the_exclusion(domain_bundle: pathlib.Path, tm
                        tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", progress=False)
     assert o.result["exclusions"] == {"out_of_domain": {"count": 1, "case_ids": ["V3"]}}
     assert o.result["n_cases"] == 7
+    pop = o.result["endpoints"][0]["population"]  # stated in the endpoint's analysis population too
+    assert (pop["n_eligible"], pop["n_analysed"], pop["n_excluded"]) == (8, 7, 1)
+    assert pop["exclusions"] == [{"reason": "outside the bundle's declared input domain (not scored)", "n": 1,
+                                  "case_ids": ["V3"], "case_ids_not_listed": 0}]

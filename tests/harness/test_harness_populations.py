@@ -260,3 +260,22 @@ def test_excluded_cases_are_stated_in_the_rendered_report(study: Any, tmp_path: 
     assert ("3 undefined value(s) imputed by the pre-specified rule 'worst' (per-case image diagonal (mm)) "
             "(case ids: S03, S07, S10)") in text, text[text.find("hd95_worst"):][:600]
     assert "3 undefined value(s) imputed by the pre-specified rule 'value' (20.0)" in text
+
+
+def test_cases_excluded_before_evaluation_join_their_subgroup_level() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from validation.harness._protocol import SubgroupVariable
+    from validation.harness._run import _add_pre_exclusions
+
+    full = pd.DataFrame({"case_id": ["a", "b", "c", "d"], "site": ["X", "Y", "X", "Y"]})
+    empty = {"definition": "d", "n_eligible": 1, "n_analysed": 1, "n_excluded": 0, "exclusions": [], "not_eligible": []}
+    groups = [{"variable": "site", "level": lev, "endpoints": {"auc": {"population": dict(empty)}}} for lev in "XY"]
+    proto = SimpleNamespace(subgroups=SimpleNamespace(variables=(SubgroupVariable("site"),)))
+    _add_pre_exclusions(groups, proto, {"out_of_domain": {"count": 2, "case_ids": ["c", "d"]}}, full)  # type: ignore[arg-type]
+    for g, cid in zip(groups, "cd", strict=True):
+        p = g["endpoints"]["auc"]["population"]
+        assert (p["n_eligible"], p["n_analysed"], p["n_excluded"]) == (2, 1, 1)
+        assert p["exclusions"][0]["case_ids"] == [cid] and "input domain" in p["exclusions"][0]["reason"]

@@ -135,7 +135,8 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
         data, table, reference_files, extra_info, w, evaluated = _evaluate(protocol, manifest, device, out,
                                                                          progress, executor)
         warnings += w
-        result = _compute(protocol, data, table, warnings, evaluated.table, extra_info.get("exclusions", {}))
+        result = _compute(protocol, data, table, warnings, evaluated.table, extra_info.get("exclusions", {}),
+                          manifest.table)
         result.update({
             "schema": RESULT_SCHEMA,
             "samd_version": __version__,
@@ -271,7 +272,8 @@ _PRE_EXCLUSION_REASONS = {"out_of_domain": "outside the bundle's declared input 
 
 
 def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: list[str],
-             mtable: pd.DataFrame, pre_excluded: dict[str, Any] | None = None) -> dict[str, Any]:
+             mtable: pd.DataFrame, pre_excluded: dict[str, Any] | None = None,
+             full_table: pd.DataFrame | None = None) -> dict[str, Any]:
     boot = protocol.bootstrap
     reps, seed = boot.replicates, boot.seed
     all_idx = np.arange(len(data.case_ids))
@@ -295,6 +297,7 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
         groups, tests, sub_warn = subgroup_results(mtable, data, protocol.endpoints, protocol.subgroups,
                                                    replicates=reps, seed=seed, multiplicity=protocol.multiplicity)
         warnings += sub_warn
+        _add_pre_exclusions(groups, protocol, pre_excluded or {}, full_table if full_table is not None else mtable)
         for var in protocol.subgroups.variables:
             table[f"subgroup:{var.column}"] = subgroup_levels(mtable, var).to_numpy()
     for t in tests:
@@ -304,6 +307,23 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
     return {"verdict": verdict, "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
             "subgroups": groups, "interaction_tests": tests,
             "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": protocol.multiplicity}
+
+
+def _add_pre_exclusions(groups: list[dict[str, Any]], protocol: Protocol, pre_excluded: dict[str, Any],
+                        full_table: pd.DataFrame) -> None:
+    """Cases excluded before evaluation join the population of their subgroup level (from the full manifest)."""
+    if not groups or not any(ex.get("case_ids") for ex in pre_excluded.values()):
+        return
+    ids = full_table["case_id"].to_numpy()
+    for var in protocol.subgroups.variables:  # type: ignore[union-attr]
+        levels = subgroup_levels(full_table, var).to_numpy()
+        for g in (g for g in groups if g["variable"] == var.column):
+            at_level = set(ids[levels == g["level"]].tolist())
+            for kind, ex in sorted(pre_excluded.items()):
+                cases = [c for c in ex.get("case_ids", []) if c in at_level]
+                for e in g["endpoints"].values():
+                    if "population" in e:
+                        e["population"] = add_exclusions(e["population"], _PRE_EXCLUSION_REASONS.get(kind, kind), cases)
 
 
 def _write_outputs(protocol: Protocol, result: dict[str, Any], data: CaseData, table: pd.DataFrame,
