@@ -145,7 +145,7 @@ def test_population_blocks_state_every_excluded_case(study: Any) -> None:
     eps = {e["id"]: e for e in o.result["endpoints"]}
     pop = eps["hd95_default"]["population"]
     assert (pop["n_eligible"], pop["n_analysed"], pop["n_excluded"]) == (12, 9, 3)
-    assert pop["exclusions"] == [{"reason": "hd95 undefined (empty prediction); rule: exclude", "n": 3,
+    assert pop["exclusions"] == [{"reason": "empty prediction, hd95 undefined (rule: exclude)", "n": 3,
                                   "case_ids": list(EMPTY_PRED), "case_ids_not_listed": 0}]
     assert pop["not_eligible"] == [{"reason": "reference mask empty (not eligible)", "n": 2,
                                     "case_ids": list(EMPTY_REF), "case_ids_not_listed": 0}]
@@ -162,7 +162,7 @@ def test_population_blocks_state_every_excluded_case(study: Any) -> None:
             if eid == "hd95_default":
                 assert p["exclusions"][0]["case_ids"] == [c for c in EMPTY_PRED if c in level]
     text = format_summary(o.result)
-    assert "n = 9 analysed of 12 eligible; 3 excluded: 3 hd95 undefined (empty prediction); rule: exclude" in text
+    assert "n = 9 analysed of 12 eligible; 3 excluded: empty prediction, hd95 undefined (rule: exclude)" in text
     assert "3 undefined value(s) imputed (rule: value, 20.0)" in text
 
 
@@ -255,7 +255,7 @@ def test_excluded_cases_are_stated_in_the_rendered_report(study: Any, tmp_path: 
     render_submission(config_path=cfg, run_ids=[o.run_id], out_dir=tmp_path / "r", tracking_uri=uri,
                       pdf=False, draft=True)
     text = _text(tmp_path / "r" / "standalone_performance.html")
-    assert ("3 of 12 eligible (hd95 undefined (empty prediction); rule: exclude: 3 "
+    assert ("3 of 12 eligible (empty prediction, hd95 undefined (rule: exclude): 3 "
             "(case ids: S03, S07, S10))") in text, text[:4000]
     assert ("3 undefined value(s) imputed by the pre-specified rule 'worst' (per-case image diagonal (mm)) "
             "(case ids: S03, S07, S10)") in text, text[text.find("hd95_worst"):][:600]

@@ -182,7 +182,7 @@ def _segmentation_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replic
     touched: dict[str, Any] = {**rule.to_dict(), "n": int(undefined.sum()), **_ids(und_ids)}
     exclusions = []
     if rule.rule == "exclude" and undefined.any():
-        exclusions.append({"reason": f"{ep.metric} undefined (empty prediction); rule: exclude",
+        exclusions.append({"reason": f"empty prediction, {ep.metric} undefined (rule: exclude)",
                            "n": int(undefined.sum()), **_ids(und_ids)})
     if rule.rule == "worst":
         touched["imputed"] = "per-case image diagonal (mm)" if ep.metric == "hd95" else 0.0

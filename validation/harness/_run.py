@@ -283,7 +283,7 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
         est = r["estimate"]
         passed, crit = acceptance(ep, est)
         pop = r["extra"].get("population") or {  # an estimator without its own block: every case analysed
-            "definition": "evaluated cases", "n_eligible": int(all_idx.size), "n_analysed": int(all_idx.size),
+            "definition": "evaluated cases (images; the estimate's n counts its own units)", "n_eligible": int(all_idx.size), "n_analysed": int(all_idx.size),
             "n_excluded": 0, "exclusions": [], "not_eligible": []}
         for kind, ex in sorted((pre_excluded or {}).items()):
             pop = add_exclusions(pop, _PRE_EXCLUSION_REASONS.get(kind, kind), list(ex.get("case_ids", [])))

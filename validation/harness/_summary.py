@@ -10,7 +10,7 @@ __all__ = ["format_summary", "population_line"]
 
 def population_line(population: dict[str, Any], undefined: dict[str, Any] | None = None) -> str:
     """One sentence on an estimate's analysis population, e.g. ``n = 107 analysed of 133 eligible;
-    26 excluded: hd95 undefined (empty prediction); rule: exclude``.
+    26 excluded: empty prediction, hd95 undefined (rule: exclude)``.
 
     Parameters
     ----------
@@ -23,7 +23,8 @@ def population_line(population: dict[str, Any], undefined: dict[str, Any] | None
     p = population
     text = f"n = {p['n_analysed']} analysed of {p['n_eligible']} eligible"
     if p.get("n_excluded"):
-        why = "; ".join(f"{x['n']} {x['reason']}" for x in p.get("exclusions", []))
+        exc = p.get("exclusions", [])
+        why = exc[0]["reason"] if len(exc) == 1 else "; ".join(f"{x['n']} {x['reason']}" for x in exc)
         text += f"; {p['n_excluded']} excluded: {why}"
     else:
         text += "; none excluded"
