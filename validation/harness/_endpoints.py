@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 
 from validation.errors import ProtocolError
-from validation.harness._protocol import BINARY_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint
+from validation.harness._protocol import BINARY_METRICS, LESION_METRICS, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint
 from validation import stats as S
 from validation.stats import Estimate
 
 __all__ = ["CaseData", "acceptance", "estimate_endpoint"]
 
-_LOWER_IS_BETTER = frozenset({"hd95"})
+_LOWER_IS_BETTER = frozenset({"hd95", "fp_per_image"})
 #: protocol CI name -> the `bootstrap_ci` / `bootstrap_interval` method it selects (the protocol's
 #: CI names are the `validation.stats` names: `roc_auc`, `proportion_ci` take them as they are)
 _BOOTSTRAP_METHOD = {"bootstrap_percentile": "percentile", "bootstrap_bca": "bca"}
@@ -72,7 +72,7 @@ def estimate_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, *,
         return _binary_endpoint(metric, ci, data, idx, replicates, rng, cl)
     if metric in SEGMENTATION_METRICS:
         return _segmentation_endpoint(ep.seg_key, ci, data, idx, replicates, rng, cl)
-    if metric == "lesion_sensitivity_at_fp":
+    if metric in LESION_METRICS:
         est, extra, notes = _lesion_endpoint(ep, data, idx, replicates, rng, cl)
         return {"estimate": est, "extra": extra, "notes": notes}
     raise ProtocolError(f"endpoint metric {metric!r} is not supported")  # pragma: no cover - schema lists every metric
@@ -185,9 +185,24 @@ def acceptance(ep: Endpoint, est: Estimate) -> tuple[bool, str]:
 
 def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: int,
                      rng: np.random.Generator, cl: float) -> tuple[Estimate, dict[str, Any], list[str]]:
-    """Lesion-level sensitivity at ``fp_per_image`` via `validation.metrics` (cluster bootstrap
-    over ``patient_id`` when the manifest has it, else over cases)."""
-    from validation.metrics import lesion_sensitivity_at_fp, match_detections
+    """Lesion-level endpoints via `validation.metrics` (cluster bootstrap over ``patient_id``
+    when the manifest has it, else over images):
+
+    * ``lesion_sensitivity_at_fp``: sensitivity at ``fp_per_image`` on the FROC curve; ``nan``
+      ("not reached") when the curve stops before that rate; records ``fp_rate_reached`` and, when
+      reached, the threshold and FP rate actually achieved there;
+    * ``lesion_sensitivity`` / ``fp_per_image``: at the locked candidate threshold.
+
+    The population (images analysed, images without detection rows and what they were taken to
+    mean, lesions, candidates, cluster unit) is recorded with every estimate.
+    """
+    from validation.metrics import (
+        fp_per_image_at_threshold,
+        froc_operating_point,
+        lesion_sensitivity_at_fp,
+        lesion_sensitivity_at_threshold,
+        match_detections,
+    )
 
     det = data.detection
     if det is None:  # pragma: no cover - build_case_data reads the tables for this metric
@@ -196,10 +211,23 @@ def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: 
     keep = set(cases.tolist())
     lk = np.isin(det["l_case"], list(keep))
     ck = np.isin(det["c_case"], list(keep))
-    extra = {"n_lesions": int(lk.sum()), "n_candidates": int(ck.sum()), "n_images": int(cases.size)}
-    if not lk.any():
-        return Estimate(math.nan, math.nan, math.nan, cl, "cluster-bootstrap-percentile", 0), extra, [
-            "no reference lesions in these cases"]
+    no_rows = [c for c in det.get("cases_without_rows", []) if c in keep]
+    extra: dict[str, Any] = {
+        "n_lesions": int(lk.sum()), "n_candidates": int(ck.sum()), "n_images": int(cases.size),
+        "population": {"n_images_analysed": int(cases.size), "n_images_without_detection_rows": len(no_rows),
+                       "missing_detections": det.get("missing_detections", "error"),
+                       "cluster": "patient_id" if det["patient"] is not None else "image",
+                       "coordinates": f"{det.get('ndim', 3)}-D mm"}}
+    metric = ep.metric
+    thr = det.get("candidate_threshold")
+    if metric != "lesion_sensitivity_at_fp":
+        extra.update(candidate_threshold=thr, candidate_threshold_source=det.get("candidate_threshold_source"))
+    n_est = int(cases.size) if metric == "fp_per_image" else 0
+    if (not lk.any() and metric != "fp_per_image") or cases.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, cl, "cluster-bootstrap-percentile", n_est), extra, [
+            "no reference lesions in these cases" if cases.size else "no images in these cases"]
+    if thr is None and metric != "lesion_sensitivity_at_fp":  # pragma: no cover - the protocol check requires one
+        raise ProtocolError(f"endpoint {ep.id!r}: no candidate threshold (device.detection_threshold)")
     clusters = None if det["patient"] is None else {c: det["patient"][c] for c in cases.tolist()}
     match = match_detections(
         cases.tolist(),
@@ -207,6 +235,23 @@ def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: 
         {"case": det["c_case"][ck], "score": det["c_score"][ck], "center_mm": det["c_center"][ck]},
         criterion="center_in_radius", radius_mm=ep.radius_mm, clusters=clusters,
     )
-    est = lesion_sensitivity_at_fp(match, float(ep.fp_per_image or 0.0), confidence_level=cl,
-                                   n_resamples=replicates, rng=rng)
-    return est, extra, []
+    extra["population"]["n_clusters"] = int(match.case_cluster.max()) + 1
+    notes: list[str] = []
+    if metric == "lesion_sensitivity":
+        est = lesion_sensitivity_at_threshold(match, float(thr), confidence_level=cl,  # type: ignore[arg-type]
+                                              n_resamples=replicates, rng=rng)
+    elif metric == "fp_per_image":
+        est = fp_per_image_at_threshold(match, float(thr), confidence_level=cl,  # type: ignore[arg-type]
+                                        n_resamples=replicates, rng=rng)
+    else:
+        f = float(ep.fp_per_image or 0.0)
+        op = froc_operating_point(match, f)
+        extra["fp_rate_reached"] = op.fp_rate_reached
+        extra["reached"] = op.reached
+        if op.reached:
+            extra["threshold_at_fp"] = op.threshold
+            extra["fp_per_image_achieved"] = op.fp_per_image
+        else:
+            notes.append(f"not reached (highest FP rate reached: {op.fp_rate_reached:.3f})")
+        est = lesion_sensitivity_at_fp(match, f, confidence_level=cl, n_resamples=replicates, rng=rng)
+    return est, extra, notes
