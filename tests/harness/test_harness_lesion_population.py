@@ -65,6 +65,9 @@ def test_operating_point_endpoints_hand_worked_2d(tmp_path: Path) -> None:
     s = ep["s2fp"]
     assert s["reached"] is False and s["fp_rate_reached"] == 0.5 and s["passed"] is False
     assert s["value"] == "nan" and "not reached (highest FP rate reached: 0.500)" in s["notes"]
+    froc = o.result["froc"]
+    assert froc["operating_point"] == {"threshold": 0.5, "sensitivity": 0.5, "fp_per_image": 0.25}
+    assert froc["fp_rate_reached"] == 0.5 and froc["curve"]["sensitivity"][-1] == 1.0
     text = format_summary(o.result)
     assert "not reached (highest FP rate reached: 0.500)" in text and "fpi" in text
 

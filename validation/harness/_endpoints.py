@@ -13,7 +13,7 @@ from validation.harness._protocol import BINARY_METRICS, LESION_METRICS, REF_NON
 from validation import stats as S
 from validation.stats import Estimate
 
-__all__ = ["CaseData", "acceptance", "estimate_endpoint"]
+__all__ = ["CaseData", "acceptance", "estimate_endpoint", "lesion_froc"]
 
 _LOWER_IS_BETTER = frozenset({"hd95", "fp_per_image"})
 #: protocol CI name -> the `bootstrap_ci` / `bootstrap_interval` method it selects (the protocol's
@@ -255,3 +255,37 @@ def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: 
             notes.append(f"not reached (highest FP rate reached: {op.fp_rate_reached:.3f})")
         est = lesion_sensitivity_at_fp(match, f, confidence_level=cl, n_resamples=replicates, rng=rng)
     return est, extra, notes
+
+
+def lesion_froc(ep: Endpoint, data: CaseData, *, replicates: int, rng: np.random.Generator,
+                n_points: int = 61) -> dict[str, Any] | None:
+    """FROC curve of the run's lesion matching (``ep``'s hit rule) with a pointwise
+    cluster-bootstrap percentile band over an FP-rate grid from 0 to the highest FP rate reached,
+    and the locked operating point (candidate threshold) when one is declared. For the FROC
+    figure of the performance report; ``None`` without reference lesions."""
+    from validation.metrics import froc_band, froc_curve, match_detections
+
+    det = data.detection
+    if det is None or len(det["l_case"]) == 0:
+        return None
+    cases = data.case_ids
+    clusters = None if det["patient"] is None else {c: det["patient"][c] for c in cases.tolist()}
+    match = match_detections(
+        cases.tolist(), {"case": det["l_case"], "center_mm": det["l_center"], "diameter_mm": det["l_diam"]},
+        {"case": det["c_case"], "score": det["c_score"], "center_mm": det["c_center"]},
+        criterion="center_in_radius", radius_mm=ep.radius_mm, clusters=clusters)
+    top = match.fp_score.size / match.n_images
+    grid = np.linspace(0.0, top, n_points) if top > 0 else np.zeros(1)
+    band = froc_band(match, grid, confidence_level=ep.confidence_level, n_resamples=replicates, rng=rng)
+    curve = froc_curve(match)
+    out: dict[str, Any] = {"endpoint": ep.id, "criterion": match.criterion, "n_lesions": match.n_lesions,
+                           "n_images": match.n_images, **band.to_dict(),
+                           "curve": {"fp_per_image": curve.fp_per_image.tolist(),
+                                     "sensitivity": curve.sensitivity.tolist()}}
+    thr = det.get("candidate_threshold")
+    if thr is not None:
+        out["operating_point"] = {
+            "threshold": float(thr),
+            "sensitivity": float(np.mean(match.lesion_score >= thr)),
+            "fp_per_image": float(np.sum(match.fp_score >= thr) / match.n_images)}
+    return out

@@ -25,10 +25,10 @@ from validation.audit import AuditLog
 from validation.errors import IntegrityError, ProtocolError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
-from validation.harness._endpoints import CaseData, acceptance, estimate_endpoint
+from validation.harness._endpoints import CaseData, acceptance, estimate_endpoint, lesion_froc
 from validation.harness._lock import LockState
 from validation.harness._manifest import Manifest, prior_accesses
-from validation.harness._protocol import SEGMENTATION_METRICS, Protocol, load_protocol
+from validation.harness._protocol import LESION_METRICS, SEGMENTATION_METRICS, Protocol, load_protocol
 from validation.harness._steps import (
     check_test_set,
     log_result,
@@ -291,7 +291,10 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
         for k in ("statistic", "pvalue", "pvalue_adjusted"):
             t[k] = encode_float(t[k])
     verdict = "pass" if all(e["passed"] for e in endpoints) else "fail"
-    return {"verdict": verdict, "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
+    lesion_ep = next((ep for ep in protocol.endpoints if ep.metric in LESION_METRICS), None)
+    froc = None if lesion_ep is None else lesion_froc(lesion_ep, data, replicates=reps,
+                                                      rng=np.random.default_rng([seed, 98]))
+    return {"verdict": verdict, **({"froc": froc} if froc is not None else {}), "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
             "subgroups": groups, "interaction_tests": tests,
             "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": protocol.multiplicity}
 
