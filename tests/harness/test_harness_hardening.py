@@ -379,7 +379,7 @@ def test_shipped_example_protocol_parses_without_aliases(tmp_path: Path) -> None
         text = text.replace(k, v)
     p = load_protocol(_write(tmp_path, text))
     assert p.normalised == () and p.mode == "bundle" and p.device.threshold == 0.9980661869049072
-    assert [e.ci for e in p.endpoints] == ["wilson", "wilson", "delong"] + ["bootstrap_percentile"] * 4
+    assert [e.ci for e in p.endpoints] == ["wilson", "wilson", "delong"] + ["bootstrap_percentile"] * 6
 
 
 @pytest.mark.parametrize("key", ["k" * 5000, "a\nb", "=cmd|' /C calc'!A0", "é" * 100])
