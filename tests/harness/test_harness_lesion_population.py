@@ -108,3 +108,24 @@ def test_operating_point_needs_a_threshold(tmp_path: Path) -> None:
     p.write_text(p.read_text().replace("  detection_threshold: 0.5\n", ""))
     with pytest.raises(ProtocolError, match=r"`device.detection_threshold`"):
         load_protocol(p)
+
+
+@pytest.mark.parametrize(("rule", "declared", "error"), [
+    ("max_probability", "0.25", "differs from the bundle's locked threshold 0.5"),
+    ("largest_lesion_volume_mm3", None, "lesion operating-point endpoints need `device.detection_threshold`"),
+])
+def test_bundle_candidate_threshold_is_the_locked_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       rule: str, declared: str | None, error: str) -> None:
+    from types import SimpleNamespace
+
+    import samd_core
+
+    model = SimpleNamespace(threshold=0.5, manifest_sha256="b" * 64, settings=SimpleNamespace(case_score_rule=rule))
+    monkeypatch.setattr(samd_core, "load_locked", lambda path: model)
+    p = _study(tmp_path)
+    (tmp_path / "bundle").mkdir()
+    text = p.read_text().replace("  predictions: predictions.csv\n  detections: detections.csv\n", "  bundle: bundle\n")
+    text = text.replace("  detection_threshold: 0.5\n", "" if declared is None else f"  detection_threshold: {declared}\n")
+    p.write_text(text)
+    with pytest.raises(ProtocolError, match=error):
+        _run(tmp_path, p)

@@ -274,10 +274,6 @@ def _read_detection(protocol: Protocol, manifest: Manifest, table: pd.DataFrame,
     cand_thr = dev.detection_threshold if dev.detection_threshold is not None else threshold
     source = "device.detection_threshold" if dev.detection_threshold is not None else (
         "bundle locked threshold" if protocol.mode == "bundle" else "device.threshold")
-    if protocol.mode == "bundle" and dev.detection_threshold is not None and threshold is not None \
-            and dev.detection_threshold != threshold:
-        raise ProtocolError(f"`device.detection_threshold` {dev.detection_threshold!r} differs from the bundle's "
-                            f"locked threshold {threshold!r}; omit it to use the bundle's")
     table["n_lesions"] = table["case_id"].map(les["case_id"].value_counts()).fillna(0).astype(int)
     table["n_candidates"] = table["case_id"].map(cand["case_id"].value_counts()).fillna(0).astype(int)
     table["detection_rows"] = table["case_id"].isin(with_rows).astype(int) if not from_model else 1

@@ -201,6 +201,15 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
             if declared is not None and declared != str(getattr(model, field)):
                 raise ProtocolError(f"`device.{field}` of the protocol must be the bundle's {field} "
                                     f"{str(getattr(model, field))!r}; got {declared!r}")
+        rule = getattr(getattr(model, "settings", None), "case_score_rule", "max_probability")
+        if rule != "max_probability" and dev.detection_threshold is None and any(
+                ep.metric in LESION_METRICS - {"lesion_sensitivity_at_fp"} for ep in protocol.endpoints):
+            raise ProtocolError(f"the bundle's case score rule is {rule!r}: its locked case threshold is not on "
+                                "the candidates' probability scale; lesion operating-point endpoints need "
+                                "`device.detection_threshold`")
+        if rule == "max_probability" and dev.detection_threshold is not None and dev.detection_threshold != locked:
+            raise ProtocolError(f"`device.detection_threshold` {dev.detection_threshold!r} differs from the bundle's "
+                                f"locked threshold {locked!r}; omit it to use the bundle's")
         sha = str(model.manifest_sha256)
         info = {"mode": "bundle", "bundle": path.name, "bundle_manifest_sha256": sha}
         device = _Device("bundle", sha, info, locked, None, path)
