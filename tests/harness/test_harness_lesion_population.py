@@ -129,3 +129,15 @@ def test_bundle_candidate_threshold_is_the_locked_one(tmp_path: Path, monkeypatc
     p.write_text(text)
     with pytest.raises(ProtocolError, match=error):
         _run(tmp_path, p)
+
+
+@pytest.mark.parametrize(("hi", "ok"), [(0.59, True), (0.6, False), (0.8, False)])
+def test_fp_per_image_is_lower_is_better_in_non_inferiority(hi: float, ok: bool) -> None:
+    from validation.harness import Acceptance, Endpoint
+    from validation.harness._endpoints import acceptance
+    from validation.stats import Estimate
+
+    ep = Endpoint(id="fpi", metric="fp_per_image", ci="bootstrap_percentile", confidence_level=0.95,
+                  acceptance=Acceptance(margin=0.1, reference=0.5))
+    passed, crit = acceptance(ep, Estimate(0.4, 0.3, hi, 0.95, "cluster-bootstrap-percentile", 10))
+    assert passed is ok and crit == "non-inferiority: ci_high < 0.5 + 0.1"
