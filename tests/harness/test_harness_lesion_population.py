@@ -68,6 +68,7 @@ def test_operating_point_endpoints_hand_worked_2d(tmp_path: Path) -> None:
     froc = o.result["froc"]
     assert froc["operating_point"] == {"threshold": 0.5, "sensitivity": 0.5, "fp_per_image": 0.25}
     assert froc["fp_rate_reached"] == 0.5 and froc["curve"]["sensitivity"][-1] == 1.0
+    assert (tmp_path / "out" / "plots" / "froc.png").is_file() and (tmp_path / "out" / "plots" / "froc.svg").is_file()
     text = format_summary(o.result)
     assert "not reached (highest FP rate reached: 0.500)" in text and "fpi" in text
 

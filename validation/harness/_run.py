@@ -332,6 +332,8 @@ def _write_outputs(protocol: Protocol, result: dict[str, Any], data: CaseData, t
             higher = sc is None or sc.higher_is_positive
             files["plots"] += _plots.calibration_plot(data.y, raw if higher else 1 - raw, plots)
     files["plots"] += _plots.forest_plot(result["endpoints"], result["subgroups"], plots)
+    if result.get("froc"):
+        files["plots"] += _plots.froc_plot(result["froc"], plots)
     return files
 
 
