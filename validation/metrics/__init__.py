@@ -2,9 +2,9 @@
 
 from validation.metrics._detection import (
     DetectionMatchResult,
-    FROCBand,
+    FROCBandResult,
     FROCCurveResult,
-    FROCOperatingPoint,
+    FROCOperatingPointResult,
     extract_lesions,
     fp_per_image_at_threshold,
     froc_band,
@@ -27,9 +27,9 @@ from validation.metrics._surface import (
 
 __all__ = [
     "DetectionMatchResult",
-    "FROCBand",
+    "FROCBandResult",
     "FROCCurveResult",
-    "FROCOperatingPoint",
+    "FROCOperatingPointResult",
     "SurfaceDistancesResult",
     "SurfaceMetricsResult",
     "average_symmetric_surface_distance",

@@ -48,9 +48,9 @@ from validation.stats._bootstrap import percentile_interval
 
 __all__ = [
     "DetectionMatchResult",
-    "FROCBand",
+    "FROCBandResult",
     "FROCCurveResult",
-    "FROCOperatingPoint",
+    "FROCOperatingPointResult",
     "extract_lesions",
     "fp_per_image_at_threshold",
     "froc_band",
@@ -377,7 +377,7 @@ def lesion_sensitivity_at_fp(
 
 
 @dataclass(frozen=True)
-class FROCOperatingPoint:
+class FROCOperatingPointResult:
     """The FROC point used for "sensitivity at ``fp_per_image_target`` FP/image".
 
     Attributes
@@ -409,7 +409,7 @@ class FROCOperatingPoint:
                 "fp_per_image": self.fp_per_image, "sensitivity": self.sensitivity}
 
 
-def froc_operating_point(match: DetectionMatchResult, fp_per_image: float) -> FROCOperatingPoint:
+def froc_operating_point(match: DetectionMatchResult, fp_per_image: float) -> FROCOperatingPointResult:
     """Where "sensitivity at ``fp_per_image`` FP/image" is read on the FROC curve, and whether
     the curve reaches that FP rate at all (see `lesion_sensitivity_at_fp`)."""
     function = "froc_operating_point"
@@ -421,11 +421,11 @@ def froc_operating_point(match: DetectionMatchResult, fp_per_image: float) -> FR
     top = float(match.fp_score.size / match.n_images)
     nan = float("nan")
     if top < f - 1e-12 or match.n_lesions == 0:
-        return FROCOperatingPoint(f, bool(top >= f - 1e-12), top, nan, nan, nan)
+        return FROCOperatingPointResult(f, bool(top >= f - 1e-12), top, nan, nan, nan)
     c = froc_curve(match)
     ok = np.flatnonzero(c.fp_per_image <= f + 1e-12)
     j = int(ok[-1])  # thresholds descending: the last admissible point has the highest sensitivity
-    return FROCOperatingPoint(f, True, top, float(c.thresholds[j]), float(c.fp_per_image[j]),
+    return FROCOperatingPointResult(f, True, top, float(c.thresholds[j]), float(c.fp_per_image[j]),
                               float(c.sensitivity[j]))
 
 
@@ -535,7 +535,7 @@ def fp_per_image_at_threshold(
 
 # ---------------------------------------------------------------------- FROC band
 @dataclass(frozen=True, eq=False)
-class FROCBand:
+class FROCBandResult:
     """FROC sensitivity over an FP-rate grid with a pointwise cluster-bootstrap percentile band;
     ``nan`` beyond ``fp_rate_reached`` (the curve stops there)."""
 
@@ -555,7 +555,7 @@ class FROCBand:
 
 
 def froc_band(match: DetectionMatchResult, fp_grid: Sequence[float], *, confidence_level: float = 0.95,
-              n_resamples: int = 1000, rng: np.random.Generator | int | None = None) -> FROCBand:
+              n_resamples: int = 1000, rng: np.random.Generator | int | None = None) -> FROCBandResult:
     """FROC step curve on ``fp_grid`` (FP/image) with a pointwise cluster-bootstrap band."""
     function = "froc_band"
     if match.n_lesions == 0:
@@ -580,7 +580,7 @@ def froc_band(match: DetectionMatchResult, fp_grid: Sequence[float], *, confiden
             if r.size:
                 lo[j], hi[j] = percentile_interval(r, level)
     point[beyond] = lo[beyond] = hi[beyond] = np.nan
-    return FROCBand(grid, point, lo, hi, level, int(n_resamples), top)
+    return FROCBandResult(grid, point, lo, hi, level, int(n_resamples), top)
 
 
 # ---------------------------------------------------------------------- masks -> lesions
