@@ -226,7 +226,7 @@ def build_context(
         {"run_id": r.run_id, "source": src_of[r.run_id], "verdict": r.result.get("verdict"),
          "protocol_sha256": r.result.get("protocol_sha256"), "manifest_sha256": r.result.get("manifest_sha256"),
          "endpoints": endpoint_rows(r), "subgroups": subgroup_rows(r),
-         "tables": list(r.tables),
+         "tables": list(r.tables), "froc": r.result.get("froc"),
          "samd_version": r.tags.get("samd.version", r.params.get("samd_version")),
          "interaction_tests": [
              {k: t.get(k) for k in ("variable", "endpoint", "statistic", "pvalue", "pvalue_adjusted")}

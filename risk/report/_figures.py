@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIGURE_FONT_PT", "Figure", "endpoint_family", "forest_figures", "roc_figure"]
+__all__ = ["FIGURE_FONT_PT", "Figure", "endpoint_family", "forest_figures", "froc_figure", "roc_figure"]
 
 #: Font size of all figure text, in points at the drawn size (figures are never shown smaller).
 FIGURE_FONT_PT = 8.0
@@ -24,6 +24,7 @@ _WIDTH_IN = 6.5
 #: metric name pattern -> (family id, axis label)
 _FAMILIES: tuple[tuple[str, str, str], ...] = (
     (r"auc|auroc|roc_auc|auc_", "auc", "Area under the ROC curve"),
+    (r"^fp_per_image$", "fp_per_image", "False positives per image"),
     (r"sensitivity|specificity|ppv|npv|accuracy|precision|recall|proportion|rate|dice|iou|jaccard|kappa",
      "proportion", "Proportion"),
     (r"_mm$|hd95|hausdorff|assd|distance|mm", "distance_mm", "Distance (mm)"),
@@ -188,3 +189,63 @@ def roc_figure(
     plt.close(fig)
     return Figure("roc.png", f"ROC curve{label} ({int(y.sum())} positive, {int((1 - y).sum())} negative cases){op}.",
                   run_id)
+
+
+def froc_figure(
+    froc: Mapping[str, Any] | None,
+    endpoints: Sequence[Mapping[str, Any]],
+    out_dir: Path,
+    *,
+    run_id: str,
+    label: str = "",
+) -> Figure | None:
+    """FROC curve with its pointwise cluster-bootstrap band and the locked operating point.
+
+    ``froc`` is ``result.json`` ``froc`` (written by ``samd validate`` when the protocol has a
+    lesion endpoint): the empirical step curve, the band on an FP-rate grid up to the highest
+    FP rate reached, and the operating point at the locked candidate threshold. The run's
+    ``lesion_sensitivity`` / ``fp_per_image`` endpoints give the operating point's CIs.
+    Returns None without a FROC record.
+    """
+    if not isinstance(froc, Mapping) or not isinstance(froc.get("curve"), Mapping):
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(_WIDTH_IN * 0.75, _WIDTH_IN * 0.5))
+    grid, lo, hi = (froc.get(k) or [] for k in ("fp_per_image", "ci_low", "ci_high"))
+    pts = [(x, a, b) for x, a, b in zip(grid, lo, hi, strict=False) if _finite(x, a, b)]
+    level = froc.get("confidence_level")
+    if pts:
+        ax.fill_between([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], step="post",
+                        color="#9ab", alpha=0.5, linewidth=0,
+                        label=f"{level:.0%} pointwise cluster-bootstrap band" if _finite(level) else "bootstrap band")
+    cx, cy = froc["curve"].get("fp_per_image", []), froc["curve"].get("sensitivity", [])
+    ax.step(cx, cy, where="post", color="black", linewidth=1.0, label="empirical FROC")
+    top = froc.get("fp_rate_reached")
+    op = froc.get("operating_point")
+    text = ""
+    if isinstance(op, Mapping) and _finite(op.get("fp_per_image"), op.get("sensitivity")):
+        x, y = float(op["fp_per_image"]), float(op["sensitivity"])
+        by = {str(e["metric"]): e for e in endpoints}
+        se, fp = by.get("lesion_sensitivity"), by.get("fp_per_image")
+        if se and fp and _finite(se["ci_low"], se["ci_high"], fp["ci_low"], fp["ci_high"]):
+            ax.errorbar([x], [y], xerr=[[x - fp["ci_low"]], [fp["ci_high"] - x]],
+                        yerr=[[y - se["ci_low"]], [se["ci_high"] - y]], fmt="s", color="#a00", markersize=5,
+                        capsize=2, linewidth=1.0, label="locked operating point (CI)")
+        else:
+            ax.plot([x], [y], "s", color="#a00", label="locked operating point")
+        text = (f"; locked operating point (candidate threshold {float(op['threshold']):.4g}): "
+                f"sensitivity {y:.3f} at {x:.3f} false positives per image")
+    if _finite(top):
+        ax.axvline(float(top), color="#999", linestyle=":", linewidth=0.8)
+    ax.set_xlabel("False positives per image")
+    ax.set_ylabel("Lesion sensitivity")
+    ax.set_ylim(-0.01, 1.15)
+    ax.set_xlim(left=0)
+    ax.legend(loc="upper left", frameon=False)
+    ax.grid(color="#ddd", linewidth=0.5)
+    _save(fig, out_dir / "froc.png")
+    plt.close(fig)
+    reached = f"; the curve ends at {float(top):.3f} false positives per image (dotted line)" if _finite(top) else ""
+    return Figure("froc.png", f"FROC curve{label} ({froc.get('n_lesions')} lesions, {froc.get('n_images')} images; "
+                              f"hit rule {froc.get('criterion')}){reached}{text}; band: pointwise percentile "
+                              "interval of sensitivity, patients (or images) resampled.", run_id)

@@ -175,6 +175,10 @@ def endpoint_rows(run: RunRecord) -> list[dict[str, Any]]:
                 "n_excluded": n_excluded,
                 "exclusions": exclusion_lines,
                 "run_id": run.run_id,
+                # lesion sensitivity at an FP rate: False when the FROC curve stops before it
+                "reached": ep.get("reached"),
+                "fp_rate_reached": _as_float(ep.get("fp_rate_reached")),
+                "population": ep.get("population") if isinstance(ep.get("population"), Mapping) else None,
             }
         )
     return rows

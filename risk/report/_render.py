@@ -169,7 +169,7 @@ def _draw_figures(ctx: Mapping[str, Any], out: Path) -> None:
     """Draw each validation run's figures into ``out/figures`` and number them for the documents."""
     import pandas as pd
 
-    from risk.report._figures import forest_figures, roc_figure
+    from risk.report._figures import forest_figures, froc_figure, roc_figure
 
     number = 0
     prov = ctx["standalone_provenance"]
@@ -188,6 +188,9 @@ def _draw_figures(ctx: Mapping[str, Any], out: Path) -> None:
                                  label=label)
                 if fig is not None:
                     drawn.append((fig, [*sources, f"{art} (SHA-256 {sha256_file(Path(cases))})"]))
+        froc = froc_figure(v.get("froc"), v["endpoints"], fig_dir, run_id=v["run_id"], label=label)
+        if froc is not None:
+            drawn.append((froc, sources))
         drawn = [(f, sources) for f in forest_figures(v["endpoints"], v["subgroups"], fig_dir, run_id=v["run_id"],
                                                       label=label)] + drawn
         v["figures"] = []

@@ -33,8 +33,10 @@ def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: st
     from risk.report import fmt_num  # rounded for people; result.json keeps full precision
 
     for e in r["endpoints"]:
-        click.echo(f"  {e['id']:<20} {e['metric']:<12} {fmt_num(e['value'])!s:<8} "
-                   f"[{fmt_num(e['ci_low'])}, {fmt_num(e['ci_high'])}] n={e.get('n')} "
+        shown = (f"not reached (highest FP rate reached: {fmt_num(e.get('fp_rate_reached'))})"
+                 if e.get("reached") is False else  # sensitivity at an FP rate the FROC curve never attains
+                 f"{fmt_num(e['value'])!s:<8} [{fmt_num(e['ci_low'])}, {fmt_num(e['ci_high'])}]")
+        click.echo(f"  {e['id']:<20} {e['metric']:<12} {shown} n={e.get('n')} "
                    f"{e['method']}  {e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
         if isinstance(e.get("population"), dict):  # n analysed of n eligible, exclusions and why
             click.echo(f"  {'':<20} {population_line(e['population'], e.get('undefined'))}")

@@ -36,6 +36,8 @@ device:
   threshold: 0.5
   mask_column: mask
   detections: det.csv
+  detection_threshold: 0.5
+  missing_detections: no_findings
   image_column: path
 manifest: manifest.csv
 truth: {column: label, positive: "1", negative: "0", mask_column: ref, lesions: les.csv}
@@ -44,6 +46,7 @@ endpoints:
   - {id: sens, metric: sensitivity, ci: wilson, acceptance: {margin: 0.1, reference: 0.8}}
   - {id: nsd, metric: nsd, tolerance_mm: 2.0, ci: bootstrap_percentile, acceptance: {value_at_least: 0.5}}
   - {id: les, metric: lesion_sensitivity_at_fp, fp_per_image: 1.0, radius_mm: 5.0, ci: bootstrap_percentile, acceptance: {value_at_least: 0.5}}
+  - {id: fpi, metric: fp_per_image, ci: bootstrap_percentile, acceptance: {value_at_most: 1.0}}
 subgroups:
   min_size: 2
   variables:
@@ -376,7 +379,7 @@ def test_shipped_example_protocol_parses_without_aliases(tmp_path: Path) -> None
         text = text.replace(k, v)
     p = load_protocol(_write(tmp_path, text))
     assert p.normalised == () and p.mode == "bundle" and p.device.threshold == 0.9980661869049072
-    assert [e.ci for e in p.endpoints] == ["wilson", "wilson", "delong"] + ["bootstrap_percentile"] * 4
+    assert [e.ci for e in p.endpoints] == ["wilson", "wilson", "delong"] + ["bootstrap_percentile"] * 6
 
 
 @pytest.mark.parametrize("key", ["k" * 5000, "a\nb", "=cmd|' /C calc'!A0", "é" * 100])

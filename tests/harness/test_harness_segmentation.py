@@ -117,6 +117,8 @@ def test_harness_lesion_sensitivity_at_fp_endpoint(tmp_path: Path) -> None:
         for _ in range(int(rng.integers(0, 3))):
             c = [float(v) for v in rng.uniform(10, 90, 3)]
             det.append(f"D{i:02d},{float(rng.uniform(0.0, 0.7))!r},{c[0]!r},{c[1]!r},{c[2]!r}")
+        if not any(r.startswith(f"D{i:02d},") for r in det):
+            det.append(f"D{i:02d},,,,")  # image read, no candidates
     for name, rows in (("manifest", man), ("lesions", les), ("detections", det)):
         (tmp_path / f"{name}.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "predictions.csv").write_text("case_id\n" + "".join(f"D{i:02d}\n" for i in range(n)))
@@ -126,7 +128,7 @@ def test_harness_lesion_sensitivity_at_fp_endpoint(tmp_path: Path) -> None:
     # the same computation called directly on validation.metrics (cluster = patient)
     import pandas as pd
 
-    L, D = pd.read_csv(tmp_path / "lesions.csv"), pd.read_csv(tmp_path / "detections.csv")
+    L, D = pd.read_csv(tmp_path / "lesions.csv"), pd.read_csv(tmp_path / "detections.csv").dropna()
     cz = ["center_z_mm", "center_y_mm", "center_x_mm"]
     cases = [f"D{i:02d}" for i in range(n)]
     match = M.match_detections(
@@ -135,7 +137,10 @@ def test_harness_lesion_sensitivity_at_fp_endpoint(tmp_path: Path) -> None:
         clusters={c: f"P{int(c[1:]) // 2:02d}" for c in cases})
     ref = M.lesion_sensitivity_at_fp(match, 1.0, n_resamples=300, rng=np.random.default_rng([9, 0, 0, 0]))
     e = o.result["endpoints"][0]
-    assert (e["value"], e["ci_low"], e["ci_high"], e["n"]) == (ref.value, ref.ci_low, ref.ci_high, ref.n)
+    assert (e["value"], e["ci_low"], e["ci_high"]) == pytest.approx((ref.value, ref.ci_low, ref.ci_high), abs=0)
+    assert e["n"] == ref.n
+    assert e["fp_rate_reached"] == match.fp_score.size / n and e["reached"] == (match.fp_score.size / n >= 1.0)
+    assert e["population"]["n_images_analysed"] == n and e["population"]["cluster"] == "patient_id"
     assert e["n_lesions"] == len(L) and e["method"] == ref.method
     assert o.result["reference_files"]["lesions_sha256"] and o.result["device"]["detections_sha256"]
     assert {g["level"] for g in o.result["subgroups"]} == {"N", "S"}

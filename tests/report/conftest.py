@@ -58,6 +58,15 @@ def validation_result(run_id: str) -> dict[str, Any]:
         "bootstrap": {"replicates": 200, "seed": 0},
         "multiplicity": "holm",
         "warnings": ["subgroup slice_thickness=5 mm: n=23 is below the minimum size 30"],
+        # the FROC record `samd validate` writes when the protocol has a lesion endpoint
+        "froc": {"endpoint": "lesion_sensitivity_1fp", "criterion": "center_in_radius(lesion radius)",
+                 "n_lesions": 150, "n_images": 320, "fp_per_image": [0.0, 0.25, 0.5, 0.75, 0.9],
+                 "sensitivity": [0.0, 0.52, 0.61, 0.66, 0.68], "ci_low": [0.0, 0.44, 0.53, 0.58, 0.6],
+                 "ci_high": [0.0, 0.6, 0.69, 0.74, 0.76], "confidence_level": 0.95, "n_resamples": 200,
+                 "method": "cluster-bootstrap-percentile (pointwise)", "fp_rate_reached": 0.9,
+                 "curve": {"fp_per_image": [0.0, 0.1, 0.25, 0.5, 0.75, 0.9],
+                           "sensitivity": [0.0, 0.4, 0.52, 0.61, 0.66, 0.68]},
+                 "operating_point": {"threshold": 0.998, "sensitivity": 0.52, "fp_per_image": 0.25}},
     }
 
 

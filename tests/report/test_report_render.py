@@ -124,7 +124,7 @@ def test_index_sources_and_audit_records(rendered: dict[str, Any], store: dict[s
     index = json.loads((out / "submission_index.json").read_text("utf-8"))
     assert set(index["sections"]) == {s for s, _ in SECTIONS} | {"submission", "sbom", "figures"}
     figs = index["sections"]["figures"]
-    assert sorted(Path(f["file"]).name for f in figs) == ["forest_auc.png", "forest_proportion.png", "roc.png"]
+    assert sorted(Path(f["file"]).name for f in figs) == ["forest_auc.png", "forest_proportion.png", "froc.png", "roc.png"]
     assert all(f["caption"] and f["drawn_from"][0].startswith("result.json (SHA-256 ") for f in figs)
     for sid, entries in index["sections"].items():
         for e in entries:
@@ -369,7 +369,7 @@ def test_every_page_has_content_and_every_figure_its_caption(rendered: dict[str,
         assert (body < 200).mean() > 0.002, f"{img.name}: blank page"
     html = (out / "standalone_performance.html").read_text("utf-8")
     figures = re.findall(r"<figure>(.*?)</figure>", html, re.S)
-    assert len(figures) == 3 and len(re.findall(r"<img ", html)) == 3  # no image outside a figure
+    assert len(figures) == 4 and len(re.findall(r"<img ", html)) == 4  # no image outside a figure
     text = _flat(" ".join(rendered["pages"]))
     for i, f in enumerate(figures, start=1):
         assert f"<figcaption><b>Figure {i}.</b>" in f
@@ -378,6 +378,10 @@ def test_every_page_has_content_and_every_figure_its_caption(rendered: dict[str,
     assert "Forest plot, proportion (synthetic data): case_sensitivity, case_specificity" in text
     assert "Forest plot, area under the roc curve (synthetic data): case_auc" in text
     assert "locked operating point: sensitivity 0.873 (n=150), specificity 0.901 (n=170)" in text
+    # the FROC figure: band, where the curve ends, the locked operating point
+    assert "FROC curve (synthetic data) (150 lesions, 320 images" in text
+    assert "the curve ends at 0.900 false positives per image" in text
+    assert "sensitivity 0.520 at 0.250 false positives per image" in text
 
 
 def test_figure_text_is_readable_at_print_size() -> None:

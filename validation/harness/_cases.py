@@ -11,7 +11,16 @@ import pandas as pd
 from validation.errors import ProtocolError
 from validation.harness._endpoints import CaseData
 from validation.harness._manifest import Manifest
-from validation.harness._protocol import BINARY_METRICS, IMAGE_DIAGONAL, REF_NONEMPTY, SEGMENTATION_METRICS, Endpoint, Protocol, Truth
+from validation.harness._protocol import (
+    BINARY_METRICS,
+    IMAGE_DIAGONAL,
+    LESION_METRICS,
+    REF_NONEMPTY,
+    SEGMENTATION_METRICS,
+    Endpoint,
+    Protocol,
+    Truth,
+)
 
 __all__ = ["build_case_data", "read_predictions", "load_mask"]
 
@@ -170,8 +179,8 @@ def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame
             if k != IMAGE_DIAGONAL or worst:  # the diagonal is an output only when it is imputed
                 table[k] = v
     detection = None
-    if "lesion_sensitivity_at_fp" in metrics:
-        detection = _read_detection(protocol, manifest, table, detections_path)
+    if metrics & LESION_METRICS:
+        detection = _read_detection(protocol, manifest, table, detections_path, threshold)
     if y is not None and (metrics & (BINARY_METRICS | {"roc_auc"})) and len(set(y.tolist())) < 2:
         raise ProtocolError(f"truth column has a single class ({int(y[0]) if y.size else 'none'}) in "
                             "the whole test set; sensitivity/specificity/AUC need both classes")
@@ -180,49 +189,109 @@ def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame
 
 
 _CENTER = ["center_z_mm", "center_y_mm", "center_x_mm"]
+_CENTER_2D = ["center_y_mm", "center_x_mm"]
 
 
-def _read_points(path: Path, cols: list[str], what: str, known: set[str]) -> pd.DataFrame:
+def _read_points(path: Path, cols: list[str], what: str, known: set[str],
+                 allow_empty: bool = False) -> tuple[pd.DataFrame, list[str], set[str]]:
+    """A lesion or detection table: ``case_id``, ``cols`` and the centre columns, in mm.
+
+    Centres are 3-D (``center_z_mm``, ``center_y_mm``, ``center_x_mm``) or 2-D (``center_y_mm``,
+    ``center_x_mm`` only, e.g. radiographs: mm in the image plane, rows down and columns right).
+    A ``center_z_mm`` column that is empty on some rows and filled on others mixes 2-D and 3-D
+    rows and is refused. With ``allow_empty``, a row whose every value column is empty states
+    "image read, no candidates": it is dropped from the table and its case returned as read.
+
+    Returns the table, the centre columns used and the case ids of the "read, no candidates" rows.
+    """
     if not path.is_file():
         raise ProtocolError(f"{what} file {path} does not exist")
-    t = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False)
-    missing = [c for c in ["case_id", *cols] if c not in t.columns]
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    center = _CENTER if "center_z_mm" in t.columns else _CENTER_2D
+    missing = [c for c in ["case_id", *cols, *center] if c not in t.columns]
     if missing:
         raise ProtocolError(f"{what} file {path.name} lacks column(s) {missing}; columns: {list(t.columns)}")
-    for c in cols:
+    values = [*cols, *center]
+    blank = t[values].apply(lambda c: c.str.strip() == "")
+    empty_rows = blank.all(axis=1) if allow_empty else pd.Series(False, index=t.index)
+    if center is _CENTER:
+        z_blank = blank["center_z_mm"] & ~empty_rows
+        if z_blank.any() and not z_blank[~empty_rows].all():
+            rows = [int(i) + 2 for i in t.index[z_blank]][:5]
+            raise ProtocolError(f"{what} file {path.name} mixes 2-D rows (empty `center_z_mm`, e.g. file "
+                                f"line(s) {rows}) with 3-D rows; use one kind of coordinates per table")
+        if z_blank.any():  # a z column that is empty throughout: a 2-D table
+            center = _CENTER_2D
+            values = [*cols, *center]
+    read_empty = set(t["case_id"][empty_rows])
+    t = t[~empty_rows].reset_index(drop=True)
+    for c in values:
         v = pd.to_numeric(t[c], errors="coerce")
         if not np.all(np.isfinite(v)):
-            raise ProtocolError(f"{what} file {path.name}: column {c!r} must be finite numbers")
+            bad = [int(i) + 2 for i in np.flatnonzero(~np.isfinite(v.to_numpy(float)))][:5]
+            raise ProtocolError(f"{what} file {path.name}: column {c!r} must be finite numbers (file line(s) "
+                                f"{bad}{'; a row with every value empty means image read, no candidates' if allow_empty else ''})")
         t[c] = v.astype(float)
-    unknown = sorted(set(t["case_id"]) - known)
+    unknown = sorted((set(t["case_id"]) | read_empty) - known)
     if unknown:
         raise ProtocolError(f"{what} file {path.name}: case ids not in the manifest {_listing(unknown)}")
-    return t
+    return t, center, read_empty
 
 
 def _read_detection(protocol: Protocol, manifest: Manifest, table: pd.DataFrame,
-                    detections_path: Path | None = None) -> dict[str, Any]:
+                    detections_path: Path | None = None, threshold: float | None = None) -> dict[str, Any]:
     """Reference lesions (truth.lesions) and device candidates, in mm in one frame per case.
 
     Candidates come from ``device.detections`` or, in bundle mode without it, from the locked
-    model's own lesion list (``detections_path``).
+    model's own lesion list (``detections_path``): every in-domain case was run by the harness, so
+    that list is complete by construction (a case without rows had no candidate). A
+    ``device.detections`` file must hold a row for every manifest case (a row with empty score and
+    coordinates states "image read, no candidates"); cases without any row are refused, unless
+    ``device.missing_detections: no_findings`` declares that a missing row means no findings.
+
+    The candidate threshold of the operating-point endpoints is ``device.detection_threshold``,
+    else ``threshold`` (the case threshold in force: the protocol's, or the bundle's locked one).
     """
+    dev = protocol.device
     known = set(manifest.table["case_id"])
     lpath = protocol.resolve(str(protocol.truth.lesions))
-    cpath = detections_path if detections_path is not None else protocol.resolve(str(protocol.device.detections))
-    les = _read_points(lpath, [*_CENTER, "diameter_mm"], "`truth.lesions`", known)
-    cand = _read_points(cpath, ["score", *_CENTER], "`device.detections`", known)
+    from_model = detections_path is not None
+    cpath = detections_path if from_model else protocol.resolve(str(dev.detections))
+    les, l_center, _ = _read_points(lpath, ["diameter_mm"], "`truth.lesions`", known)
+    cand, c_center, read_empty = _read_points(cpath, ["score"], "`device.detections`", known,  # type: ignore[arg-type]
+                                              allow_empty=not from_model)
+    if len(les) and len(cand) and len(l_center) != len(c_center):
+        raise ProtocolError(f"`truth.lesions` has {len(l_center)}-D centres and `device.detections` "
+                            f"{len(c_center)}-D centres; both must use the same frame")
+    ids = manifest.table["case_id"].tolist()
+    with_rows = set(cand["case_id"]) | read_empty
+    no_rows = [c for c in ids if c not in with_rows]
+    if from_model:
+        policy, no_rows = "complete (the locked model's own lesion list, every case run)", []
+    else:
+        policy = dev.missing_detections
+        if no_rows and policy == "error":
+            raise ProtocolError(
+                f"`device.detections` {cpath.name} has no row for {len(no_rows)} of {len(ids)} manifest case(s) "
+                f"{_listing(no_rows[:5])}; a case never run is not a case without findings: add a row with "
+                "empty score and coordinates for an image read without candidates, or declare "
+                "`device.missing_detections: no_findings`")
+    cand_thr = dev.detection_threshold if dev.detection_threshold is not None else threshold
+    source = "device.detection_threshold" if dev.detection_threshold is not None else (
+        "bundle locked threshold" if protocol.mode == "bundle" else "device.threshold")
     table["n_lesions"] = table["case_id"].map(les["case_id"].value_counts()).fillna(0).astype(int)
     table["n_candidates"] = table["case_id"].map(cand["case_id"].value_counts()).fillna(0).astype(int)
+    table["detection_rows"] = table["case_id"].isin(with_rows).astype(int) if not from_model else 1
     patient = None
     if "patient_id" in manifest.table.columns:
         patient = dict(zip(manifest.table["case_id"], manifest.table["patient_id"], strict=True))
     from samd_core.hashing import sha256_file
 
-    return {"l_case": les["case_id"].to_numpy(object), "l_center": les[_CENTER].to_numpy(float),
+    c_xyz = cand[c_center].to_numpy(float) if len(cand) else np.zeros((0, len(l_center)))
+    return {"l_case": les["case_id"].to_numpy(object), "l_center": les[l_center].to_numpy(float),
             "l_diam": les["diameter_mm"].to_numpy(float), "c_case": cand["case_id"].to_numpy(object),
-            "c_score": cand["score"].to_numpy(float), "c_center": cand[_CENTER].to_numpy(float),
+            "c_score": cand["score"].to_numpy(float), "c_center": c_xyz,
             "patient": patient, "lesions_sha256": sha256_file(lpath), "detections_sha256": sha256_file(cpath),
-            "lesions_file": lpath, "detections_file": cpath}
-
-
+            "lesions_file": lpath, "detections_file": cpath, "ndim": len(l_center),
+            "missing_detections": policy, "cases_without_rows": no_rows,
+            "candidate_threshold": cand_thr, "candidate_threshold_source": source}

@@ -12,6 +12,7 @@ from validation.errors import ProtocolError
 from validation.harness._protocol import (
     BINARY_METRICS,
     IMAGE_DIAGONAL,
+    LESION_METRICS,
     REF_NONEMPTY,
     SEGMENTATION_METRICS,
     Endpoint,
@@ -19,7 +20,8 @@ from validation.harness._protocol import (
 from validation import stats as S
 from validation.stats import Estimate
 
-__all__ = ["MAX_LISTED_IDS", "CaseData", "acceptance", "add_exclusions", "analysed_values", "estimate_endpoint", "worst_value"]
+__all__ = ["MAX_LISTED_IDS", "CaseData", "acceptance", "add_exclusions", "analysed_values", "estimate_endpoint",
+           "lesion_froc", "worst_value"]
 
 #: At most this many case ids are listed per exclusion reason; the rest are counted
 #: (``case_ids_not_listed``).
@@ -27,7 +29,7 @@ MAX_LISTED_IDS = 100
 _DENOMINATOR = {"sensitivity": "truth-positive cases", "specificity": "truth-negative cases",
                 "ppv": "cases predicted positive", "npv": "cases predicted negative"}
 
-_LOWER_IS_BETTER = frozenset({"hd95"})
+_LOWER_IS_BETTER = frozenset({"hd95", "fp_per_image"})
 #: protocol CI name -> the `bootstrap_ci` / `bootstrap_interval` method it selects (the protocol's
 #: CI names are the `validation.stats` names: `roc_auc`, `proportion_ci` take them as they are)
 _BOOTSTRAP_METHOD = {"bootstrap_percentile": "percentile", "bootstrap_bca": "bca"}
@@ -84,7 +86,7 @@ def estimate_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, *,
         return _binary_endpoint(metric, ci, data, idx, replicates, rng, cl)
     if metric in SEGMENTATION_METRICS:
         return _segmentation_endpoint(ep, data, idx, replicates, rng)
-    if metric == "lesion_sensitivity_at_fp":
+    if metric in LESION_METRICS:
         est, extra, notes = _lesion_endpoint(ep, data, idx, replicates, rng, cl)
         return {"estimate": est, "extra": extra, "notes": notes}
     raise ProtocolError(f"endpoint metric {metric!r} is not supported")  # pragma: no cover - schema lists every metric
@@ -279,9 +281,24 @@ def acceptance(ep: Endpoint, est: Estimate) -> tuple[bool, str]:
 
 def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: int,
                      rng: np.random.Generator, cl: float) -> tuple[Estimate, dict[str, Any], list[str]]:
-    """Lesion-level sensitivity at ``fp_per_image`` via `validation.metrics` (cluster bootstrap
-    over ``patient_id`` when the manifest has it, else over cases)."""
-    from validation.metrics import lesion_sensitivity_at_fp, match_detections
+    """Lesion-level endpoints via `validation.metrics` (cluster bootstrap over ``patient_id``
+    when the manifest has it, else over images):
+
+    * ``lesion_sensitivity_at_fp``: sensitivity at ``fp_per_image`` on the FROC curve; ``nan``
+      ("not reached") when the curve stops before that rate; records ``fp_rate_reached`` and, when
+      reached, the threshold and FP rate actually achieved there;
+    * ``lesion_sensitivity`` / ``fp_per_image``: at the locked candidate threshold.
+
+    The population (images analysed, images without detection rows and what they were taken to
+    mean, lesions, candidates, cluster unit) is recorded with every estimate.
+    """
+    from validation.metrics import (
+        fp_per_image_at_threshold,
+        froc_operating_point,
+        lesion_sensitivity_at_fp,
+        lesion_sensitivity_at_threshold,
+        match_detections,
+    )
 
     det = data.detection
     if det is None:  # pragma: no cover - build_case_data reads the tables for this metric
@@ -290,10 +307,25 @@ def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: 
     keep = set(cases.tolist())
     lk = np.isin(det["l_case"], list(keep))
     ck = np.isin(det["c_case"], list(keep))
-    extra = {"n_lesions": int(lk.sum()), "n_candidates": int(ck.sum()), "n_images": int(cases.size)}
-    if not lk.any():
-        return Estimate(math.nan, math.nan, math.nan, cl, "cluster-bootstrap-percentile", 0), extra, [
-            "no reference lesions in these cases"]
+    no_rows = [c for c in det.get("cases_without_rows", []) if c in keep]
+    extra: dict[str, Any] = {
+        "n_lesions": int(lk.sum()), "n_candidates": int(ck.sum()), "n_images": int(cases.size),
+        "population": {**_population("images with a detection record (lesion endpoints; sensitivity counts "
+                                     "lesions, FP/image counts images)", int(cases.size)),
+                       "n_images_analysed": int(cases.size), "n_images_without_detection_rows": len(no_rows),
+                       "missing_detections": det.get("missing_detections", "error"),
+                       "cluster": "patient_id" if det["patient"] is not None else "image",
+                       "coordinates": f"{det.get('ndim', 3)}-D mm"}}
+    metric = ep.metric
+    thr = det.get("candidate_threshold")
+    if metric != "lesion_sensitivity_at_fp":
+        extra.update(candidate_threshold=thr, candidate_threshold_source=det.get("candidate_threshold_source"))
+    n_est = int(cases.size) if metric == "fp_per_image" else 0
+    if (not lk.any() and metric != "fp_per_image") or cases.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, cl, "cluster-bootstrap-percentile", n_est), extra, [
+            "no reference lesions in these cases" if cases.size else "no images in these cases"]
+    if thr is None and metric != "lesion_sensitivity_at_fp":  # pragma: no cover - the protocol check requires one
+        raise ProtocolError(f"endpoint {ep.id!r}: no candidate threshold (device.detection_threshold)")
     clusters = None if det["patient"] is None else {c: det["patient"][c] for c in cases.tolist()}
     match = match_detections(
         cases.tolist(),
@@ -301,6 +333,57 @@ def _lesion_endpoint(ep: Endpoint, data: CaseData, idx: np.ndarray, replicates: 
         {"case": det["c_case"][ck], "score": det["c_score"][ck], "center_mm": det["c_center"][ck]},
         criterion="center_in_radius", radius_mm=ep.radius_mm, clusters=clusters,
     )
-    est = lesion_sensitivity_at_fp(match, float(ep.fp_per_image or 0.0), confidence_level=cl,
-                                   n_resamples=replicates, rng=rng)
-    return est, extra, []
+    extra["population"]["n_clusters"] = int(match.case_cluster.max()) + 1
+    notes: list[str] = []
+    if metric == "lesion_sensitivity":
+        est = lesion_sensitivity_at_threshold(match, float(thr), confidence_level=cl,  # type: ignore[arg-type]
+                                              n_resamples=replicates, rng=rng)
+    elif metric == "fp_per_image":
+        est = fp_per_image_at_threshold(match, float(thr), confidence_level=cl,  # type: ignore[arg-type]
+                                        n_resamples=replicates, rng=rng)
+    else:
+        f = float(ep.fp_per_image or 0.0)
+        op = froc_operating_point(match, f)
+        extra["fp_rate_reached"] = op.fp_rate_reached
+        extra["reached"] = op.reached
+        if op.reached:
+            extra["threshold_at_fp"] = op.threshold
+            extra["fp_per_image_achieved"] = op.fp_per_image
+        else:
+            notes.append(f"not reached (highest FP rate reached: {op.fp_rate_reached:.3f})")
+        est = lesion_sensitivity_at_fp(match, f, confidence_level=cl, n_resamples=replicates, rng=rng)
+    return est, extra, notes
+
+
+def lesion_froc(ep: Endpoint, data: CaseData, *, replicates: int, rng: np.random.Generator,
+                n_points: int = 61) -> dict[str, Any] | None:
+    """FROC curve of the run's lesion matching (``ep``'s hit rule) with a pointwise
+    cluster-bootstrap percentile band over an FP-rate grid from 0 to the highest FP rate reached,
+    and the locked operating point (candidate threshold) when one is declared. For the FROC
+    figure of the performance report; ``None`` without reference lesions."""
+    from validation.metrics import froc_band, froc_curve, match_detections
+
+    det = data.detection
+    if det is None or len(det["l_case"]) == 0:
+        return None
+    cases = data.case_ids
+    clusters = None if det["patient"] is None else {c: det["patient"][c] for c in cases.tolist()}
+    match = match_detections(
+        cases.tolist(), {"case": det["l_case"], "center_mm": det["l_center"], "diameter_mm": det["l_diam"]},
+        {"case": det["c_case"], "score": det["c_score"], "center_mm": det["c_center"]},
+        criterion="center_in_radius", radius_mm=ep.radius_mm, clusters=clusters)
+    top = match.fp_score.size / match.n_images
+    grid = np.linspace(0.0, top, n_points) if top > 0 else np.zeros(1)
+    band = froc_band(match, grid, confidence_level=ep.confidence_level, n_resamples=replicates, rng=rng)
+    curve = froc_curve(match)
+    out: dict[str, Any] = {"endpoint": ep.id, "criterion": match.criterion, "n_lesions": match.n_lesions,
+                           "n_images": match.n_images, **band.to_dict(),
+                           "curve": {"fp_per_image": curve.fp_per_image.tolist(),
+                                     "sensitivity": curve.sensitivity.tolist()}}
+    thr = det.get("candidate_threshold")
+    if thr is not None:
+        out["operating_point"] = {
+            "threshold": float(thr),
+            "sensitivity": float(np.mean(match.lesion_score >= thr)),
+            "fp_per_image": float(np.sum(match.fp_score >= thr) / match.n_images)}
+    return out

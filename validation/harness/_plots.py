@@ -14,7 +14,7 @@ import numpy as np
 
 from validation.stats._bootstrap import percentile_interval
 
-__all__ = ["calibration_plot", "forest_plot", "roc_plot"]
+__all__ = ["calibration_plot", "forest_plot", "froc_plot", "roc_plot"]
 
 
 def _plt() -> Any:
@@ -121,3 +121,28 @@ def calibration_plot(y: np.ndarray, p: np.ndarray, out: Path, *, bins: int = 10)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=7)
     return _save(fig, out, "calibration")
+
+
+def froc_plot(froc: dict[str, Any], out: Path) -> list[Path]:
+    """FROC step curve with its pointwise cluster-bootstrap band (``result.json`` ``froc``), the
+    locked operating point and the highest FP rate reached (dotted)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    grid = np.asarray(froc["fp_per_image"], float)
+    lo, hi = np.asarray(froc["ci_low"], float), np.asarray(froc["ci_high"], float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    ax.fill_between(grid[ok], lo[ok], hi[ok], step="post", color="tab:blue", alpha=0.2,
+                    label=f"{froc['confidence_level']:.0%} pointwise cluster-bootstrap band")
+    ax.step(froc["curve"]["fp_per_image"], froc["curve"]["sensitivity"], where="post", color="tab:blue",
+            label="FROC")
+    op = froc.get("operating_point")
+    if op:
+        ax.plot([op["fp_per_image"]], [op["sensitivity"]], "s", color="tab:red",
+                label=f"locked operating point (threshold {op['threshold']:.4g})")
+    ax.axvline(froc["fp_rate_reached"], color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("false positives per image")
+    ax.set_ylabel("lesion sensitivity")
+    ax.set_xlim(left=0)
+    ax.set_ylim(0, 1.15)
+    ax.legend(loc="upper left", fontsize=7)
+    return _save(fig, out, "froc")

@@ -23,6 +23,7 @@ from validation.errors import ProtocolError, format_invalid
 __all__ = [
     "BINARY_METRICS",
     "CI_ALIASES",
+    "LESION_METRICS",
     "MULTIPLICITY_ALIASES",
     "SEGMENTATION_METRICS",
     "Acceptance",
@@ -45,13 +46,16 @@ __all__ = [
 
 BINARY_METRICS = frozenset({"sensitivity", "specificity", "ppv", "npv"})
 SEGMENTATION_METRICS = frozenset({"dice", "hd95", "nsd"})
+#: Lesion-level (CADe) metrics: sensitivity at an FP rate on the FROC curve, and lesion
+#: sensitivity / FP per image at the locked candidate threshold.
+LESION_METRICS = frozenset({"lesion_sensitivity_at_fp", "lesion_sensitivity", "fp_per_image"})
 _PROPORTION_CI = frozenset({"wilson", "wilson_cc", "clopper_pearson", "jeffreys", "agresti_coull"})
 _BOOT = frozenset({"bootstrap_percentile", "bootstrap_bca"})
 _ALLOWED_CI: dict[str, frozenset[str]] = {
     "roc_auc": frozenset({"delong"}) | _BOOT,
     **{m: _PROPORTION_CI | _BOOT for m in BINARY_METRICS},
     **{m: _BOOT for m in SEGMENTATION_METRICS},
-    "lesion_sensitivity_at_fp": frozenset({"bootstrap_percentile"}),
+    **{m: frozenset({"bootstrap_percentile"}) for m in LESION_METRICS},
 }
 #: What `endpoints[i].undefined` accepts (the one expectation every bad value is told).
 UNDEFINED_FORMS = "'exclude', 'worst' or a mapping {value: X} (X a finite number)"
@@ -123,6 +127,11 @@ class Device:
     image_column: str
     name: str | None = None
     version: str | None = None
+    #: candidate score threshold of the lesion endpoints (predictions mode; default: ``threshold``)
+    detection_threshold: float | None = None
+    #: what a manifest case without any ``device.detections`` row means: ``"error"`` (refused)
+    #: or ``"no_findings"`` (the image was read and had no candidate)
+    missing_detections: str = "error"
 
     @property
     def mode(self) -> str:
@@ -502,15 +511,19 @@ def _semantic_errors(d: dict[str, Any], where: str) -> list[str]:
             errs += _undefined_errors(ep["undefined"], m, f"{at}.undefined", where)
         if m == "nsd" and "tolerance_mm" not in ep:
             errs.append(_invalid(f"{at}.tolerance_mm", where, "a tolerance in mm for 'nsd'", "missing"))
-        if m == "lesion_sensitivity_at_fp":
-            if "fp_per_image" not in ep:
-                errs.append(_invalid(f"{at}.fp_per_image", where, "present for 'lesion_sensitivity_at_fp'",
-                                     "missing"))
+        if m == "lesion_sensitivity_at_fp" and "fp_per_image" not in ep:
+            errs.append(_invalid(f"{at}.fp_per_image", where, "present for 'lesion_sensitivity_at_fp'",
+                                 "missing"))
+        if m in LESION_METRICS:
             if "lesions" not in truth:
-                errs.append(_invalid("truth.lesions", where, "present for 'lesion_sensitivity_at_fp'", "missing"))
+                errs.append(_invalid("truth.lesions", where, f"present for {m!r}", "missing"))
             if "detections" not in dev and "bundle" not in dev:
-                errs.append(_invalid("device.detections", where, "present for 'lesion_sensitivity_at_fp' in "
+                errs.append(_invalid("device.detections", where, f"present for {m!r} in "
                                      "predictions mode (bundle mode uses the model's lesions)", "missing"))
+        if m in LESION_METRICS - {"lesion_sensitivity_at_fp"} and "bundle" not in dev \
+                and "detection_threshold" not in dev and "threshold" not in dev:
+            errs.append(_invalid("device.detection_threshold", where, f"a pre-specified candidate score "
+                                 f"threshold for metric {m!r} (or device.threshold)", "missing"))
     if "negative" in truth:
         neg = truth["negative"] if isinstance(truth["negative"], list) else [truth["negative"]]
         if any(_label(v) == _label(truth.get("positive")) for v in neg):
@@ -570,6 +583,8 @@ def _parse(p: Path, raw: bytes, d: dict[str, Any], normalised: tuple[Normalised,
         threshold=_opt_float(dev.get("threshold")), mask_column=dev.get("mask_column"),
         detections=dev.get("detections"), image_column=dev.get("image_column", "path"),
         name=dev.get("name"), version=dev.get("version"),
+        detection_threshold=_opt_float(dev.get("detection_threshold")),
+        missing_detections=str(dev.get("missing_detections", "error")),
     )
     neg = tr.get("negative")
     truth = Truth(column=tr.get("column"), positive=tr.get("positive"),

@@ -25,10 +25,10 @@ from validation.audit import AuditLog
 from validation.errors import IntegrityError, ProtocolError
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
-from validation.harness._endpoints import CaseData, acceptance, add_exclusions, estimate_endpoint
+from validation.harness._endpoints import CaseData, acceptance, add_exclusions, estimate_endpoint, lesion_froc
 from validation.harness._lock import LockState
 from validation.harness._manifest import Manifest, prior_accesses
-from validation.harness._protocol import SEGMENTATION_METRICS, Protocol, load_protocol
+from validation.harness._protocol import LESION_METRICS, SEGMENTATION_METRICS, Protocol, load_protocol
 from validation.harness._steps import (
     check_test_set,
     log_result,
@@ -202,6 +202,15 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
             if declared is not None and declared != str(getattr(model, field)):
                 raise ProtocolError(f"`device.{field}` of the protocol must be the bundle's {field} "
                                     f"{str(getattr(model, field))!r}; got {declared!r}")
+        rule = getattr(getattr(model, "settings", None), "case_score_rule", "max_probability")
+        if rule != "max_probability" and dev.detection_threshold is None and any(
+                ep.metric in LESION_METRICS - {"lesion_sensitivity_at_fp"} for ep in protocol.endpoints):
+            raise ProtocolError(f"the bundle's case score rule is {rule!r}: its locked case threshold is not on "
+                                "the candidates' probability scale; lesion operating-point endpoints need "
+                                "`device.detection_threshold`")
+        if rule == "max_probability" and dev.detection_threshold is not None and dev.detection_threshold != locked:
+            raise ProtocolError(f"`device.detection_threshold` {dev.detection_threshold!r} differs from the bundle's "
+                                f"locked threshold {locked!r}; omit it to use the bundle's")
         sha = str(model.manifest_sha256)
         info = {"mode": "bundle", "bundle": path.name, "bundle_manifest_sha256": sha}
         device = _Device("bundle", sha, info, locked, None, path)
@@ -304,7 +313,10 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
         for k in ("statistic", "pvalue", "pvalue_adjusted"):
             t[k] = encode_float(t[k])
     verdict = "pass" if all(e["passed"] for e in endpoints) else "fail"
-    return {"verdict": verdict, "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
+    lesion_ep = next((ep for ep in protocol.endpoints if ep.metric in LESION_METRICS), None)
+    froc = None if lesion_ep is None else lesion_froc(lesion_ep, data, replicates=reps,
+                                                      rng=np.random.default_rng([seed, 98]))
+    return {"verdict": verdict, **({"froc": froc} if froc is not None else {}), "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
             "subgroups": groups, "interaction_tests": tests,
             "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": protocol.multiplicity}
 
@@ -350,6 +362,8 @@ def _write_outputs(protocol: Protocol, result: dict[str, Any], data: CaseData, t
             higher = sc is None or sc.higher_is_positive
             files["plots"] += _plots.calibration_plot(data.y, raw if higher else 1 - raw, plots)
     files["plots"] += _plots.forest_plot(result["endpoints"], result["subgroups"], plots)
+    if result.get("froc"):
+        files["plots"] += _plots.froc_plot(result["froc"], plots)
     return files
 
 

@@ -11,7 +11,14 @@ from scipy import stats as sps
 
 from validation import stats as S
 from validation.harness._endpoints import CaseData, _counts, _kn, analysed_values, estimate_endpoint
-from validation.harness._protocol import BINARY_METRICS, SEGMENTATION_METRICS, Endpoint, SubgroupVariable, Subgroups
+from validation.harness._protocol import (
+    BINARY_METRICS,
+    LESION_METRICS,
+    SEGMENTATION_METRICS,
+    Endpoint,
+    SubgroupVariable,
+    Subgroups,
+)
 from validation.errors import ProtocolError
 
 __all__ = ["subgroup_levels", "subgroup_results"]
@@ -104,7 +111,7 @@ def _interaction(col: str, ep: Endpoint, data: CaseData, levels: np.ndarray,
             return {**base, "test": "Kruskal-Wallis", "statistic": math.nan, "pvalue": math.nan, "df": 0}
         return {**base, "test": "Kruskal-Wallis", "statistic": float(h), "pvalue": float(pv),
                 "df": len(samples) - 1}
-    if metric == "lesion_sensitivity_at_fp":
+    if metric in LESION_METRICS:
         z = float(sps.norm.ppf(0.5 + ep.confidence_level / 2))
         est_l, var_l = [], []
         for g in groups:

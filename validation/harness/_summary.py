@@ -75,8 +75,11 @@ def format_summary(result: dict[str, Any], *, digits: int = 3) -> str:
     lines = [f"protocol {result['protocol_id']} v{result['protocol_version']} ({result['protocol_sha256'][:12]}…), "
              f"{result['n_cases']} cases, MLflow run {result['mlflow_run_id']}"]
     for e in result["endpoints"]:
-        lines.append(f"  {e['id']:<20} {e['metric']:<12} {_num(e['value'], digits)} "
-                     f"[{_num(e['ci_low'], digits)}, {_num(e['ci_high'], digits)}] {e['method']}  "
+        if e.get("reached") is False:  # sensitivity at an FP rate the FROC curve never attains
+            shown = f"not reached (highest FP rate reached: {_num(e.get('fp_rate_reached'), digits)})"
+        else:
+            shown = f"{_num(e['value'], digits)} [{_num(e['ci_low'], digits)}, {_num(e['ci_high'], digits)}]"
+        lines.append(f"  {e['id']:<20} {e['metric']:<12} {shown} {e['method']}  "
                      f"{e['criterion']}: {'PASS' if e['passed'] else 'FAIL'}")
         if isinstance(e.get("population"), dict):
             lines.append(f"  {'':<20} {population_line(e['population'], e.get('undefined'))}")

@@ -2,10 +2,16 @@
 
 from validation.metrics._detection import (
     DetectionMatchResult,
+    FROCBandResult,
     FROCCurveResult,
+    FROCOperatingPointResult,
     extract_lesions,
+    fp_per_image_at_threshold,
+    froc_band,
     froc_curve,
+    froc_operating_point,
     lesion_sensitivity_at_fp,
+    lesion_sensitivity_at_threshold,
     match_detections,
 )
 from validation.metrics._overlap import dice, iou, volume_difference
@@ -21,16 +27,22 @@ from validation.metrics._surface import (
 
 __all__ = [
     "DetectionMatchResult",
+    "FROCBandResult",
     "FROCCurveResult",
+    "FROCOperatingPointResult",
     "SurfaceDistancesResult",
     "SurfaceMetricsResult",
     "average_symmetric_surface_distance",
     "dice",
     "extract_lesions",
+    "fp_per_image_at_threshold",
+    "froc_band",
     "froc_curve",
+    "froc_operating_point",
     "hausdorff_distance",
     "iou",
     "lesion_sensitivity_at_fp",
+    "lesion_sensitivity_at_threshold",
     "match_detections",
     "normalized_surface_dice",
     "surface_distances",

@@ -48,10 +48,16 @@ from validation.stats._bootstrap import percentile_interval
 
 __all__ = [
     "DetectionMatchResult",
+    "FROCBandResult",
     "FROCCurveResult",
+    "FROCOperatingPointResult",
     "extract_lesions",
+    "fp_per_image_at_threshold",
+    "froc_band",
     "froc_curve",
+    "froc_operating_point",
     "lesion_sensitivity_at_fp",
+    "lesion_sensitivity_at_threshold",
     "match_detections",
 ]
 
@@ -202,6 +208,9 @@ def match_detections(
     if criterion == "center_in_radius":
         l_ctr = _centers(lesions, l_case.size, "lesions", function)
         c_ctr = _centers(candidates, c_case.size, "candidates", function)
+        if l_ctr.shape[1] != c_ctr.shape[1] and l_ctr.size and c_ctr.size:
+            raise InvalidParameterError("candidates['center_mm']", function,
+                                        f"{l_ctr.shape[1]}-D centres like the lesions", f"{c_ctr.shape[1]}-D")
         if radius_mm is not None:
             if not (np.isfinite(radius_mm) and radius_mm > 0):
                 raise InvalidParameterError("radius_mm", function, "None or a number > 0 (mm)", radius_mm)
@@ -334,7 +343,12 @@ def lesion_sensitivity_at_fp(
     Returns
     -------
     Estimate
-        ``method="cluster-bootstrap-percentile"``, ``n`` = number of reference lesions.
+        ``method="cluster-bootstrap-percentile"``, ``n`` = number of reference lesions. When the
+        FROC curve stops before ``fp_per_image`` (every candidate counted, the FP rate stays below
+        it), the sensitivity at that rate is **not reached**: value and bounds are ``nan`` (a
+        criterion on it is never met); `froc_operating_point` gives the highest FP rate reached.
+        In a bootstrap replicate whose curve stops earlier, the replicate's value is its highest
+        sensitivity (the step function is flat after its last point).
     """
     function = "lesion_sensitivity_at_fp"
     if not isinstance(match, DetectionMatchResult):
@@ -347,6 +361,9 @@ def lesion_sensitivity_at_fp(
     level = check_confidence_level(confidence_level, function)
     n_resamples = as_count(n_resamples, "n_resamples", function)
     n_clusters = int(match.case_cluster.max()) + 1
+    if not froc_operating_point(match, f).reached:  # the curve stops before f: no estimate
+        return Estimate(float("nan"), float("nan"), float("nan"), level, "cluster-bootstrap-percentile",
+                        match.n_lesions)
     point = float(_sens_at_fp_weighted(match, np.ones((1, n_clusters)), np.array([f]))[0, 0])
     if n_resamples == 0:
         return Estimate(point, float("nan"), float("nan"), level, "none", match.n_lesions)
@@ -357,6 +374,213 @@ def lesion_sensitivity_at_fp(
     lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
     return Estimate(point, float(min(lo, point)), float(max(hi, point)), level,
                     "cluster-bootstrap-percentile", match.n_lesions)
+
+
+@dataclass(frozen=True)
+class FROCOperatingPointResult:
+    """The FROC point used for "sensitivity at ``fp_per_image_target`` FP/image".
+
+    Attributes
+    ----------
+    fp_per_image_target : float
+        The FP rate asked for.
+    reached : bool
+        True when the curve reaches the target (its highest FP rate is ≥ the target).
+    fp_rate_reached : float
+        Highest FP rate of the curve (every candidate a mark): total FPs / images.
+    threshold : float
+        Lowest candidate threshold whose FP rate is ≤ the target (``nan`` when not reached).
+    fp_per_image : float
+        FP rate actually achieved at ``threshold`` (≤ the target; ``nan`` when not reached).
+    sensitivity : float
+        Sensitivity at ``threshold`` (``nan`` when not reached).
+    """
+
+    fp_per_image_target: float
+    reached: bool
+    fp_rate_reached: float
+    threshold: float
+    fp_per_image: float
+    sensitivity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fp_per_image_target": self.fp_per_image_target, "reached": self.reached,
+                "fp_rate_reached": self.fp_rate_reached, "threshold": self.threshold,
+                "fp_per_image": self.fp_per_image, "sensitivity": self.sensitivity}
+
+
+def froc_operating_point(match: DetectionMatchResult, fp_per_image: float) -> FROCOperatingPointResult:
+    """Where "sensitivity at ``fp_per_image`` FP/image" is read on the FROC curve, and whether
+    the curve reaches that FP rate at all (see `lesion_sensitivity_at_fp`)."""
+    function = "froc_operating_point"
+    if not isinstance(match, DetectionMatchResult):
+        raise InvalidParameterError("match", function, "a DetectionMatchResult from match_detections", type(match).__name__)
+    f = float(fp_per_image)
+    if not (np.isfinite(f) and f >= 0):
+        raise InvalidParameterError("fp_per_image", function, "a finite number >= 0", fp_per_image)
+    top = float(match.fp_score.size / match.n_images)
+    nan = float("nan")
+    if top < f - 1e-12 or match.n_lesions == 0:
+        return FROCOperatingPointResult(f, bool(top >= f - 1e-12), top, nan, nan, nan)
+    c = froc_curve(match)
+    ok = np.flatnonzero(c.fp_per_image <= f + 1e-12)
+    j = int(ok[-1])  # thresholds descending: the last admissible point has the highest sensitivity
+    return FROCOperatingPointResult(f, True, top, float(c.thresholds[j]), float(c.fp_per_image[j]),
+                              float(c.sensitivity[j]))
+
+
+# ---------------------------------------------------------------------- locked operating point
+def _at_threshold_weighted(match: DetectionMatchResult, w: np.ndarray, threshold: float,
+                           what: str) -> np.ndarray:
+    """Lesion sensitivity or FP/image at ``threshold`` for each row of cluster weights ``w``."""
+    if what == "sensitivity":
+        num = w[:, match.lesion_cluster] @ (match.lesion_score >= threshold).astype(float)
+        den = w[:, match.lesion_cluster].sum(axis=1)
+    else:
+        num = w[:, match.fp_cluster] @ (match.fp_score >= threshold).astype(float)
+        den = w[:, match.case_cluster].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _at_threshold(match: DetectionMatchResult, threshold: float, what: str, function: str,
+                  confidence_level: float, n_resamples: int, rng: Any) -> Estimate:
+    if not isinstance(match, DetectionMatchResult):
+        raise InvalidParameterError("match", function, "a DetectionMatchResult from match_detections", type(match).__name__)
+    t = float(threshold)
+    if not np.isfinite(t):
+        raise InvalidParameterError("threshold", function, "a finite candidate score threshold", threshold)
+    if what == "sensitivity" and match.n_lesions == 0:
+        raise InvalidParameterError("match", function, "at least one reference lesion", "0 lesions")
+    level = check_confidence_level(confidence_level, function)
+    n_resamples = as_count(n_resamples, "n_resamples", function)
+    n = match.n_lesions if what == "sensitivity" else match.n_images
+    n_clusters = int(match.case_cluster.max()) + 1
+    point = float(_at_threshold_weighted(match, np.ones((1, n_clusters)), t, what)[0])
+    if n_resamples == 0:
+        return Estimate(point, float("nan"), float("nan"), level, "none", n)
+    gen = as_rng(rng, function)
+    w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
+    reps = _at_threshold_weighted(match, w, t, what)
+    reps = reps[np.isfinite(reps)]
+    lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
+    return Estimate(point, float(min(lo, point)), float(max(hi, point)), level, "cluster-bootstrap-percentile", n)
+
+
+def lesion_sensitivity_at_threshold(
+    match: DetectionMatchResult,
+    threshold: float,
+    *,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> Estimate:
+    """Lesion sensitivity at the candidate threshold ``threshold`` (the locked operating point).
+
+    A lesion is detected when a candidate with ``score >= threshold`` hits it (`match_detections`).
+    The interval is the cluster-bootstrap percentile interval: clusters (patients, or images when
+    no patients were given) are resampled with replacement, ``numpy.random.Generator.multinomial``
+    counts of each cluster per replicate; the replicate value is the ratio of the resampled sums
+    (detected lesions / lesions). Replicates without a lesion are dropped (undefined ratio).
+
+    Parameters
+    ----------
+    match : DetectionMatchResult
+    threshold : float
+        Candidate score threshold (a mark is ``score >= threshold``).
+    confidence_level : float
+        Two-sided level, in (0, 1).
+    n_resamples : int
+        Bootstrap replicates, ≥ 0 (0: point estimate, ``nan`` bounds).
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    Estimate
+        ``n`` = number of reference lesions.
+
+    Examples
+    --------
+    >>> m = match_detections(["a", "b"], {"case": ["a", "b"], "center_mm": [[0, 0], [0, 0]],
+    ...     "diameter_mm": [4, 4]}, {"case": ["a", "b"], "center_mm": [[0, 0], [0, 0]], "score": [0.9, 0.2]})
+    >>> lesion_sensitivity_at_threshold(m, 0.5, n_resamples=0).value
+    0.5
+
+    References
+    ----------
+    Field CA, Welsh AH (2007). Bootstrapping clustered data. J R Stat Soc B 69(3):369-390.
+    """
+    return _at_threshold(match, threshold, "sensitivity", "lesion_sensitivity_at_threshold",
+                         confidence_level, n_resamples, rng)
+
+
+def fp_per_image_at_threshold(
+    match: DetectionMatchResult,
+    threshold: float,
+    *,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> Estimate:
+    """Mean false-positive marks per image at the candidate threshold ``threshold``.
+
+    FP marks with ``score >= threshold`` divided by the number of images (every image of the
+    analysis, those without candidates included). Cluster-bootstrap percentile interval as in
+    `lesion_sensitivity_at_threshold` (the replicate value is resampled FPs / resampled images).
+    ``n`` = number of images. Lower is better.
+    """
+    return _at_threshold(match, threshold, "fp_per_image", "fp_per_image_at_threshold",
+                         confidence_level, n_resamples, rng)
+
+
+# ---------------------------------------------------------------------- FROC band
+@dataclass(frozen=True, eq=False)
+class FROCBandResult:
+    """FROC sensitivity over an FP-rate grid with a pointwise cluster-bootstrap percentile band;
+    ``nan`` beyond ``fp_rate_reached`` (the curve stops there)."""
+
+    fp_per_image: np.ndarray
+    sensitivity: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    confidence_level: float
+    n_resamples: int
+    fp_rate_reached: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fp_per_image": self.fp_per_image.tolist(), "sensitivity": self.sensitivity.tolist(),
+                "ci_low": self.ci_low.tolist(), "ci_high": self.ci_high.tolist(),
+                "confidence_level": self.confidence_level, "n_resamples": self.n_resamples,
+                "method": "cluster-bootstrap-percentile (pointwise)", "fp_rate_reached": self.fp_rate_reached}
+
+
+def froc_band(match: DetectionMatchResult, fp_grid: Sequence[float], *, confidence_level: float = 0.95,
+              n_resamples: int = 1000, rng: np.random.Generator | int | None = None) -> FROCBandResult:
+    """FROC step curve on ``fp_grid`` (FP/image) with a pointwise cluster-bootstrap band."""
+    function = "froc_band"
+    if match.n_lesions == 0:
+        raise InvalidParameterError("match", function, "at least one reference lesion", "0 lesions")
+    grid = np.asarray(fp_grid, dtype=float)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
+        raise InvalidParameterError("fp_grid", function, "a non-empty 1-D grid of finite FP rates >= 0", "invalid")
+    level = check_confidence_level(confidence_level, function)
+    n_resamples = as_count(n_resamples, "n_resamples", function)
+    n_clusters = int(match.case_cluster.max()) + 1
+    top = float(match.fp_score.size / match.n_images)
+    beyond = grid > top + 1e-12
+    point = _sens_at_fp_weighted(match, np.ones((1, n_clusters)), grid)[0]
+    lo = np.full(grid.size, np.nan)
+    hi = np.full(grid.size, np.nan)
+    if n_resamples > 0:
+        gen = as_rng(rng, function)
+        w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
+        reps = _sens_at_fp_weighted(match, w, grid)
+        for j in range(grid.size):
+            r = reps[:, j][np.isfinite(reps[:, j])]
+            if r.size:
+                lo[j], hi[j] = percentile_interval(r, level)
+    point[beyond] = lo[beyond] = hi[beyond] = np.nan
+    return FROCBandResult(grid, point, lo, hi, level, int(n_resamples), top)
 
 
 # ---------------------------------------------------------------------- masks -> lesions
