@@ -118,6 +118,8 @@ class Device:
     image_column: str
     name: str | None = None
     version: str | None = None
+    #: A training-set identifier file (``training_set.json`` format) for the overlap check.
+    training_set: str | None = None
 
     @property
     def mode(self) -> str:
@@ -519,7 +521,7 @@ def _parse(p: Path, raw: bytes, d: dict[str, Any], normalised: tuple[Normalised,
         score=None if sc is None else Score(sc["column"], bool(sc["higher_is_positive"]), sc.get("is_probability")),
         threshold=_opt_float(dev.get("threshold")), mask_column=dev.get("mask_column"),
         detections=dev.get("detections"), image_column=dev.get("image_column", "path"),
-        name=dev.get("name"), version=dev.get("version"),
+        name=dev.get("name"), version=dev.get("version"), training_set=dev.get("training_set"),
     )
     neg = tr.get("negative")
     truth = Truth(column=tr.get("column"), positive=tr.get("positive"),
