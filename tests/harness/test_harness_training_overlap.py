@@ -165,3 +165,26 @@ def test_training_set_file_round_trip_and_refusals() -> None:
                 {**doc, "hashes": {"mrn": []}}):
         with pytest.raises(InvalidParameterError):
             TrainingSet.from_dict(bad)
+
+
+def test_bundle_mode_uses_the_bundles_training_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bundle mode: the bundle's own ``training_set`` is checked before inference (no case evaluated)."""
+    from types import SimpleNamespace
+
+    import samd_core
+
+    proto = _test_study(tmp_path)
+    text = proto.read_text().replace("  predictions: predictions.csv\n", "  bundle: bundle/\n")
+    proto.write_text(text.replace("  training_set: training_set.json\n", ""))
+    (tmp_path / "bundle").mkdir()
+    from samd_core.bundle import case_identifiers as ci
+
+    shared = ci(image=tmp_path / "images" / "T005.dcm", kinds=("pixel_data",))
+    model = SimpleNamespace(threshold=0.5, manifest_sha256="b" * 64, name="m", version="1",
+                            training_set=TrainingSet.from_cases([shared]))
+    calls: list[str] = []
+    monkeypatch.setattr(samd_core, "load_locked", lambda path, **kw: calls.append("load") or model)
+    with pytest.raises(TrainingOverlapError, match=r"1 of 12 test case\(s\) overlap .*pixel_data 1\): T005;"):
+        run_validation(proto, out_dir=tmp_path / "out", audit_log=tmp_path / "a.jsonl",
+                       tracking_uri=f"sqlite:///{tmp_path}/m.db", progress=False)
+    assert calls == ["load"] and not (tmp_path / "out" / "cases").exists()  # identified, never run
