@@ -11,6 +11,20 @@ formats are what released bundles and audit logs were hashed and signed with; th
 File hashing streams the bytes in fixed-size blocks, so memory stays bounded whatever the size,
 and by default refuses anything that is not a regular file (a FIFO, a device such as
 ``/dev/zero``, a directory), which could otherwise block or never end.
+
+Identifier and pixel-data hashes (training/test overlap)
+--------------------------------------------------------
+`sha256_identifier` hashes one identifier of a kind (a patient pseudonym, a Study or Series
+Instance UID) as ``sha256(UTF-8 of "<kind>:<value>")``, the value stripped of surrounding
+whitespace (and of the trailing NUL padding DICOM allows in UIDs); the kind prefix keeps equal
+strings of different kinds apart. `sha256_pixels` hashes decoded pixel data as
+``sha256("samd-pixels/1\\0" + canonical JSON of the shape + "\\0" + the values as little-endian
+float64, C order)``: every value a reader produces (HU for CT, presentation values for
+radiographs) is exactly representable in float64, so the digest depends on the image values and
+shape only, never on the stored dtype, the file container (DICOM, NIfTI, MHA), the transfer
+syntax, the rescale slope/intercept a writer chose, or MONOCHROME1/2 storage. These hashes are
+pseudonymous, not anonymous: a low-entropy identifier (a medical record number) can be found by
+trying candidates, so hash pseudonyms, never raw record numbers.
 """
 
 from __future__ import annotations
@@ -27,16 +41,24 @@ from samd_core.errors import IntegrityError
 
 __all__ = [
     "CHUNK_BYTES",
+    "IDENTIFIER_KINDS",
+    "PIXEL_HASH_FORMAT",
     "canonical_json",
     "sha256_bytes",
     "sha256_file",
+    "sha256_identifier",
     "sha256_json",
     "sha256_listing",
+    "sha256_pixels",
     "sha256_tree",
 ]
 
 #: Block size of streamed hashing (bytes).
 CHUNK_BYTES = 1 << 20
+#: Identifier kinds `sha256_identifier` accepts (the namespace prefix of the hashed text).
+IDENTIFIER_KINDS = ("patient_id", "study_instance_uid", "series_instance_uid")
+#: Version prefix of `sha256_pixels` (part of the hashed bytes).
+PIXEL_HASH_FORMAT = "samd-pixels/1"
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -186,4 +208,76 @@ def sha256_listing(
     h = hashlib.sha256()
     for name in sorted(names, key=lambda s: s.encode("utf-8")):
         h.update(f"{name}\0{sha256_file(base / name, max_bytes=max_bytes)}\n".encode())
+    return h.hexdigest()
+
+
+def sha256_identifier(kind: str, value: str) -> str:
+    """Namespaced SHA-256 of one identifier: ``sha256(UTF-8 of f"{kind}:{value}")``.
+
+    Parameters
+    ----------
+    kind : {"patient_id", "study_instance_uid", "series_instance_uid"}
+        The identifier's kind (`IDENTIFIER_KINDS`), the namespace prefix.
+    value : str
+        The identifier; surrounding whitespace and trailing NUL padding are removed first.
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown ``kind``, a non-string or an empty ``value`` (the value is never echoed).
+
+    Examples
+    --------
+    >>> sha256_identifier("patient_id", "PSEUDO-0001") == sha256_bytes(b"patient_id:PSEUDO-0001")
+    True
+    """
+    from samd_core.errors import InvalidParameterError
+
+    if kind not in IDENTIFIER_KINDS:
+        raise InvalidParameterError("kind", "sha256_identifier", f"one of {list(IDENTIFIER_KINDS)}", kind,
+                                    IDENTIFIER_KINDS)
+    text = value.strip().rstrip("\0").strip() if isinstance(value, str) else ""
+    if not text:
+        raise InvalidParameterError("value", "sha256_identifier", "a non-empty string",
+                                    type(value).__name__ if not isinstance(value, str) else "an empty string")
+    return hashlib.sha256(f"{kind}:{text}".encode()).hexdigest()
+
+
+def sha256_pixels(array: Any) -> str:
+    """SHA-256 of decoded pixel data, independent of dtype, container and transfer syntax.
+
+    ``sha256(b"samd-pixels/1\\0" + canonical_json(list(shape)) + b"\\0" + bytes)`` where
+    ``bytes`` are the values as little-endian float64 in C order (``-0.0`` written as ``0.0``;
+    every NaN as the one canonical quiet NaN). Hash the array a reader returns (a `Volume`'s
+    ``array``: HU for CT, presentation values for projection images), so the same image stored
+    as DICOM, NIfTI or MHA, compressed or not, hashes the same; spacing and position are not
+    part of the digest (the same pixels on another grid are the same pixels).
+
+    Parameters
+    ----------
+    array : array_like
+        Numeric pixel data (any shape, any real dtype).
+
+    Raises
+    ------
+    InvalidParameterError
+        A non-numeric or complex array.
+    """
+    import numpy as np
+
+    from samd_core.errors import InvalidParameterError
+
+    arr = np.asarray(array)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+            or arr.dtype == np.bool_):
+        raise InvalidParameterError("array", "sha256_pixels", "a real numeric array", str(arr.dtype))
+    vals = np.ascontiguousarray(arr, dtype="<f8") + 0.0  # + 0.0 turns -0.0 into 0.0
+    nan = np.isnan(vals)
+    if nan.any():
+        vals[nan] = np.nan
+    h = hashlib.sha256(PIXEL_HASH_FORMAT.encode() + b"\0" + canonical_json([int(n) for n in arr.shape]) + b"\0")
+    flat = vals.reshape(-1)
+    step = max(1, CHUNK_BYTES // 8)
+    for i in range(0, flat.size, step):
+        h.update(flat[i:i + step].tobytes())
     return h.hexdigest()

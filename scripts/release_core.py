@@ -18,6 +18,11 @@ Input domains: ``scripts/input_domains/<bundle>.json`` (reviewed; see docs/bundl
 into the bundle's ``bundle.json`` as ``input_domain`` at re-lock; the golden outputs must still be
 reproduced bit-exactly.
 
+Training sets: ``scripts/training_sets/<bundle>.json`` (written by ``scripts/make_training_sets.py``
+from the reference devices' development cohorts) is validated (`samd_core.bundle.TrainingSet`) and
+written into the bundle as ``training_set.json`` at re-lock, listed in and hashed by its manifest;
+``samd validate`` then refuses test cases that overlap it.
+
 Signing: with ``SAMD_RELEASE_KEY`` (path of the project's Ed25519 release key, an *encrypted*
 PKCS#8 PEM) and ``SAMD_RELEASE_PASSPHRASE`` set, every re-locked shipped bundle is signed
 (``manifest.sig``) and the public key is written to ``samd_core/bundles/release_public_key.pem``;
@@ -73,6 +78,9 @@ def _relock(bundle: pathlib.Path, fingerprint: str, version: str, regenerate: bo
             "--regenerate-goldens after review."
         )
     meta_path.write_text(json.dumps(meta, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    training = training_set_for(bundle.name)
+    if training is not None:
+        (bundle / "training_set.json").write_bytes(training)
     write_manifest(bundle)
     relocked = load_locked(bundle, check_core_fingerprint=False)
     for v in cases.values():  # the reference inputs must lie inside the declared input domain
@@ -95,6 +103,20 @@ def input_domain_for(bundle_name: str) -> dict | None:
     if not p.is_file():
         return None
     return InputDomain.from_dict(json.loads(p.read_text(encoding="utf-8"))).to_dict()
+
+
+#: Training-set identifier files of the shipped bundles (``scripts/make_training_sets.py``).
+TRAINING_SETS = ROOT / "scripts" / "training_sets"
+
+
+def training_set_for(bundle_name: str) -> bytes | None:
+    """The validated ``training_set.json`` bytes for ``bundle_name`` (``scripts/training_sets/<bundle>.json``), or None."""
+    from samd_core.bundle import TrainingSet
+
+    p = TRAINING_SETS / f"{bundle_name}.json"
+    if not p.is_file():
+        return None
+    return TrainingSet.from_file(p).to_bytes()
 
 
 def load_release_key(path: str | os.PathLike[str], passphrase: str | None) -> object:

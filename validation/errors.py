@@ -16,6 +16,7 @@ __all__ = [
     "InvalidParameterError",
     "ProtocolError",
     "SamdError",
+    "TrainingOverlapError",
     "format_invalid",
 ]
 
@@ -37,3 +38,16 @@ class CaseInferenceError(SamdError, RuntimeError):
     def __init__(self, message: str, *, case_ids: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.case_ids = case_ids
+
+
+class TrainingOverlapError(ProtocolError):
+    """Test cases overlap the model's training set (a shared patient, study, series or image).
+
+    ``by_kind`` counts overlapping cases per identifier kind; ``case_ids`` lists them all
+    (manifest ids only: never a patient id, a UID or a file name).
+    """
+
+    def __init__(self, message: str, *, case_ids: tuple[str, ...] = (), by_kind: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.case_ids = case_ids
+        self.by_kind = dict(by_kind or {})

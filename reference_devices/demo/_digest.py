@@ -10,7 +10,8 @@ from samd_core.hashing import sha256_bytes
 __all__ = ["VOLATILE_RESULT_KEYS", "stable_result_sha256"]
 
 #: result.json keys that legitimately differ between two runs of the same protocol and data.
-VOLATILE_RESULT_KEYS = ("mlflow_run_id", "mlflow_experiment_id", "test_set_prior_accesses")
+VOLATILE_RESULT_KEYS = ("mlflow_run_id", "mlflow_experiment_id", "test_set_prior_accesses",
+                        "test_set_prior_access_records")
 
 
 def stable_result_sha256(result: dict[str, Any]) -> str:

@@ -128,8 +128,13 @@ def build_context(
     tests: Mapping[str, TestOutcome] | None,
     audit_records: Sequence[Mapping[str, Any]] | None,
     audit_head: str | None,
+    access_logs: Sequence[Path] = (),
 ) -> tuple[dict[str, Any], list[str]]:
     """Build the template context; returns ``(context, missing)``.
+
+    ``access_logs`` are the audit logs (the report's own and the configuration's
+    ``test_set_audit_logs``) searched, each verified, for prior accesses of each validation run's
+    test-set hash (`prior_access_rows`).
 
     Every missing input becomes a `Missing` value in the context and a line in ``missing``.
     """
@@ -232,7 +237,9 @@ def build_context(
              {k: t.get(k) for k in ("variable", "endpoint", "statistic", "pvalue", "pvalue_adjusted")}
              for t in r.result.get("interaction_tests", []) if isinstance(t, Mapping)],
          "multiplicity": r.result.get("multiplicity"), "n_cases": r.result.get("n_cases"),
-         "warnings": list(r.result.get("warnings", []))}
+         "warnings": list(r.result.get("warnings", [])),
+         "prior_accesses": prior_access_rows(r.run_id, r.result, access_logs, audit_records),
+         "training_overlap": training_overlap_line(r.result)}
         for r in validation
     ]
     for v in ctx["validations"]:
@@ -365,3 +372,38 @@ def build_context(
     )
     ctx["escape"] = escape
     return ctx, missing
+
+
+def training_overlap_line(result: Mapping[str, Any]) -> str:
+    """What the run says about training/test overlap (``training_overlap.statement``), or that the
+    run predates the check."""
+    block = result.get("training_overlap")
+    if isinstance(block, Mapping) and isinstance(block.get("statement"), str):
+        return str(block["statement"])
+    return "training/test overlap not checked: the run does not record the check (samd before 0.2.1)"
+
+
+def prior_access_rows(run_id: str, result: Mapping[str, Any], logs: Sequence[Path],
+                      audit_records: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Every prior access of the run's test-set hash: those the run recorded in result.json
+    (``test_set_prior_access_records``) and those in ``logs`` (each verified first,
+    `validation.harness.prior_accesses_across`) before the run's own access, without duplicates
+    (same log and seq), oldest first."""
+    from validation.harness import ACCESS_FIELDS, prior_accesses_across
+
+    sha = result.get("manifest_sha256")
+    rows = [dict(a) for a in result.get("test_set_prior_access_records") or [] if isinstance(a, Mapping)]
+    if isinstance(sha, str) and logs:
+        own = [r for r in audit_records or () if r.get("action") == "testset.access"
+               and isinstance(r.get("context"), Mapping) and r["context"].get("mlflow_run_id") == run_id]
+        before = str(own[0]["ts_utc"]) if own else None
+        rows += prior_accesses_across(list(logs), sha, before_utc=before)
+    seen: set[tuple[Any, Any]] = set()
+    out = []
+    for a in rows:
+        key = (a.get("log"), a.get("seq"))
+        if a.get("run_id") == run_id or key in seen:
+            continue
+        seen.add(key)
+        out.append({k: a.get(k) for k in ACCESS_FIELDS})
+    return sorted(out, key=lambda a: (str(a["ts_utc"] or ""), str(a["log"]), int(a["seq"] or 0)))

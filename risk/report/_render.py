@@ -294,6 +294,8 @@ def render_submission(
         ctx, missing = build_context(
             config, base_dir=config_path.parent, runs=runs, run_missing=[*todo_missing, *run_missing],
             tests=tests, audit_records=records, audit_head=head,
+            access_logs=[*([Path(audit_log)] if audit_log is not None and Path(audit_log).exists() else []),
+                         *(config_path.parent / p for p in config.get("test_set_audit_logs", []))],
         )
         if missing and not draft:
             raise MissingInputsError(missing)

@@ -23,6 +23,14 @@ from samd_core.bundle._reference import decode_goldens, decode_reference_inputs,
 from samd_core.bundle._settings import CASE_SCORE_RULES, InferenceSettings
 from samd_core.bundle._task import InputSpec, TaskSpec
 from samd_core.bundle._task_model import BUNDLE_FORMAT_V2, LockedTaskModel
+from samd_core.bundle._training_set import (
+    OVERLAP_KINDS,
+    TRAINING_SET_FORMAT,
+    TRAINING_SET_NAME,
+    TrainingSet,
+    case_identifiers,
+    training_set_from_spec,
+)
 from samd_core.bundle._writer import write_bundle, write_goldens
 from samd_core.bundle.errors import (
     BundleError,
@@ -48,14 +56,19 @@ __all__ = [
     "LockedModelError",
     "LockedTaskModel",
     "MANIFEST_NAME",
+    "OVERLAP_KINDS",
     "Prediction",
     "PredictionError",
     "REQUIRED_FILES",
     "ResampleClipScale",
     "SIGNATURE_NAME",
+    "TRAINING_SET_FORMAT",
+    "TRAINING_SET_NAME",
     "TaskSpec",
+    "TrainingSet",
     "build_bundle_network",
     "canonical_json",
+    "case_identifiers",
     "create_bundle",
     "decode_goldens",
     "decode_reference_inputs",
@@ -63,6 +76,7 @@ __all__ = [
     "platform_id",
     "read_verified_files",
     "sign_manifest",
+    "training_set_from_spec",
     "write_bundle",
     "write_goldens",
     "write_manifest",

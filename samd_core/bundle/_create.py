@@ -14,7 +14,9 @@ Spec (YAML; paths relative to the spec file)::
       - {op: zscore, mean: 0.5, std: 0.2}      # or any samd_core.preprocess intensity step
     reference_inputs: [ref/a.mha, ref/b.mha]   # OQ goldens are computed from these at create time
     model_card: card.md
-    # optional: training_data_manifest_sha256, input_domain (see InputDomain)
+    # optional: training_data_manifest_sha256, input_domain (see InputDomain),
+    # training_set (hashed identifiers of the training data; see TrainingSet and docs/bundle.md):
+    #   {manifest: train.csv, image_column: path, patient_id_column: patient_id}  or  {file: training_set.json}
 
 The bundle is written to a temporary sibling folder, loaded back through `load_locked`
 (every check), run on the reference inputs to compute the goldens, manifested, optionally signed,
@@ -41,6 +43,7 @@ from samd_core.bundle._reference import (
     encode_reference_inputs,
 )
 from samd_core.bundle._task import InputSpec, TaskSpec
+from samd_core.bundle._training_set import TRAINING_SET_NAME, training_set_from_spec
 from samd_core.bundle._task_model import BUNDLE_FORMAT_V2, MODEL_FORMATS
 from samd_core.errors import InvalidParameterError
 from samd_core.volume import Volume
@@ -50,7 +53,7 @@ __all__ = ["SPEC_KEYS", "create_bundle"]
 _FN = "create_bundle"
 SPEC_KEYS = ("input", "intended_use", "model", "model_card", "name", "preprocessing", "reference_inputs", "task",
              "version")
-_OPTIONAL = ("input_domain", "training_data_manifest_sha256")
+_OPTIONAL = ("input_domain", "training_data_manifest_sha256", "training_set")
 
 
 def _read(base: pathlib.Path, rel: Any, field: str, limit: int) -> bytes:
@@ -164,6 +167,7 @@ def create_bundle(
     domain: dict[str, Any] = {"dims": inp.dims, **({"modality": list(inp.modality)} if inp.modality else {})}
     domain.update(doc.get("input_domain") or {})
     domain = InputDomain.from_dict(domain).to_dict()
+    training = training_set_from_spec(doc["training_set"], base) if "training_set" in doc else None
     model = doc["model"]
     fmt = model.get("format") if isinstance(model, Mapping) else None
     if fmt not in MODEL_FORMATS:
@@ -206,6 +210,8 @@ def create_bundle(
         (tmp / "model_card.md").write_bytes(card)
         for name, data in files.items():
             (tmp / name).write_bytes(data)
+        if training is not None:
+            (tmp / TRAINING_SET_NAME).write_bytes(training.to_bytes())
         (tmp / "reference").mkdir()
         it, ij = encode_reference_inputs(vols)
         (tmp / INPUTS_TENSORS).write_bytes(it)

@@ -17,6 +17,7 @@ from samd_core.bundle._prediction import Prediction, predicted_lesions
 from samd_core.bundle._preprocess import ResampleClipScale
 from samd_core.bundle._settings import InferenceSettings
 from samd_core.bundle._strict import strict_json
+from samd_core.bundle._training_set import TRAINING_SET_NAME, TrainingSet
 from samd_core.bundle._task_model import BUNDLE_FORMAT_V2, LockedTaskModel, load_task_model
 from samd_core.bundle.errors import BundleIntegrityError, InputDomainError, LockedModelError, PredictionError
 from samd_core.errors import InvalidParameterError
@@ -98,6 +99,7 @@ class LockedModel:
         "_signature_verified",
         "_domain",
         "_files",
+        "_training_set",
     )
 
     def __init__(
@@ -112,6 +114,7 @@ class LockedModel:
         signature_verified: bool,
         domain: InputDomain | None = None,
         files: tuple[str, ...] = (),
+        training_set: TrainingSet | None = None,
     ) -> None:
         network.eval()
         for p in network.parameters():
@@ -134,6 +137,7 @@ class LockedModel:
             ("_signature_verified", signature_verified),
             ("_domain", domain),
             ("_files", files),
+            ("_training_set", training_set),
         ):
             object.__setattr__(self, key, value)
 
@@ -202,6 +206,12 @@ class LockedModel:
     def input_domain(self) -> InputDomain | None:
         """The declared input domain, or None when the bundle declares none (every input accepted)."""
         return self._domain
+
+    @property
+    def training_set(self) -> TrainingSet | None:
+        """The training set's hashed identifiers (``training_set.json``), or None when the bundle
+        records none (bundles locked before samd 0.2.1)."""
+        return self._training_set
 
     def __repr__(self) -> str:
         return f"LockedModel(name={self.name!r}, version={self.version!r}, manifest_sha256={self._manifest_sha256[:12]}...)"
@@ -303,6 +313,14 @@ def _domain_error(violations: tuple[tuple[str, Any, str], ...]) -> InputDomainEr
     )
 
 
+def training_set_of(contents: Mapping[str, bytes]) -> TrainingSet | None:
+    """The validated ``training_set.json`` among verified bundle bytes, or None when absent."""
+    if TRAINING_SET_NAME not in contents:
+        return None
+    return _content(TRAINING_SET_NAME, lambda: TrainingSet.from_dict(strict_json(contents[TRAINING_SET_NAME],
+                                                                                 TRAINING_SET_NAME)))
+
+
 def _check_fingerprint(path: Any, meta: Mapping[str, Any]) -> None:
     from samd_core.fingerprint import core_fingerprint
 
@@ -343,7 +361,7 @@ def _load_v2(path: Any, contents: Mapping[str, bytes], meta: dict[str, Any], *, 
     if check_core_fingerprint:
         _check_fingerprint(path, meta)
     return load_task_model(contents, meta, manifest_sha256=manifest_sha, signature_verified=sig_ok, domain=domain,
-                           shapes=shapes or None)
+                           shapes=shapes or None, training_set=training_set_of(contents))
 
 
 def load_locked(
@@ -473,4 +491,5 @@ def load_locked(
         signature_verified=sig_ok,
         domain=domain,
         files=tuple(sorted(contents)),
+        training_set=training_set_of(contents),
     )

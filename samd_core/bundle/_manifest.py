@@ -204,7 +204,12 @@ def _read_bounded(base: pathlib.Path, name: str, limit: int) -> bytes:
 
 
 def default_size_limit(name: str) -> int:
-    """Size limit (bytes) of a bundle file with no content-derived limit: small JSON/text, or bulk data."""
+    """Size limit (bytes) of a bundle file with no content-derived limit: small JSON/text, or bulk data
+    (``training_set.json``, hashes of a whole training set, is bulk data)."""
+    if name == "training_set.json":
+        from samd_core.bundle._training_set import MAX_TRAINING_SET_BYTES
+
+        return MAX_TRAINING_SET_BYTES
     if name.endswith((".json", ".md", ".txt", ".yaml")):
         return MAX_TEXT_BYTES
     return MAX_DATA_BYTES

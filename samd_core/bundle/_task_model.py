@@ -11,6 +11,7 @@ Layout (every file listed in ``manifest.json`` as for every bundle)::
     model.onnx          (format onnx) or network.json + weights.safetensors (format samd)
     model_card.md
     reference/...       OQ inputs and goldens (see `samd_core.bundle._reference`)
+    training_set.json   optional: the training set's hashed identifiers (`TrainingSet`)
 
 The input must have exactly the model's ``input.shape`` (no silent resize) and ``channels``.
 """
@@ -125,15 +126,17 @@ class LockedTaskModel:
     """A verified, immutable classification or segmentation model (``samd-bundle/2``)."""
 
     __slots__ = ("_run", "_pipeline", "_task", "_input", "_metadata", "_model_card", "_manifest_sha256",
-                 "_signature_verified", "_domain", "_runtime", "_files")
+                 "_signature_verified", "_domain", "_runtime", "_files", "_training_set")
 
     def __init__(self, *, run: Callable[[np.ndarray], np.ndarray], pipeline: Any, task: TaskSpec, input_spec: InputSpec,
                  metadata: Mapping[str, Any], model_card: str, manifest_sha256: str, signature_verified: bool,
-                 domain: InputDomain | None, runtime: Mapping[str, Any], files: tuple[str, ...]) -> None:
+                 domain: InputDomain | None, runtime: Mapping[str, Any], files: tuple[str, ...],
+                 training_set: Any = None) -> None:
         for key, value in (("_run", run), ("_pipeline", pipeline), ("_task", task), ("_input", input_spec),
                            ("_metadata", MappingProxyType(dict(metadata))), ("_model_card", model_card),
                            ("_manifest_sha256", manifest_sha256), ("_signature_verified", signature_verified),
-                           ("_domain", domain), ("_runtime", MappingProxyType(dict(runtime))), ("_files", files)):
+                           ("_domain", domain), ("_runtime", MappingProxyType(dict(runtime))), ("_files", files),
+                           ("_training_set", training_set)):
             object.__setattr__(self, key, value)
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
@@ -157,6 +160,8 @@ class LockedTaskModel:
     input_spec = property(lambda self: self._input, doc="The `InputSpec`.")
     runtime = property(lambda self: self._runtime, doc="How the model runs (format, runtime, threads, levels).")
     files = property(lambda self: self._files, doc="Names of the verified bundle files.")
+    training_set = property(lambda self: self._training_set,
+                            doc="The training set's hashed identifiers (`TrainingSet`), or None when not recorded.")
     threshold = property(lambda self: self._task.threshold, doc="The locked operating point on the case score.")
     preprocessing_spec = property(lambda self: self._pipeline.spec, doc="The locked preprocessing spec.")
 
@@ -257,7 +262,7 @@ class LockedTaskModel:
 
 def load_task_model(contents: Mapping[str, bytes], meta: Mapping[str, Any], *, manifest_sha256: str,
                     signature_verified: bool, domain: InputDomain | None,
-                    shapes: Mapping[str, Any] | None = None) -> LockedTaskModel:
+                    shapes: Mapping[str, Any] | None = None, training_set: Any = None) -> LockedTaskModel:
     """Build a `LockedTaskModel` from verified bytes (called by `load_locked`)."""
     from samd_core.bundle._strict import strict_json
     from samd_core.preprocess import Pipeline
@@ -282,5 +287,5 @@ def load_task_model(contents: Mapping[str, bytes], meta: Mapping[str, Any], *, m
                                    file="model_card.md") from exc
     return LockedTaskModel(run=run, pipeline=pipeline, task=task, input_spec=inp, metadata=meta, model_card=card,
                            manifest_sha256=manifest_sha256, signature_verified=signature_verified, domain=domain,
-                           runtime=runtime, files=tuple(sorted(contents)))
+                           runtime=runtime, files=tuple(sorted(contents)), training_set=training_set)
 

@@ -25,6 +25,7 @@ from samd_core.bundle._reference import (
     encode_reference_inputs,
 )
 from samd_core.bundle._settings import InferenceSettings
+from samd_core.bundle._training_set import TRAINING_SET_NAME, TrainingSet
 from samd_core.errors import InvalidParameterError
 from samd_core.models import parameter_shapes
 from samd_core.volume import Volume
@@ -69,8 +70,11 @@ def _write_files(
     weights: bytes,
     reference_inputs: Mapping[str, Volume] | None,
     private_key: Any,
+    training_set: TrainingSet | None = None,
 ) -> None:
     _dump(base / "bundle.json", dict(meta))
+    if training_set is not None:
+        (base / TRAINING_SET_NAME).write_bytes(training_set.to_bytes())
     _dump(base / "network.json", dict(network_config))
     _dump(base / "preprocessing.json", dict(preprocessing))
     _dump(base / "inference.json", dict(inference))
@@ -104,6 +108,7 @@ def write_bundle(
     reference_inputs: Mapping[str, Volume] | None = None,
     private_key: Any = None,
     input_domain: Mapping[str, Any] | None = None,
+    training_set: TrainingSet | None = None,
 ) -> pathlib.Path:
     """Write a locked bundle; computes golden outputs for ``reference_inputs`` on this platform.
 
@@ -133,6 +138,9 @@ def write_bundle(
     input_domain : mapping, optional
         The input domain the model was validated on (`InputDomain`); stored in ``bundle.json``.
         None: no domain declared (every input accepted).
+    training_set : TrainingSet, optional
+        Hashed identifiers of the training data, written as ``training_set.json`` (the harness
+        refuses test cases that overlap them). None: no training set recorded.
 
     Writing is atomic: the files are written to a temporary sibling folder that is renamed to
     ``path`` only when complete (goldens computed, manifest written, signed); a failure leaves
@@ -178,7 +186,7 @@ def write_bundle(
             "training_data_manifest_sha256": sha,
             **({"input_domain": InputDomain.from_dict(input_domain).to_dict()} if input_domain is not None else {}),
         }, network_config=network_config, preprocessing=preprocessing, inference=inference, model_card=model_card,
-            weights=weights, reference_inputs=reference_inputs, private_key=private_key)
+            weights=weights, reference_inputs=reference_inputs, private_key=private_key, training_set=training_set)
         if base.exists():
             base.rmdir()  # empty (checked above)
         os.rename(tmp, base)

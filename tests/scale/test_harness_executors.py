@@ -13,7 +13,8 @@ from tests.scale.test_executor import dask_cluster  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "samd_core" / "bundles" / "cxr_triage_v1"
-VOLATILE = {"mlflow_run_id", "mlflow_experiment_id", "test_set_prior_accesses", "warnings"}
+VOLATILE = {"mlflow_run_id", "mlflow_experiment_id", "test_set_prior_accesses", "test_set_prior_access_records",
+            "warnings"}
 
 PROTOCOL = """
 id: SAP-EXEC-001

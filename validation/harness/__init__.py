@@ -3,7 +3,15 @@
 from validation.harness._bundle import run_bundle
 from validation.harness._cases import read_predictions
 from validation.harness._lock import LockState, current_lock, ensure_locked
-from validation.harness._manifest import Manifest, check_manifest_files, prior_accesses, read_manifest
+from validation.harness._manifest import (
+    ACCESS_FIELDS,
+    Manifest,
+    check_manifest_files,
+    prior_accesses,
+    prior_accesses_across,
+    read_manifest,
+)
+from validation.harness._overlap import NOT_CHECKED, OVERLAP_FILE, check_training_overlap
 from validation.harness._protocol import (
     Acceptance,
     Bootstrap,
@@ -34,6 +42,7 @@ from validation.harness._steps import (
 from validation.harness._summary import format_summary, population_line
 
 __all__ = [
+    "ACCESS_FIELDS",
     "EXPERIMENT",
     "RESULT_SCHEMA",
     "Acceptance",
@@ -42,7 +51,9 @@ __all__ = [
     "Endpoint",
     "LockState",
     "Manifest",
+    "NOT_CHECKED",
     "Normalised",
+    "OVERLAP_FILE",
     "Protocol",
     "Score",
     "SubgroupVariable",
@@ -52,6 +63,7 @@ __all__ = [
     "ValidationOutcome",
     "check_manifest_files",
     "check_test_set",
+    "check_training_overlap",
     "current_lock",
     "ensure_locked",
     "format_summary",
@@ -60,6 +72,7 @@ __all__ = [
     "open_locked_run",
     "population_line",
     "prior_accesses",
+    "prior_accesses_across",
     "protocol_schema",
     "read_manifest",
     "read_predictions",

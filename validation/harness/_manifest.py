@@ -12,7 +12,12 @@ from samd_core.hashing import sha256_file
 from validation.audit import iter_records
 from validation.errors import IntegrityError, ProtocolError
 
-__all__ = ["Manifest", "check_manifest_files", "prior_accesses", "read_manifest"]
+__all__ = ["ACCESS_FIELDS", "Manifest", "check_manifest_files", "prior_accesses", "prior_accesses_across",
+           "read_manifest"]
+
+#: Fields of one test-set access (`prior_accesses`), in table order.
+ACCESS_FIELDS = ("ts_utc", "run_id", "protocol_id", "protocol_sha256", "model_name", "model_version",
+                 "model_sha256", "mode", "purpose", "log", "seq")
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,10 @@ def check_manifest_files(manifest: Manifest) -> int:
 
 def prior_accesses(audit_path: str | Path, testset_sha256: str) -> list[dict[str, Any]]:
     """Every earlier ``testset.access`` of the test set with this SHA-256 in the audit trail, by
-    any protocol and any model: ``{"seq", "ts_utc", "protocol_id", "model_sha256", "purpose"}``."""
+    any protocol and any model, oldest first, each with `ACCESS_FIELDS`: time, run id (MLflow),
+    protocol id and SHA-256, model identity (name, version, SHA-256: the bundle's manifest hash or
+    the predictions file's hash; mode), purpose, and where the record is (log file name, seq).
+    Fields an older record does not hold are None."""
     p = Path(audit_path)
     if not p.exists():
         return []
@@ -121,6 +129,40 @@ def prior_accesses(audit_path: str | Path, testset_sha256: str) -> list[dict[str
     for r in iter_records(p):
         if r.get("action") == "testset.access" and r.get("object_sha256") == testset_sha256:
             ctx = r.get("context") if isinstance(r.get("context"), dict) else {}
-            out.append({"seq": r.get("seq"), "ts_utc": r.get("ts_utc"), "protocol_id": ctx.get("protocol_id"),
-                        "model_sha256": ctx.get("model_sha256"), "purpose": ctx.get("purpose")})
+            rec = {"ts_utc": r.get("ts_utc"), "run_id": ctx.get("mlflow_run_id"), "log": p.name, "seq": r.get("seq")}
+            rec.update({k: ctx.get(k) for k in ACCESS_FIELDS if k not in rec})
+            out.append({k: rec[k] for k in ACCESS_FIELDS})
     return out
+
+
+def prior_accesses_across(audit_logs: list[str | Path], testset_sha256: str, *,
+                          before_utc: str | None = None) -> list[dict[str, Any]]:
+    """Accesses of one test set gathered from several audit logs (e.g. earlier devices' logs).
+
+    Each log is verified first (`validation.audit.verify_audit_log`, integrity); a log that fails
+    refuses the whole list. Accesses are those of `prior_accesses`, sorted by time (then log and
+    seq), optionally only those strictly before ``before_utc`` (an ISO UTC time as in the log).
+    A log named twice is read once.
+
+    Raises
+    ------
+    IntegrityError
+        A log is missing or fails verification (its name and the failure are given).
+    """
+    from validation.audit import verify_audit_log
+
+    seen: set[Path] = set()
+    out: list[dict[str, Any]] = []
+    for log in audit_logs:
+        p = Path(log).resolve()
+        if p in seen:
+            continue
+        seen.add(p)
+        if not p.is_file():
+            raise IntegrityError(f"audit log {p.name} does not exist (named as a log of earlier test-set accesses)")
+        check = verify_audit_log(p)
+        if not check.ok:
+            raise IntegrityError(f"audit log {p.name} fails verification: {check.message}")
+        out += [a for a in prior_accesses(p, testset_sha256)
+                if before_utc is None or str(a["ts_utc"] or "") < before_utc]
+    return sorted(out, key=lambda a: (str(a["ts_utc"] or ""), str(a["log"]), int(a["seq"] or 0)))

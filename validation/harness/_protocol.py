@@ -132,6 +132,8 @@ class Device:
     #: what a manifest case without any ``device.detections`` row means: ``"error"`` (refused)
     #: or ``"no_findings"`` (the image was read and had no candidate)
     missing_detections: str = "error"
+    #: A training-set identifier file (``training_set.json`` format) for the overlap check.
+    training_set: str | None = None
 
     @property
     def mode(self) -> str:
@@ -582,7 +584,7 @@ def _parse(p: Path, raw: bytes, d: dict[str, Any], normalised: tuple[Normalised,
         score=None if sc is None else Score(sc["column"], bool(sc["higher_is_positive"]), sc.get("is_probability")),
         threshold=_opt_float(dev.get("threshold")), mask_column=dev.get("mask_column"),
         detections=dev.get("detections"), image_column=dev.get("image_column", "path"),
-        name=dev.get("name"), version=dev.get("version"),
+        name=dev.get("name"), version=dev.get("version"), training_set=dev.get("training_set"),
         detection_threshold=_opt_float(dev.get("detection_threshold")),
         missing_detections=str(dev.get("missing_detections", "error")),
     )

@@ -1,7 +1,8 @@
 """`run_validation`: lock the protocol, check the test set, evaluate the device, write outputs.
 
 Order of a run (each step in the audit trail before the next): protocol lock -> manifest file
-hashes -> device identity (and, in bundle mode, the locked threshold) -> ``testset.access`` and
+hashes -> device identity (and, in bundle mode, the locked threshold) -> no training/test overlap
+(`check_training_overlap`; refused with ``testset.training_overlap``) -> ``testset.access`` and
 ``run.start`` -> device inference (bundle mode) and per-case values -> statistics -> outputs
 other than ``result.json`` -> MLflow logging -> ``mlflow.run.end`` -> checkpoint ->
 ``result.json`` (last, atomically). Every failure after the lock ends in a ``run.fail`` record.
@@ -28,6 +29,7 @@ from validation.harness._cases import build_case_data, read_predictions
 from validation.harness._endpoints import CaseData, acceptance, add_exclusions, estimate_endpoint, lesion_froc
 from validation.harness._lock import LockState
 from validation.harness._manifest import Manifest, prior_accesses
+from validation.harness._overlap import check_training_overlap
 from validation.harness._protocol import LESION_METRICS, SEGMENTATION_METRICS, Protocol, load_protocol
 from validation.harness._steps import (
     check_test_set,
@@ -70,6 +72,8 @@ class _Device:
     predictions: pd.DataFrame | None  # predictions mode: the table, aligned to the manifest
     bundle_path: Path | None
     warnings: tuple[str, ...] = ()
+    training_set: Any = None  # samd_core.bundle.TrainingSet: the bundle's, or the protocol's file
+    training_source: str | None = None
 
 
 def run_validation(
@@ -121,6 +125,9 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
     (out / "result.json").unlink(missing_ok=True)  # a result.json only ever means a completed run
     n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id})
     device = _identify_device(protocol, manifest)
+    overlap = check_training_overlap(audit, manifest, device.training_set, source=device.training_source,
+                                      image_column=protocol.device.image_column, out=out,
+                                      context={"protocol_id": protocol.id, "model_sha256": device.sha256})
     prior = prior_accesses(audit.path, manifest.sha256)
     warnings = list(device.warnings)
     if prior:
@@ -131,7 +138,7 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
                         fail_context={"protocol_id": protocol.id}) as tracked:
         runs.append(tracked)
         run = tracked.run
-        _record_access(audit, protocol, lock, manifest, device, tracked, prior, out)
+        _record_access(audit, protocol, lock, manifest, device, tracked, prior, out, overlap)
         data, table, reference_files, extra_info, w, evaluated = _evaluate(protocol, manifest, device, out,
                                                                          progress, executor)
         warnings += w
@@ -150,6 +157,8 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
             "mlflow_run_id": run.run_id,
             "mlflow_experiment_id": run.experiment_id,
             "test_set_prior_accesses": len(prior),
+            "test_set_prior_access_records": prior,
+            "training_overlap": overlap,
             "exclusions": extra_info.get("exclusions", {}),
             "reference_files": reference_files,
             "warnings": warnings,
@@ -212,16 +221,39 @@ def _identify_device(protocol: Protocol, manifest: Manifest) -> _Device:
             raise ProtocolError(f"`device.detection_threshold` {dev.detection_threshold!r} differs from the bundle's "
                                 f"locked threshold {locked!r}; omit it to use the bundle's")
         sha = str(model.manifest_sha256)
-        info = {"mode": "bundle", "bundle": path.name, "bundle_manifest_sha256": sha}
-        device = _Device("bundle", sha, info, locked, None, path)
+        info = {"mode": "bundle", "bundle": path.name, "bundle_manifest_sha256": sha,
+                **{k: str(getattr(model, k)) for k in ("name", "version") if hasattr(model, k)}}
+        training = getattr(model, "training_set", None)  # None: a bundle locked before training sets
+        device = _Device("bundle", sha, info, locked, None, path, training_set=training,
+                         training_source="bundle" if training is not None else None)
+    device = _with_training_set(protocol, device)
     if dev.model_sha256 is not None and dev.model_sha256 != device.sha256:
         raise IntegrityError(f"`device.model_sha256` {dev.model_sha256} does not match the device's sha256 "
                              f"{device.sha256}")
     return device
 
 
+def _with_training_set(protocol: Protocol, device: _Device) -> _Device:
+    """The protocol's ``device.training_set`` file, for a device that records no training set itself."""
+    import dataclasses
+
+    rel = protocol.device.training_set
+    if rel is None:
+        return device
+    if device.training_set is not None:
+        raise ProtocolError("`device.training_set` is given but the bundle records its own training set "
+                            "(training_set.json); remove `device.training_set`")
+    from samd_core.bundle import TrainingSet
+
+    path = protocol.resolve(rel)
+    if not path.is_file():
+        raise ProtocolError(f"`device.training_set` file {path.name} does not exist")
+    info = {**device.info, "training_set_file": path.name, "training_set_file_sha256": sha256_file(path)}
+    return dataclasses.replace(device, info=info, training_set=TrainingSet.from_file(path), training_source="protocol")
+
+
 def _record_access(audit: AuditLog, protocol: Protocol, lock: LockState, manifest: Manifest, device: _Device,
-                   tracked: AnalysisRun, prior: list[dict[str, Any]], out: Path) -> None:
+                   tracked: AnalysisRun, prior: list[dict[str, Any]], out: Path, overlap: dict[str, Any]) -> None:
     """``testset.access`` then ``run.start``: written before any case is evaluated."""
     run = tracked.run
     audit.append("testset.access",
@@ -229,8 +261,10 @@ def _record_access(audit: AuditLog, protocol: Protocol, lock: LockState, manifes
                  object_sha256=manifest.sha256,
                  context={"protocol_id": protocol.id, "protocol_sha256": protocol.sha256,
                           "model_sha256": device.sha256, "mode": device.mode, "purpose": "validation",
+                          "model_name": device.info.get("name"), "model_version": device.info.get("version"),
                           "mlflow_run_id": run.run_id, "prior_accesses": len(prior),
-                          "prior_access_records": prior[-100:], "testset_version": lock.testset_version})
+                          "prior_access_records": prior[-100:], "testset_version": lock.testset_version,
+                          "training_overlap": {k: v for k, v in overlap.items() if k != "statement"}})
     tracked.start(object_sha256=protocol.sha256,
                   context={"protocol_id": protocol.id, "protocol_version": lock.version,
                            "manifest_sha256": manifest.sha256, "model_sha256": device.sha256,
