@@ -51,9 +51,10 @@ BUNDLE_FORMAT_V2 = "samd-bundle/2"
 MODEL_FORMATS = ("onnx", "samd")
 _MAX_INPUT_VOXELS = 512**3
 _INTENSITY_OPS = ("clip", "ct_normalize", "intensity_window", "percentile", "window", "zscore")
-#: Geometric steps a bundle may lock. Segmentation maps made on their output grid are brought back
-#: onto the input grid by `samd_core.preprocess.Pipeline.inverse` (see the module docstring).
-_GEOMETRIC_OPS = ("resample", "resize")
+#: Geometric steps a bundle may lock, per task. Segmentation maps made on their output grid are brought
+#: back onto the input grid by `samd_core.preprocess.Pipeline.inverse` (see the module docstring); a
+#: classifier needs a fixed input size, which only ``resize`` guarantees.
+_GEOMETRIC_OPS = {"classification": ("resize",), "segmentation": ("resample", "resize")}
 
 
 def _content(name: str, fn: Callable[[], Any]) -> Any:
@@ -246,7 +247,7 @@ class LockedTaskModel:
                 "channels", volume.n_channels,
                 f"{inp.channels} ({'grey-scale' if inp.channels == 1 else 'channel_last'}; no channel conversion "
                 "is locked)"),))
-        geometric = any(s.get("op") in _GEOMETRIC_OPS for s in self._pipeline.spec["steps"])
+        geometric = any(s.get("op") in _GEOMETRIC_OPS[t.kind] for s in self._pipeline.spec["steps"])
         if len(spatial) != inp.dims or (not geometric and t.kind == "classification" and spatial != inp.shape):
             raise InvalidParameterError("volume", fn, f"shape {list(inp.shape)} (the model's input; no "
                                         "resize step is locked)", f"shape {list(spatial)}")
@@ -306,7 +307,7 @@ def load_task_model(contents: Mapping[str, bytes], meta: Mapping[str, Any], *, m
     inp = _content("input.json", lambda: InputSpec.from_dict(strict_json(contents["input.json"], "input.json")))
     spec = strict_json(contents["preprocessing.json"], "preprocessing.json")
     pipeline = _content("preprocessing.json", lambda: Pipeline.from_spec(spec))
-    allowed = _INTENSITY_OPS + _GEOMETRIC_OPS
+    allowed = _INTENSITY_OPS + _GEOMETRIC_OPS[task.kind]
     bad = [s.get("op") for s in pipeline.spec["steps"] if s.get("op") not in allowed]
     if bad:
         raise BundleIntegrityError(f"bundle file 'preprocessing.json': {task.kind} bundles support the steps "
