@@ -317,3 +317,51 @@ def test_replay_of_a_colour_record_on_another_colour_image() -> None:
     np.testing.assert_array_equal(again.array, out.array)
     other = p.replay(w, rec, kind="image")
     assert other.shape == (12, 20, 3) and other.channel_last
+
+
+@pytest.mark.verifies("SRS-BUNDLE-015")
+def test_two_channel_3d_classifier_from_vector_metaimage_equals_numpy(tmp_path: pathlib.Path) -> None:
+    """N channels generally: a 2-channel 3-D input (e.g. two co-registered MR contrasts) stored as a
+    vector MetaImage; channel k of the file is input channel k. Peer: numpy (per-channel linear map,
+    mean, softmax) of the same 1x1x1 network."""
+    import SimpleITK as sitk
+    import yaml
+
+    m = nn.Sequential(nn.Conv3d(2, 2, 1), nn.AdaptiveAvgPool3d(1), nn.Flatten())
+    with torch.no_grad():
+        m[0].weight.copy_(torch.tensor([[1.5, -2.0], [-0.5, 1.0]]).reshape(2, 2, 1, 1, 1))
+        m[0].bias.copy_(torch.tensor([0.1, -0.2]))
+    shape = (4, 6, 5)
+    torch.onnx.export(m.eval(), (torch.zeros(1, 2, *shape),), str(tmp_path / "model.onnx"), input_names=["x"],
+                      output_names=["y"], opset_version=17, dynamo=False)
+    rng = np.random.default_rng(3)
+
+    def write(name: str) -> np.ndarray:
+        a = rng.normal(size=(*shape, 2)).astype(np.float32)
+        im = sitk.GetImageFromArray(a, isVector=True)
+        im.SetSpacing((0.8, 0.8, 2.0))
+        sitk.WriteImage(im, str(tmp_path / name))
+        return a
+
+    write("ref.mha")
+    (tmp_path / "card.md").write_text("# t\n")
+    spec = {"name": "two-channel", "version": "1.0.0", "intended_use": "Tests only.",
+            "model": {"format": "onnx", "path": "model.onnx"},
+            "task": {"kind": "classification", "classes": ["a", "b"], "activation": "softmax", "threshold": 0.5},
+            "input": {"dims": 3, "channels": 2, "shape": list(shape)},
+            "preprocessing": [{"op": "clip", "lower": -2.5, "upper": 2.5}],
+            "reference_inputs": ["ref.mha"], "model_card": "card.md"}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    res = CliRunner().invoke(bundle_cmd, ["create", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    locked = load_locked(tmp_path / "b")
+    a = write("x.mha")
+    x = np.clip(a.astype(np.float64), -2.5, 2.5)
+    logits = np.array([1.5 * x[..., 0] - 2.0 * x[..., 1] + 0.1, -0.5 * x[..., 0] + 1.0 * x[..., 1] - 0.2]).mean(
+        axis=(1, 2, 3))
+    want = np.exp(logits) / np.exp(logits).sum()
+    pred = locked.predict(read_image(tmp_path / "x.mha"))
+    assert abs(pred.probabilities["b"] - want[1]) < 1e-5 and abs(pred.probabilities["a"] - want[0]) < 1e-5
+    with pytest.raises(InputDomainError, match=r"`channels` must be 2 .*; got 1"):
+        locked.predict(Volume(x[..., 0], (2.0, 0.8, 0.8)))
+    assert check_bundle(tmp_path / "b").passed
