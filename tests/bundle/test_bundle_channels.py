@@ -365,3 +365,14 @@ def test_two_channel_3d_classifier_from_vector_metaimage_equals_numpy(tmp_path: 
     with pytest.raises(InputDomainError, match=r"`channels` must be 2 .*; got 1"):
         locked.predict(Volume(x[..., 0], (2.0, 0.8, 0.8)))
     assert check_bundle(tmp_path / "b").passed
+
+
+@pytest.mark.verifies("SRS-BUNDLE-015")
+def test_colour_image_to_the_ct_lesion_model_is_refused_naming_channels() -> None:
+    """A (y, x, 3) colour array has three axes but is no CT volume: samd-bundle/1 refuses it by channels."""
+    from samd_core.qualification import shipped_bundles
+
+    nodule = next(b for b in shipped_bundles() if b.name == "nodule_v1")
+    locked = load_locked(nodule, check_core_fingerprint=False)
+    with pytest.raises(InputDomainError, match=r"`channels` must be 1 \(grey-scale CT in HU\); got 3"):
+        locked.predict(Volume(np.zeros((32, 32, 3), np.int16), (1.0, 1.0), channel_last=True))
