@@ -15,8 +15,14 @@ fresh ``python -m samd`` process, so the demo exercises exactly the public comma
    "reviewed"), ``samd audit signature-page`` renders the signature page, and ``samd audit
    verify --signers`` checks the chain, the signatures against the registry and every MLflow run;
 7. the second reference device (``cxr_triage_v1``, a 2-D ONNX classifier on chest radiographs):
-   ``samd phantom --kind radiograph`` and ``samd validate`` of its own protocol
-   (``examples/cxr_triage/protocol.yaml``) in bundle mode (``--device`` chooses the devices).
+   ``samd phantom --kind radiograph``, ``samd validate`` of its own protocol
+   (``examples/cxr_triage/protocol.yaml``) in bundle mode, then its own 510(k)-style documents
+   (``samd report`` with ``examples/cxr_triage/submission.yaml``: no reader study, the device only
+   reorders the worklist), signed and with a signature page like the first device's
+   (``--device`` chooses the devices).
+
+The verification tests both devices' risk files and requirements cite run once, in one pytest
+process (step 5), and both devices' documents cite that JUnit report.
 
 Nothing already written is overwritten: each call writes a new ``runs/<UTC time>/`` folder; the
 cohort, the MLflow store and the audit trail are shared between calls.
@@ -77,7 +83,10 @@ class DemoResult:
     audit_log : Path
         The audit trail.
     sign_off_seq : int
-        Audit sequence number of the sign-off record.
+        Audit sequence number of the sign-off record (the first device's documents when it ran).
+    cxr_verdict, cxr_result_digest, cxr_sign_off_seq
+        The same for the chest-radiograph device (None when it did not run); its documents are in
+        ``run_dir / "cxr-submission"``.
     """
 
     out: Path
@@ -90,6 +99,7 @@ class DemoResult:
     sign_off_seq: int
     cxr_verdict: str | None = None
     cxr_result_digest: str | None = None
+    cxr_sign_off_seq: int | None = None
 
 
 def _samd(*args: str) -> list[str]:
@@ -181,21 +191,70 @@ def run_demo(
     echo(f"samd demo: output in {out} (this run: {run_dir.name})")
     _step("2/6 qualification: samd verify", _samd("verify", "--out", str(run_dir / "qualification")), log=log,
           echo=echo)
+    configs = ([EXAMPLE / "submission.yaml"] if device in ("nodule", "both") else []) + (
+        [CXR_EXAMPLE / "submission.yaml"] if device in ("cxr", "both") else [])
+    junit = _verification(run_dir, log, echo, configs, skip_tests=skip_tests)
     verdict = digest = None
     signed: dict[str, object] = {"seq": 0}
     if device in ("nodule", "both"):
         verdict, digest, signed = _nodule(out, run_dir, log, echo, bundle=bundle, cohort=cohort, n_cases=n_cases,
                                           bootstrap=bootstrap, readers=readers, reader_cases=reader_cases,
-                                          skip_tests=skip_tests, tracking=tracking, audit=audit)
+                                          junit=junit, tracking=tracking, audit=audit)
     cxr_verdict = cxr_digest = None
+    cxr_signed: dict[str, object] | None = None
     if device in ("cxr", "both"):
-        cxr_verdict, cxr_digest = _cxr(out, run_dir, log, echo, n_cases=n_cases, bootstrap=bootstrap,
-                                       tracking=tracking, audit=audit)
+        cxr_verdict, cxr_digest, cxr_signed = _cxr(out, run_dir, log, echo, n_cases=n_cases, bootstrap=bootstrap,
+                                                   junit=junit, tracking=tracking, audit=audit)
+    registry = out / "qms" / "signers.yaml"
+    _step("audit trail: samd audit verify",
+          _samd("audit", "verify", str(audit), "--signers", str(registry), "--mlflow", "--tracking-uri", tracking),
+          log=log, echo=echo)
+    first = signed if device in ("nodule", "both") else (cxr_signed or signed)
     return DemoResult(out=out, run_dir=run_dir, verdict=str(verdict if verdict is not None else cxr_verdict),
                       result_digest=str(digest if digest is not None else cxr_digest),
                       minutes=(time.perf_counter() - t_start) / 60, tracking_uri=tracking, audit_log=audit,
-                      sign_off_seq=int(signed["seq"]), cxr_verdict=cxr_verdict,  # type: ignore[call-overload]
-                      cxr_result_digest=cxr_digest)
+                      sign_off_seq=int(first["seq"]), cxr_verdict=cxr_verdict,  # type: ignore[call-overload]
+                      cxr_result_digest=cxr_digest,
+                      cxr_sign_off_seq=None if cxr_signed is None else int(cxr_signed["seq"]))  # type: ignore[call-overload]
+
+
+def _verification(run_dir: Path, log: Path, echo: Callable[[str], None], configs: list[Path], *,
+                  skip_tests: bool) -> Path | None:
+    """Run, once, the verification tests the devices' risk files and requirements cite; the JUnit file
+    (None when skipped: the documents are then drafts)."""
+    if skip_tests or not _REPO_TESTS.is_dir():
+        echo("\n==> 5/6 verification tests: skipped (the documents are rendered as drafts)")
+        return None
+    ids = sorted({i for cfg in configs for i in verification_tests(cfg)})
+    junit = run_dir / "junit.xml"
+    _step("5/6 verification tests cited by the risk files: pytest",
+          [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *ids],
+          log=log, echo=echo, cwd=_REPO_TESTS.parent)
+    return junit
+
+
+def _documents(run_dir: Path, log: Path, echo: Callable[[str], None], *, label: str, runs: list[str], config: Path,
+               folder: str, verdict: str, junit: Path | None, tracking: str, audit: Path) -> dict[str, object]:
+    """``samd report`` of one device, its signed sign-off and signature page; returns the sign record."""
+    from validation.audit import iter_records
+
+    args = ["report", *(a for r in runs for a in ("--run", r)), "--config", str(config), "--out",
+            str(run_dir / folder), "--tracking-uri", tracking, "--audit-log", str(audit)]
+    args += ["--draft"] if junit is None else ["--junit", str(junit)]
+    _step(f"{label} submission documents: samd report", _samd(*args), log=log, echo=echo)
+    out = run_dir.parent.parent
+    registry, key, env = _signer(out, log, echo, audit)
+    index = run_dir / folder / "submission_index.json"
+    meaning = "approved" if verdict == "pass" else "reviewed"  # a failed submission is not approved
+    _step(f"{label} sign-off ({meaning}): samd audit sign",
+          _samd("audit", "sign", str(audit), "--object", str(index), "--meaning", meaning, "--key", str(key),
+                "--user-id", DEMO_SIGNER["user_id"], "--registry", str(registry), "--reason",
+                f"demonstration sign-off of the rendered documents (standalone verdict: {verdict})"),
+          log=log, echo=echo, env=env)
+    _step(f"{label} signature page: samd audit signature-page",
+          _samd("audit", "signature-page", str(audit), "--index", str(index), "--signers", str(registry)),
+          log=log, echo=echo)
+    return [r for r in iter_records(audit) if r.get("action") == "sign"][-1]
 
 
 #: The demonstration signer (a real sign-off uses the signer's own registered key).
@@ -226,9 +285,9 @@ def _signer(out: Path, log: Path, echo: Callable[[str], None], audit: Path) -> t
 
 
 def _nodule(out: Path, run_dir: Path, log: Path, echo: Callable[[str], None], *, bundle: Path, cohort: Path,
-            n_cases: int, bootstrap: int, readers: int, reader_cases: int, skip_tests: bool, tracking: str,
+            n_cases: int, bootstrap: int, readers: int, reader_cases: int, junit: Path | None, tracking: str,
             audit: Path) -> tuple[str, str, dict[str, object]]:
-    """Steps 1 and 3-6 for the lung-nodule device; returns verdict, digest and the sign record."""
+    """Steps 1, 3, 4 and 6 for the lung-nodule device; returns verdict, digest and the sign record."""
     if (cohort / "manifest.csv").exists():
         echo(f"\n==> 1/6 test cohort: reusing {cohort} (samd validate re-checks every hash)")
     else:
@@ -247,46 +306,19 @@ def _nodule(out: Path, run_dir: Path, log: Path, echo: Callable[[str], None], *,
                 "--tracking-uri", tracking, "--audit-log", str(audit)), log=log, echo=echo)
     mrmc = json.loads((run_dir / "mrmc" / "mrmc_result.json").read_text(encoding="utf-8"))
 
-    junit = run_dir / "junit.xml"
-    report_args = ["report", "--run", validation["mlflow_run_id"], "--run", mrmc["mlflow_run_id"],
-                   "--config", str(EXAMPLE / "submission.yaml"), "--out", str(run_dir / "submission"),
-                   "--tracking-uri", tracking, "--audit-log", str(audit)]
-    if skip_tests or not _REPO_TESTS.is_dir():
-        echo("\n==> 5/6 verification tests: skipped (the documents are rendered as a draft)")
-        report_args.append("--draft")
-    else:
-        ids = verification_tests(EXAMPLE / "submission.yaml")
-        _step("5/6 verification tests cited by the risk file: pytest",
-              [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *ids],
-              log=log, echo=echo, cwd=_REPO_TESTS.parent)
-        report_args += ["--junit", str(junit)]
-    _step("6/6 submission documents: samd report", _samd(*report_args), log=log, echo=echo)
-    registry, key, env = _signer(out, log, echo, audit)
-    index = run_dir / "submission" / "submission_index.json"
+    signed = _documents(run_dir, log, echo, label="6/6", runs=[validation["mlflow_run_id"], mrmc["mlflow_run_id"]],
+                        config=EXAMPLE / "submission.yaml", folder="submission", verdict=str(validation["verdict"]),
+                        junit=junit, tracking=tracking, audit=audit)
     verdict = str(validation["verdict"])
-    meaning = "approved" if verdict == "pass" else "reviewed"  # a failed submission is not approved
-    _step(f"sign-off ({meaning}): samd audit sign",
-          _samd("audit", "sign", str(audit), "--object", str(index), "--meaning", meaning, "--key", str(key),
-                "--user-id", DEMO_SIGNER["user_id"], "--registry", str(registry), "--reason",
-                f"demonstration sign-off of the rendered documents (standalone verdict: {verdict})"),
-          log=log, echo=echo, env=env)
-    _step("signature page: samd audit signature-page",
-          _samd("audit", "signature-page", str(audit), "--index", str(index), "--signers", str(registry)),
-          log=log, echo=echo)
-    _step("audit trail: samd audit verify",
-          _samd("audit", "verify", str(audit), "--signers", str(registry), "--mlflow", "--tracking-uri", tracking),
-          log=log, echo=echo)
-    from validation.audit import iter_records
-
-    signed = [r for r in iter_records(audit) if r.get("action") == "sign"][-1]
     digest = stable_result_sha256(validation)
     (run_dir / "validation" / "result.stable.sha256").write_text(digest + "\n", encoding="utf-8")
     return verdict, digest, signed
 
 
 def _cxr(out: Path, run_dir: Path, log: Path, echo: Callable[[str], None], *, n_cases: int, bootstrap: int,
-         tracking: str, audit: Path) -> tuple[str, str]:
-    """The chest-radiograph device: its sequestered cohort and its own pre-specified standalone test."""
+         junit: Path | None, tracking: str, audit: Path) -> tuple[str, str, dict[str, object]]:
+    """The chest-radiograph device: its sequestered cohort, its own pre-specified standalone test and
+    its documents; returns verdict, digest and the sign record."""
     from samd_core.qualification import shipped_bundles
 
     bundle = next((b for b in shipped_bundles() if b.name == CXR_BUNDLE), None)
@@ -311,4 +343,7 @@ def _cxr(out: Path, run_dir: Path, log: Path, echo: Callable[[str], None], *, n_
     result = json.loads((run_dir / "cxr-validation" / "result.json").read_text(encoding="utf-8"))
     digest = stable_result_sha256(result)
     (run_dir / "cxr-validation" / "result.stable.sha256").write_text(digest + "\n", encoding="utf-8")
-    return str(result["verdict"]), digest
+    signed = _documents(run_dir, log, echo, label="7/7 chest-radiograph", runs=[result["mlflow_run_id"]],
+                        config=CXR_EXAMPLE / "submission.yaml", folder="cxr-submission",
+                        verdict=str(result["verdict"]), junit=junit, tracking=tracking, audit=audit)
+    return str(result["verdict"]), digest, signed

@@ -49,8 +49,11 @@ def command(out: Path, n_cases: int, bootstrap: int, readers: int, reader_cases:
         click.echo(f"  chest-radiograph device: verdict {res.cxr_verdict}; result.json digest without run ids: "
                    f"{res.cxr_result_digest}  ({run_dir / 'cxr-validation' / 'result.json'})")
     click.echo(f"  qualification record : {run_dir / 'qualification' / 'qualification.md'}")
-    click.echo(f"  validation result    : {run_dir / 'validation' / 'result.json'}")
-    click.echo(f"  reader study         : {run_dir / 'mrmc' / 'mrmc_report.txt'}")
-    click.echo(f"  submission documents : {run_dir / 'submission'} (submission.pdf, *.html, submission_index.json)")
+    if device in ("both", "nodule"):
+        click.echo(f"  validation result    : {run_dir / 'validation' / 'result.json'}")
+        click.echo(f"  reader study         : {run_dir / 'mrmc' / 'mrmc_report.txt'}")
+        click.echo(f"  submission documents : {run_dir / 'submission'} (submission.pdf, *.html, submission_index.json)")
+    if res.cxr_verdict is not None:
+        click.echo(f"  chest-radiograph documents: {run_dir / 'cxr-submission'} (submission.pdf, signatures.pdf)")
     click.echo(f"  audit trail          : {res.audit_log}")
     click.echo(f"  MLflow UI            : mlflow ui --backend-store-uri {res.tracking_uri} --host 127.0.0.1 --port 5000")

@@ -7,7 +7,7 @@ Declared in ``bundle.json`` as ``input_domain`` (every key optional; unknown key
      "spacing_mm": [[1.0, 5.0], [1.5, 1.5], ...],  # per array axis [min, max] voxel size, mm
      "slice_thickness_mm": [1.0, 5.0],             # meta["slice_thickness_mm"], else spacing[0] (3-D)
      "size_voxels": [[15, 75], [64, 64], ...],     # per array axis [min, max] voxels
-     "intensity": [-1024, 3071],                   # every voxel value inside [min, max] (HU for CT)
+     "intensity": [-1024, 3071],                   # every voxel value (all channels) inside [min, max]
      "required_attributes": ["modality"]}          # meta keys that must be present
 
 An attribute the domain declares is checked when the input carries it; a missing attribute is a
@@ -130,14 +130,15 @@ class InputDomain:
         if self.modality is not None and mod is not None and str(mod) not in self.modality:
             out.append(("modality", str(mod)[:16], f"one of {list(self.modality)}"))
         arr = volume.array
-        if self.dims is not None and arr.ndim != self.dims:
-            out.append(("dims", arr.ndim, str(self.dims)))
+        spatial = volume.spatial_shape  # a colour image's channel axis is not a spatial dimension
+        if self.dims is not None and len(spatial) != self.dims:
+            out.append(("dims", len(spatial), str(self.dims)))
             return tuple(out)  # per-axis ranges are meaningless on the wrong number of axes
         _axes(out, "spacing_mm", volume.spacing, self.spacing_mm)
-        _axes(out, "size_voxels", arr.shape, self.size_voxels)
+        _axes(out, "size_voxels", spatial, self.size_voxels)
         if self.slice_thickness_mm is not None:
             thick = meta.get("slice_thickness_mm")
-            if thick is None and arr.ndim == 3:
+            if thick is None and len(spatial) == 3:
                 thick = volume.spacing[0]
             if thick is not None:
                 t = float(thick)

@@ -242,6 +242,8 @@ class LockedModel:
         """
         if not isinstance(volume, Volume):
             raise InvalidParameterError("volume", "LockedModel.predict", "a samd_core.Volume", type(volume).__name__)
+        if volume.channel_last:  # a colour (y, x, 3) array must not pass for a 3-D CT
+            raise _domain_error((("channels", volume.n_channels, "1 (grey-scale CT in HU)"),))
         if volume.array.ndim != 3:
             raise InvalidParameterError("volume", "LockedModel.predict", "a 3-D volume", f"shape {volume.shape}")
         if not np.issubdtype(volume.array.dtype, np.number) or not np.all(np.isfinite(volume.array)):

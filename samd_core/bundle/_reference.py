@@ -1,7 +1,8 @@
 """Reference inputs and golden outputs stored inside a bundle, for operational qualification.
 
 * ``reference/inputs.safetensors``: one tensor per case id (HU voxels, array order).
-* ``reference/inputs.json``: ``{case_id: {"spacing", "origin", "direction"}}``.
+* ``reference/inputs.json``: ``{case_id: {"spacing", "origin", "direction"}}``, plus
+  ``"channel_last": true`` for a colour / multi-channel case (channel axis last).
 * ``reference/golden.safetensors``: the probability map (float32, input grid) per case id.
 * ``reference/golden.json``: ``{"platform": {...}, "cases": {case_id: Prediction.to_dict()}}``.
 """
@@ -59,10 +60,13 @@ def encode_reference_inputs(cases: Mapping[str, Volume]) -> tuple[bytes, bytes]:
     from safetensors.numpy import save
 
     tensors = {cid: np.ascontiguousarray(v.array) for cid, v in cases.items()}
-    geom = {
+    geom: dict[str, dict[str, Any]] = {
         cid: {"spacing": list(v.spacing), "origin": list(v.origin), "direction": [list(r) for r in v.direction]}
         for cid, v in cases.items()
     }
+    for cid, v in cases.items():
+        if v.channel_last:  # only colour cases carry the key: grey-scale bytes as in release 0.1.0
+            geom[cid]["channel_last"] = True
     return save(tensors), (json.dumps(geom, sort_keys=True, indent=1) + "\n").encode()
 
 
@@ -73,7 +77,8 @@ def decode_reference_inputs(tensors: bytes, geometry: bytes) -> dict[str, Volume
     arrays = load(tensors)
     geom = json.loads(geometry.decode("utf-8"))
     return {
-        cid: Volume(arrays[cid], geom[cid]["spacing"], geom[cid]["origin"], tuple(map(tuple, geom[cid]["direction"])))
+        cid: Volume(arrays[cid], geom[cid]["spacing"], geom[cid]["origin"], tuple(map(tuple, geom[cid]["direction"])),
+                    channel_last=geom[cid].get("channel_last", False) is True)
         for cid in sorted(arrays)
     }
 

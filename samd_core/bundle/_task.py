@@ -37,6 +37,8 @@ __all__ = ["ACTIVATIONS", "TASK_KINDS", "InputSpec", "TaskSpec"]
 TASK_KINDS = ("classification", "segmentation")
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 MAX_CLASSES = 1024
+#: Most input channels (colour photographs have 3; multi-parametric stacks a few more).
+MAX_CHANNELS = 16
 
 
 def _keys(data: Any, fn: str, required: set[str], optional: frozenset[str] | set[str] = frozenset()) -> Mapping[str, Any]:
@@ -113,8 +115,8 @@ class InputSpec:
         if isinstance(dims, bool) or dims not in (2, 3):
             raise InvalidParameterError("dims", fn, "2 or 3", dims)
         ch = d["channels"]
-        if isinstance(ch, bool) or not isinstance(ch, int) or not 1 <= ch <= 4:
-            raise InvalidParameterError("channels", fn, "an integer in [1, 4]", ch)
+        if isinstance(ch, bool) or not isinstance(ch, int) or not 1 <= ch <= MAX_CHANNELS:
+            raise InvalidParameterError("channels", fn, f"an integer in [1, {MAX_CHANNELS}]", ch)
         shape = d["shape"]
         if (
             not isinstance(shape, (list, tuple))

@@ -7,13 +7,28 @@ Layout (every file listed in ``manifest.json`` as for every bundle)::
                         optional training_data_manifest_sha256, input_domain
     task.json           `TaskSpec`
     input.json          `InputSpec`
-    preprocessing.json  `samd_core.preprocess.Pipeline` spec (intensity steps only)
+    preprocessing.json  `samd_core.preprocess.Pipeline` spec: intensity steps, ``resize``, ``resample``
     model.onnx          (format onnx) or network.json + weights.safetensors (format samd)
     model_card.md
     reference/...       OQ inputs and goldens (see `samd_core.bundle._reference`)
     training_set.json   optional: the training set's hashed identifiers (`TrainingSet`)
 
-The input must have exactly the model's ``input.shape`` (no silent resize) and ``channels``.
+Channels. A grey-scale `Volume` is one channel; a ``channel_last`` one (``(y, x, c)`` or
+``(z, y, x, c)``, e.g. RGB from `samd_core.io.read_dicom_image` or `read_image`) has ``c``. The
+model gets ``NCHW`` / ``NCDHW`` with the volume's channel order (``meta["channels"]``, "RGB":
+channel 0 = red). A volume whose channel count differs from ``input.channels`` is refused with
+`InputDomainError` (``attribute="channels"``): nothing is replicated or averaged silently.
+
+Shape. Without a geometric step the input must have exactly ``input.shape`` (classification;
+no silent resize) or is tiled with sliding windows of it (segmentation). With a ``resize`` (or
+``resample``) step the model runs on the preprocessed grid, and segmentation outputs come back
+onto the **input grid**: the per-class probabilities are resampled linearly per class by
+`samd_core.preprocess.Pipeline.inverse` (the exact inverse geometry of the step, padding of
+``aspect: pad`` cropped away), then the label map is their arg-max. Interpolating
+probabilities (rather than nearest-neighbour labels) keeps the label map equal to the arg-max
+of the returned maps, gives sub-voxel boundaries when the model grid is coarser than the
+input, and keeps each voxel's probabilities summing to 1 (linear weights are shared by the
+classes). Lesions and their volumes are measured on the input grid, in its mm.
 """
 
 from __future__ import annotations
@@ -37,8 +52,10 @@ BUNDLE_FORMAT_V2 = "samd-bundle/2"
 MODEL_FORMATS = ("onnx", "samd")
 _MAX_INPUT_VOXELS = 512**3
 _INTENSITY_OPS = ("clip", "ct_normalize", "intensity_window", "percentile", "window", "zscore")
-#: Geometric steps accepted for classification only (no map has to be brought back to the input grid).
-_CLASSIFICATION_OPS = ("resize",)
+#: Geometric steps a bundle may lock, per task. Segmentation maps made on their output grid are brought
+#: back onto the input grid by `samd_core.preprocess.Pipeline.inverse` (see the module docstring); a
+#: classifier needs a fixed input size, which only ``resize`` guarantees.
+_GEOMETRIC_OPS = {"classification": ("resize",), "segmentation": ("resample", "resize")}
 
 
 def _content(name: str, fn: Callable[[], Any]) -> Any:
@@ -188,6 +205,7 @@ class LockedTaskModel:
         return prob
 
     def _windows(self, x: np.ndarray) -> np.ndarray:
+        """Sliding-window class probabilities of a channel-first image ``(C, *spatial)``."""
         import torch
 
         from samd_core.inference import sliding_window_inference
@@ -195,7 +213,7 @@ class LockedTaskModel:
         def predictor(w: torch.Tensor) -> torch.Tensor:
             return torch.from_numpy(self._probabilities(w.numpy()).astype(np.float32))
 
-        out = sliding_window_inference(torch.from_numpy(x)[None, None], predictor, roi_size=self._input.shape,
+        out = sliding_window_inference(torch.from_numpy(x)[None], predictor, roi_size=self._input.shape,
                                        overlap=self._input.overlap, mode=self._input.blend_mode)
         return out.numpy().astype(np.float64)
 
@@ -205,44 +223,60 @@ class LockedTaskModel:
         Parameters
         ----------
         volume : Volume
-            2-D ``(y, x)`` or 3-D ``(z, y, x)`` image: exactly ``input_spec.shape`` for
-            classification (no resize); any size for segmentation (sliding windows of that shape).
+            2-D ``(y, x)`` or 3-D ``(z, y, x)`` grey-scale image, or a ``channel_last`` one
+            (``(y, x, c)``, ``(z, y, x, c)``) with exactly ``input_spec.channels`` channels,
+            given to the model channel-first (``NCHW`` / ``NCDHW``) in the volume's channel order.
+            Without a locked ``resize``/``resample`` step: exactly ``input_spec.shape`` for
+            classification, any size for segmentation (sliding windows of that shape). With one,
+            segmentation maps are brought back onto the input grid (see the module docstring).
         allow_out_of_domain : bool
-            Return a prediction flagged ``out_of_domain`` instead of raising `InputDomainError`.
+            Return a prediction flagged ``out_of_domain`` instead of raising `InputDomainError`
+            (never for a channel mismatch: the model cannot run on it).
+
+        Raises
+        ------
+        InputDomainError
+            The volume has another number of channels than the model (``attribute="channels"``),
+            or lies outside the declared input domain.
         """
         fn = "LockedTaskModel.predict"
         if not isinstance(volume, Volume):
             raise InvalidParameterError("volume", fn, "a samd_core.Volume", type(volume).__name__)
         arr = volume.array
-        t = self._task
-        windows = t.kind == "segmentation" and arr.ndim == self._input.dims and tuple(arr.shape) != self._input.shape
-        resized = any(s.get("op") in _CLASSIFICATION_OPS for s in self._pipeline.spec["steps"])
-        if not windows and (arr.ndim != self._input.dims or (tuple(arr.shape) != self._input.shape and not resized)):
-            raise InvalidParameterError("volume", fn, f"shape {list(self._input.shape)} (the model's input; no "
-                                        "resize step is locked)", f"shape {list(arr.shape)}")
-        if windows and arr.size > _MAX_INPUT_VOXELS:
-            raise InvalidParameterError("volume", fn, f"at most {_MAX_INPUT_VOXELS} voxels", f"shape {list(arr.shape)}")
-        if self._input.channels != 1:
-            raise InvalidParameterError("volume", fn, f"{self._input.channels} channels", "1 channel")
+        spatial = volume.spatial_shape
+        t, inp = self._task, self._input
+        from samd_core.bundle._locked import _domain_error
+
+        if volume.n_channels != inp.channels:
+            raise _domain_error(((
+                "channels", volume.n_channels,
+                f"{inp.channels} ({'grey-scale' if inp.channels == 1 else 'channel_last'}; no channel conversion "
+                "is locked)"),))
+        geometric = any(s.get("op") in _GEOMETRIC_OPS[t.kind] for s in self._pipeline.spec["steps"])
+        if len(spatial) != inp.dims or (not geometric and t.kind == "classification" and spatial != inp.shape):
+            raise InvalidParameterError("volume", fn, f"shape {list(inp.shape)} (the model's input; no "
+                                        "resize step is locked)", f"shape {list(spatial)}")
+        if t.kind == "segmentation" and spatial != inp.shape and arr.size > _MAX_INPUT_VOXELS * inp.channels:
+            raise InvalidParameterError("volume", fn, f"at most {_MAX_INPUT_VOXELS} voxels", f"shape {list(spatial)}")
         if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
             raise InvalidParameterError("volume", fn, "finite numeric values", str(arr.dtype))
         violations = self._domain.violations(volume) if self._domain is not None else ()
         if violations and not allow_out_of_domain:
-            from samd_core.bundle._locked import _domain_error
-
             raise _domain_error(violations)
-        x = self._pipeline(volume).array.astype(np.float32)
-        if not windows and tuple(x.shape) != self._input.shape:
-            raise InvalidParameterError("volume", fn, f"shape {list(self._input.shape)} after the locked preprocessing",
-                                        f"shape {list(x.shape)}")
-        prob = self._windows(x) if windows else self._probabilities(x[None, None])
+        pre, record = self._pipeline.forward(volume)
+        x = pre.array.astype(np.float32)
+        xc = np.ascontiguousarray(np.moveaxis(x, -1, 0)) if pre.channel_last else x[None]  # (C, *spatial)
+        windows = t.kind == "segmentation" and tuple(xc.shape[1:]) != inp.shape
+        if not windows and tuple(xc.shape[1:]) != inp.shape:
+            raise InvalidParameterError("volume", fn, f"shape {list(inp.shape)} after the locked preprocessing",
+                                        f"shape {list(xc.shape[1:])}")
+        if windows and xc.size > _MAX_INPUT_VOXELS * inp.channels:
+            raise InvalidParameterError("volume", fn, f"at most {_MAX_INPUT_VOXELS} voxels after the locked "
+                                        "preprocessing", f"shape {list(xc.shape[1:])}")
+        prob = self._windows(xc) if windows else self._probabilities(xc[None])
         pos = t.classes.index(t.positive_class)
         meta = {"source": f"{self.name} {self.version}"}
-        reasons: tuple[str, ...] = ()
-        if violations:
-            from samd_core.bundle._locked import _domain_error
-
-            reasons = _domain_error(violations).reasons
+        reasons = _domain_error(violations).reasons if violations else ()
         common = dict(case_threshold=t.threshold, model_name=self.name, model_version=self.version,
                       out_of_domain=bool(violations), domain_violations=reasons, task=t.kind)
         if t.kind == "classification":
@@ -250,12 +284,16 @@ class LockedTaskModel:
             score = probs[t.positive_class]
             return Prediction(probability=None, label=None, score=score, positive=score >= t.threshold, lesions=(),
                               probabilities=probs, **common)  # type: ignore[arg-type]
-        maps = {c: volume.with_array(prob[0, i].astype(np.float32), meta=meta) for i, c in enumerate(t.classes)}
+        if geometric:  # class probabilities interpolated back onto the input grid, then arg-max
+            prob = self._pipeline.inverse(prob[0].astype(np.float32), record, kind="probabilities")[None]
+        grey = {"meta": meta, "channel_last": False}
+        maps = {c: volume.with_array(prob[0, i].astype(np.float32), **grey) for i, c in enumerate(t.classes)}
         label = np.argmax(prob[0], axis=0).astype(np.uint8 if len(t.classes) <= 256 else np.uint16)
         pvol = maps[t.positive_class]
         score = float(pvol.array.max())
-        lesions = predicted_lesions(pvol, label == pos, min_volume_mm3=0.0) if len(t.classes) == 2 and arr.ndim == 3 else ()
-        return Prediction(probability=pvol, label=volume.with_array(label, meta=meta), score=score,
+        lesions = (predicted_lesions(pvol, label == pos, min_volume_mm3=0.0)
+                   if len(t.classes) == 2 and len(spatial) == 3 else ())
+        return Prediction(probability=pvol, label=volume.with_array(label, **grey), score=score,
                           positive=score >= t.threshold, lesions=lesions, class_probabilities=maps,
                           **common)  # type: ignore[arg-type]
 
@@ -274,7 +312,7 @@ def load_task_model(contents: Mapping[str, bytes], meta: Mapping[str, Any], *, m
     inp = _content("input.json", lambda: InputSpec.from_dict(strict_json(contents["input.json"], "input.json")))
     spec = strict_json(contents["preprocessing.json"], "preprocessing.json")
     pipeline = _content("preprocessing.json", lambda: Pipeline.from_spec(spec))
-    allowed = _INTENSITY_OPS + (_CLASSIFICATION_OPS if task.kind == "classification" else ())
+    allowed = _INTENSITY_OPS + _GEOMETRIC_OPS[task.kind]
     bad = [s.get("op") for s in pipeline.spec["steps"] if s.get("op") not in allowed]
     if bad:
         raise BundleIntegrityError(f"bundle file 'preprocessing.json': {task.kind} bundles support the steps "

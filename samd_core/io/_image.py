@@ -27,6 +27,9 @@ IMAGE_SUFFIXES: dict[str, str] = {
     ".jpeg": "jpeg",
 }
 
+#: Most components per voxel of a vector (multi-channel) image.
+_MAX_COMPONENTS = 64
+
 #: Suffixes read with Pillow (2-D photographs and screenshots: spacing unknown).
 _PILLOW = frozenset({".png", ".jpg", ".jpeg"})
 
@@ -44,7 +47,10 @@ def _suffix(path: Path, function: str) -> str:
 
 
 def read_image(path: str | os.PathLike[str]) -> Volume:
-    """Read a scalar 2-D or 3-D NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd) or NRRD (.nrrd, .nhdr), or a PNG/JPEG.
+    """Read a 2-D or 3-D NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd) or NRRD (.nrrd, .nhdr), or a PNG/JPEG.
+
+    A vector image (several components per voxel, e.g. a multi-channel NRRD) becomes a
+    ``channel_last`` volume ``(y, x, c)`` / ``(z, y, x, c)`` in the file's component order.
 
     PNG and JPEG (.png, .jpg, .jpeg) are read with Pillow as 2-D images with spacing unknown
     (1.0 nominal, ``meta["spacing_source"] = "unknown"``): grey-scale (8 or 16 bit) as ``(y, x)``,
@@ -60,7 +66,8 @@ def read_image(path: str | os.PathLike[str]) -> Volume:
     InvalidParameterError
         Unknown suffix.
     ImageReadError
-        Missing or unreadable file, vector/4-D image, or a non-orthonormal direction.
+        Missing or unreadable file, a 4-D image or more than 64 components, or a non-orthonormal
+        direction.
     """
     import SimpleITK as sitk
 
@@ -75,10 +82,10 @@ def read_image(path: str | os.PathLike[str]) -> Volume:
     except RuntimeError as exc:
         # SimpleITK's message quotes the path: only the exception type is kept
         raise ImageReadError(f"{suffix} file: SimpleITK cannot read it ({type(exc).__name__})") from exc
-    if image.GetDimension() not in (2, 3) or image.GetNumberOfComponentsPerPixel() != 1:
+    if image.GetDimension() not in (2, 3) or not 1 <= image.GetNumberOfComponentsPerPixel() <= _MAX_COMPONENTS:
         raise ImageReadError(
-            f"{suffix} file: a scalar 2-D or 3-D image is needed; got dimension {image.GetDimension()} with "
-            f"{image.GetNumberOfComponentsPerPixel()} component(s) per voxel"
+            f"{suffix} file: a 2-D or 3-D image with 1 to {_MAX_COMPONENTS} components per voxel is needed; got "
+            f"dimension {image.GetDimension()} with {image.GetNumberOfComponentsPerPixel()} component(s) per voxel"
         )
     try:
         return Volume.from_sitk(image, meta={"source": IMAGE_SUFFIXES[suffix]})

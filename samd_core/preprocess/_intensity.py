@@ -22,11 +22,13 @@ from samd_core.errors import InvalidParameterError
 from samd_core.preprocess._spec import (
     Grid,
     Step,
+    v_number,
+    v_optional_bool,
     v_optional_number,
-    v_optional_positive,
+    v_optional_number_or_list,
+    v_optional_positive_or_list,
     v_percentile,
     v_positive,
-    v_number,
 )
 
 __all__ = [
@@ -100,11 +102,50 @@ def _foreground(x: np.ndarray, threshold: float | None) -> np.ndarray:
 
 
 class _Intensity(Step):
+    """Base of the intensity steps.
+
+    Multi-channel images (a ``channel_last`` `Volume`, handed over as one array per channel):
+    steps with fixed numbers (``clip``, ``window``, ``intensity_window``, ``ct_normalize``,
+    ``zscore`` with given scalars) apply the same map to every channel, which is the same
+    whether it is called per channel or global. Steps that compute statistics from the image
+    (``zscore`` with a null ``mean``/``std``, ``percentile``) must state ``channel_wise``:
+    true computes them per channel, false once over all channels' voxels. ``zscore`` also
+    takes one ``mean``/``std`` per channel (lists, e.g. a network's training-set RGB
+    statistics), applied channel by channel.
+    """
+
     geometric = False
 
     def resolve(self, arr: np.ndarray) -> dict[str, Any]:
         """Return ``{"lo", "hi", "subtract", "scale"}`` (plain floats / None) for this image."""
         raise NotImplementedError
+
+    def resolve_channel(self, arr: np.ndarray, channel: int, n_channels: int) -> dict[str, Any]:
+        """`resolve` for one channel of an ``n_channels`` image (override for per-channel parameters)."""
+        return self.resolve(arr)
+
+    def channel_wise(self, n_channels: int) -> bool:
+        """Whether the parameters are resolved per channel for an ``n_channels`` image."""
+        return False
+
+    def forward_channels(self, chans: list[np.ndarray]) -> tuple[list[np.ndarray], dict[str, Any]]:
+        """Apply to the channels of one image; the record holds what was resolved (per channel or once)."""
+        n = len(chans)
+        if self.channel_wise(n):
+            ks = [self.resolve_channel(c, i, n) for i, c in enumerate(chans)]
+            outs = [clip_affine(c, k["lo"], k["hi"], k["subtract"], k["scale"]) for c, k in zip(chans, ks, strict=True)]
+            return outs, {"op": self.op, "channel_wise": True, "channels": ks}
+        k = self.resolve(np.stack(chans, axis=-1))
+        outs = [clip_affine(c, k["lo"], k["hi"], k["subtract"], k["scale"]) for c in chans]
+        return outs, {"op": self.op, "channel_wise": False, **k}
+
+    def replay_channels(self, chans: list[np.ndarray], rec: dict[str, Any]) -> list[np.ndarray]:
+        """Apply a record of `forward_channels` to the channels of another image."""
+        ks = rec["channels"] if rec.get("channel_wise") else [rec] * len(chans)
+        if len(ks) != len(chans):
+            raise InvalidParameterError("record", "Pipeline.replay", f"a record of a {len(chans)}-channel image",
+                                        f"{len(ks)} channels")
+        return [clip_affine(c, k["lo"], k["hi"], k["subtract"], k["scale"]) for c, k in zip(chans, ks, strict=True)]
 
     def forward(self, arr: np.ndarray, grid: Grid, kind: str) -> tuple[np.ndarray, Grid, dict[str, Any]]:
         if kind != "image":
@@ -167,19 +208,74 @@ class IntensityWindow(_Intensity):
         return {"lo": lo, "hi": hi, "subtract": lo, "scale": 1.0 / (hi - lo)}
 
 
+def _stated(step: Step, n_channels: int, data_dependent: bool, lists: bool) -> bool:
+    """``channel_wise`` of a statistics step for an ``n_channels`` image (see `_Intensity`)."""
+    cw = step.params["channel_wise"]
+    if lists:
+        return True
+    if n_channels > 1 and data_dependent and cw is None:
+        raise step.bad("channel_wise", f"true (statistics per channel) or false (over all channels) for a "
+                       f"{n_channels}-channel image", None)
+    return bool(cw)
+
+
+def _spec_without_unset(step: Step) -> dict[str, Any]:
+    # `channel_wise` is written only when stated: grey-scale specs keep their release 0.1.0 bytes and hashes
+    out = {"op": step.op, **step.params}
+    if out.get("channel_wise") is None:
+        out.pop("channel_wise", None)
+    return out
+
+
 class ZScore(_Intensity):
     """``(x - mean) / std``; null ``mean``/``std`` are computed from this image's voxels
-    (those ``> foreground_threshold`` when it is given)."""
+    (those ``> foreground_threshold`` when it is given).
+
+    ``mean`` and ``std`` may be lists, one value per channel (channel order of the image,
+    e.g. R, G, B). ``channel_wise`` (true/false) must be stated when statistics are computed
+    from a multi-channel image (see `_Intensity`); it is written in the spec only when given.
+    """
 
     op = "zscore"
     schema = {
-        "mean": (v_optional_number, None),
-        "std": (v_optional_positive, None),
+        "mean": (v_optional_number_or_list, None),
+        "std": (v_optional_positive_or_list, None),
         "foreground_threshold": (v_optional_number, None),
+        "channel_wise": (v_optional_bool, None),
     }
+
+    def check(self) -> None:
+        m, s = self.params["mean"], self.params["std"]
+        lists = [v for v in (m, s) if isinstance(v, list)]
+        if lists and (m is None or s is None or any(not isinstance(v, list) for v in (m, s)) or len(m) != len(s)):
+            raise self.bad("std", "a list as long as mean (one mean and one std per channel)", s, "Pipeline.from_spec")
+        if lists and self.params["channel_wise"] is False:
+            raise self.bad("channel_wise", "true or null with per-channel mean/std lists", False, "Pipeline.from_spec")
+
+    def spec(self) -> dict[str, Any]:
+        return _spec_without_unset(self)
+
+    def channel_wise(self, n_channels: int) -> bool:
+        p = self.params
+        return _stated(self, n_channels, p["mean"] is None or p["std"] is None, isinstance(p["mean"], list))
+
+    def resolve_channel(self, arr: np.ndarray, channel: int, n_channels: int) -> dict[str, Any]:
+        mean, std = self.params["mean"], self.params["std"]
+        if isinstance(mean, list):
+            if len(mean) != n_channels:
+                raise self.bad("mean", f"{n_channels} values (one per channel)", mean)
+            return self._resolve(arr, mean[channel], std[channel])
+        return self.resolve(arr)
 
     def resolve(self, arr: np.ndarray) -> dict[str, Any]:
         mean, std = self.params["mean"], self.params["std"]
+        if isinstance(mean, list):  # a grey-scale image: one channel
+            if len(mean) != 1:
+                raise self.bad("mean", "1 value (one per channel) for a 1-channel image", mean)
+            mean, std = mean[0], std[0]
+        return self._resolve(arr, mean, std)
+
+    def _resolve(self, arr: np.ndarray, mean: float | None, std: float | None) -> dict[str, Any]:
         if mean is None or std is None:
             fg = _foreground(arr, self.params["foreground_threshold"])
             if fg.size == 0:
@@ -193,14 +289,24 @@ class ZScore(_Intensity):
 
 class PercentileNormalize(_Intensity):
     """Clip to this image's ``lower``/``upper`` percentiles (of voxels ``> foreground_threshold``
-    when given) and map linearly to ``[0, 1]`` (linear-interpolated percentiles, numpy default)."""
+    when given) and map linearly to ``[0, 1]`` (linear-interpolated percentiles, numpy default).
+
+    ``channel_wise`` (true/false) must be stated for a multi-channel image (see `_Intensity`);
+    it is written in the spec only when given."""
 
     op = "percentile"
     schema = {
         "lower": (v_percentile, 0.5),
         "upper": (v_percentile, 99.5),
         "foreground_threshold": (v_optional_number, None),
+        "channel_wise": (v_optional_bool, None),
     }
+
+    def spec(self) -> dict[str, Any]:
+        return _spec_without_unset(self)
+
+    def channel_wise(self, n_channels: int) -> bool:
+        return _stated(self, n_channels, True, False)
 
     def check(self) -> None:
         if self.params["lower"] >= self.params["upper"]:

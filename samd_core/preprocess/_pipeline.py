@@ -10,6 +10,15 @@ Spec (plain data, JSON-compatible)::
 `Pipeline.spec` is the canonical form (defaults filled in, numbers as floats); its SHA-256
 over canonical JSON (sorted keys, compact separators) is `Pipeline.spec_hash` and is appended
 to the ``provenance`` of every volume the pipeline produces.
+
+Multi-channel images (a ``channel_last`` `Volume`, ``(y, x, c)`` or ``(z, y, x, c)``) keep their
+channel axis last and their channel order. Geometric steps (``reorient``, ``resample``,
+``resize``, ``crop_pad``) map every channel onto the same output grid with the same
+interpolation; ``crop_foreground`` is refused (which channel's foreground would decide?).
+Intensity steps follow `samd_core.preprocess._intensity._Intensity`: fixed numbers apply
+to every channel alike; statistics computed from the image need ``channel_wise`` stated.
+The record then holds ``"channels": c`` and, per intensity step, ``channel_wise`` and what
+was resolved (per channel or once).
 """
 
 from __future__ import annotations
@@ -42,13 +51,20 @@ Kind = Literal["image", "label"]
 InverseKind = Literal["label", "probabilities"]
 
 
+#: Geometric steps defined for multi-channel images: their plan depends on the grid only, so every
+#: channel is resampled onto the same grid (forward on channel 0, replayed on the others).
+CHANNEL_GEOMETRIC_OPS = ("crop_pad", "reorient", "resample", "resize")
+
+
 def _grid_of(v: Volume) -> Grid:
-    return Grid(v.shape, v.spacing, v.origin, v.direction)  # type: ignore[arg-type]
+    return Grid(v.spatial_shape, v.spacing, v.origin, v.direction)  # type: ignore[arg-type]
 
 
-def _volume(arr: np.ndarray, grid: Grid, like: Volume | None, provenance: tuple[str, ...]) -> Volume:
+def _volume(arr: np.ndarray, grid: Grid, like: Volume | None, provenance: tuple[str, ...],
+            channel_last: bool = False) -> Volume:
     meta = dict(like.meta) if like is not None else {}
-    return Volume(arr, grid.spacing, grid.origin, grid.direction, meta=meta, provenance=provenance)
+    return Volume(arr, grid.spacing, grid.origin, grid.direction, meta=meta, provenance=provenance,
+                  channel_last=channel_last)
 
 
 class Pipeline:
@@ -148,6 +164,9 @@ class Pipeline:
             raise InvalidParameterError("volume", fn, "a samd_core.Volume", type(volume).__name__)
         if kind not in ("image", "label"):
             raise InvalidParameterError("kind", fn, "'image' or 'label'", kind, options=("image", "label"))
+        if kind == "label" and volume.channel_last:
+            raise InvalidParameterError("volume", fn, "a grey-scale label map for kind='label'",
+                                        f"a {volume.n_channels}-channel volume")
         if kind == "label" and volume.array.dtype.kind not in "biu":
             raise InvalidParameterError("volume", fn, "an integer or boolean label map for kind='label'", str(volume.array.dtype))
         return volume
@@ -173,9 +192,16 @@ class Pipeline:
         vol = self._check_volume(volume, "Pipeline.forward", kind)
         arr, grid = np.asarray(vol.array), _grid_of(vol)
         recs = []
-        for step in self._steps:
-            arr, grid, rec = step.forward(arr, grid, kind)
-            recs.append(rec)
+        if vol.channel_last:
+            chans = [arr[..., c] for c in range(vol.n_channels)]
+            for step in self._steps:
+                chans, grid, rec = _forward_channels(step, chans, grid)
+                recs.append(rec)
+            arr = np.ascontiguousarray(np.stack(chans, axis=-1))
+        else:
+            for step in self._steps:
+                arr, grid, rec = step.forward(arr, grid, kind)
+                recs.append(rec)
         record = {
             "spec_sha256": self._hash,
             "kind": kind,
@@ -183,7 +209,9 @@ class Pipeline:
             "output": grid.to_dict(),
             "steps": recs,
         }
-        return _volume(arr, grid, vol, (*vol.provenance, self._hash)), record
+        if vol.channel_last:  # grey-scale records keep their release 0.1.0 form
+            record["channels"] = vol.n_channels
+        return _volume(arr, grid, vol, (*vol.provenance, self._hash), vol.channel_last), record
 
     def _check_record(self, record: Any, fn: str) -> dict[str, Any]:
         if not isinstance(record, Mapping) or record.get("spec_sha256") != self._hash:
@@ -209,9 +237,18 @@ class Pipeline:
                 f"`volume` of `{fn}` must lie on the record's input grid {rec['input']}; got {grid.to_dict()}"
             )
         arr = np.asarray(vol.array)
-        for step, srec in zip(self._steps, rec["steps"], strict=True):
-            arr, grid = step.replay(arr, grid, srec, kind)
-        return _volume(arr, grid, vol, (*vol.provenance, self._hash))
+        if vol.channel_last:
+            chans = [arr[..., c] for c in range(vol.n_channels)]
+            for step, srec in zip(self._steps, rec["steps"], strict=True):
+                chans, grid = _replay_channels(step, chans, grid, srec)
+            arr = np.ascontiguousarray(np.stack(chans, axis=-1))
+        else:
+            for step, srec in zip(self._steps, rec["steps"], strict=True):
+                if "channel_wise" in srec and not step.geometric:
+                    raise InvalidParameterError("record", fn, "a record made from a grey-scale image",
+                                                f"a record of a {rec.get('channels')}-channel image")
+                arr, grid = step.replay(arr, grid, srec, kind)
+        return _volume(arr, grid, vol, (*vol.provenance, self._hash), vol.channel_last)
 
     # ------------------------------------------------------------------ inverse
     def inverse(
@@ -266,6 +303,34 @@ class Pipeline:
             return out.copy() if np.shares_memory(out, np.asarray(prediction)) else out
         in_grid = Grid.from_dict(rec["input"])
         return Volume(arr, in_grid.spacing, in_grid.origin, in_grid.direction, provenance=(*prov, f"inverse:{self._hash}"))
+
+
+def _check_channel_step(step: Step) -> None:
+    if step.geometric and step.op not in CHANNEL_GEOMETRIC_OPS:
+        raise InvalidParameterError(f"{step.path}.op", "Pipeline.forward",
+                                    f"a step defined for multi-channel images (geometric: {list(CHANNEL_GEOMETRIC_OPS)}, "
+                                    "or an intensity step)", step.op)
+
+
+def _forward_channels(step: Step, chans: list[np.ndarray], grid: Grid) -> tuple[list[np.ndarray], Grid, dict[str, Any]]:
+    """One step on the channels of an image (see the module docstring)."""
+    _check_channel_step(step)
+    if step.geometric:
+        first, new, rec = step.forward(chans[0], grid, "image")
+        return [first] + [step.replay(c, grid, rec, "image")[0] for c in chans[1:]], new, rec
+    outs, rec = step.forward_channels(chans)  # type: ignore[attr-defined]
+    return outs, grid, rec
+
+
+def _replay_channels(step: Step, chans: list[np.ndarray], grid: Grid, rec: dict[str, Any]) -> tuple[list[np.ndarray], Grid]:
+    _check_channel_step(step)
+    if step.geometric:
+        outs = [step.replay(c, grid, rec, "image") for c in chans]
+        return [o[0] for o in outs], outs[0][1]
+    if "channel_wise" not in rec:
+        raise InvalidParameterError("record", "Pipeline.replay", f"a record made from a {len(chans)}-channel image",
+                                    "a record of a grey-scale image")
+    return step.replay_channels(chans, rec), grid  # type: ignore[attr-defined]
 
 
 def _same_grid(a: Grid, b: Grid, atol: float = 1e-4) -> bool:

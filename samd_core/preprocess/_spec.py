@@ -68,6 +68,50 @@ def v_optional_positive(v: Any, path: str) -> float | None:
     return None if v is None else v_positive(v, path)
 
 
+#: Most values a per-channel parameter list may hold (one per input channel).
+MAX_CHANNEL_VALUES = 64
+
+
+def _channel_list(v: Any, path: str, positive: bool) -> list[float] | None:
+    ok = isinstance(v, (list, tuple)) and 1 <= len(v) <= MAX_CHANNEL_VALUES
+    ok = ok and all(_is_number(x) and (not positive or float(x) > 0) for x in v)
+    if not ok:
+        return None
+    return [float(x) + 0.0 for x in v]
+
+
+def v_optional_number_or_list(v: Any, path: str) -> float | list[float] | None:
+    """None, a finite number, or one finite number per channel (a list)."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        out = _channel_list(v, path, positive=False)
+        if out is None:
+            raise InvalidParameterError(path, FN, f"a finite number or a list of 1 to {MAX_CHANNEL_VALUES} (one per "
+                                        "channel)", v)
+        return out
+    return v_number(v, path)
+
+
+def v_optional_positive_or_list(v: Any, path: str) -> float | list[float] | None:
+    """None, a finite number > 0, or one such number per channel (a list)."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        out = _channel_list(v, path, positive=True)
+        if out is None:
+            raise InvalidParameterError(path, FN, f"a finite number > 0 or a list of 1 to {MAX_CHANNEL_VALUES} of them "
+                                        "(one per channel)", v)
+        return out
+    return v_positive(v, path)
+
+
+def v_optional_bool(v: Any, path: str) -> bool | None:
+    if v is not None and not isinstance(v, bool):
+        raise InvalidParameterError(path, FN, "true, false or null", v)
+    return v
+
+
 def v_percentile(v: Any, path: str) -> float:
     if not _is_number(v) or not 0 <= float(v) <= 100:
         raise InvalidParameterError(path, FN, "a number in [0, 100] (percent)", v)

@@ -1,4 +1,4 @@
-"""The end-to-end example device, smaller: cohort -> verify -> validate -> mrmc -> tests -> report.
+"""The end-to-end example devices, smaller: cohort -> verify -> tests -> validate -> mrmc -> report, for both devices.
 
 Runs ``samd demo`` exactly as the README's main command does (fewer cases and replicates), then
 checks the outputs with independent readers: the audit chain verifies, MLflow holds both runs,
@@ -57,10 +57,9 @@ def test_demo_chain_outputs_and_rerun(tmp_path: Path) -> None:
     import hashlib
 
     records = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
-    sign = [r for r in records if r["action"] == "sign"][-1]
     index = (run1 / "submission" / "submission_index.json").read_bytes()
+    sign = next(r for r in records if r["action"] == "sign" and r["object_sha256"] == hashlib.sha256(index).hexdigest())
     assert sign["signature_meaning"] == ("approved" if result["verdict"] == "pass" else "reviewed") and sign["sig"]
-    assert sign["object_sha256"] == hashlib.sha256(index).hexdigest()
     assert "signer.add" in actions
     key = next(p for p in (out / "demo-signer").glob("*.pem") if "key" in p.name and "pub" not in p.name)
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
@@ -99,5 +98,17 @@ def test_demo_chain_outputs_and_rerun(tmp_path: Path) -> None:
     cxr1 = json.loads((run1 / "cxr-validation" / "result.json").read_text())
     cxr2 = json.loads((_runs(out)[1] / "cxr-validation" / "result.json").read_text())
     assert cxr1["device"]["name"] == "samd-cxr-triage" and cxr1["n_cases"] == 16
+    # ... and its own documents: non-draft PDF with its endpoints and run id, signed, with a signature page
+    cxr_sub = run1 / "cxr-submission"
+    cxr_index = (cxr_sub / "submission_index.json").read_bytes()
+    cxr_sign = next(r for r in records if r["action"] == "sign"
+                    and r["object_sha256"] == hashlib.sha256(cxr_index).hexdigest())
+    assert cxr_sign["signature_meaning"] == ("approved" if cxr1["verdict"] == "pass" else "reviewed")
+    cxr_text = "\n".join(page.extract_text() for page in PdfReader(cxr_sub / "submission.pdf").pages)
+    assert "DRAFT" not in cxr_text and cxr1["mlflow_run_id"] in cxr_text and "samd-cxr-triage" in cxr_text
+    for ep in cxr1["endpoints"]:
+        assert ep["id"] in cxr_text
+    cxr_page = "\n".join(p.extract_text() for p in PdfReader(cxr_sub / "signatures.pdf").pages)
+    assert "Dana Demo" in cxr_page and cxr_sign["signature_meaning"] in cxr_page
     assert stable_result_sha256(cxr1) == stable_result_sha256(cxr2)
     assert verify_audit_log(out / "audit.jsonl").ok

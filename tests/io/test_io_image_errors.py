@@ -25,8 +25,12 @@ def test_io_read_image_errors(tmp_path: Path) -> None:
     import SimpleITK as sitk
 
     sitk.WriteImage(sitk.Image([3, 3, 3], sitk.sitkVectorFloat32, 3), str(tmp_path / "vec.mha"))
-    with pytest.raises(ImageReadError, match="scalar 2-D or 3-D image is needed; got dimension 3 with 3 component"):
-        read_image(tmp_path / "vec.mha")
+    vec = read_image(tmp_path / "vec.mha")  # a vector image is a channel_last volume
+    assert vec.channel_last and vec.n_channels == 3 and vec.spatial_shape == (3, 3, 3)
+    sitk.WriteImage(sitk.Image([3, 3, 3, 2], sitk.sitkFloat32), str(tmp_path / "four.mha"))
+    with pytest.raises(ImageReadError, match="a 2-D or 3-D image with 1 to 64 components per voxel is needed; got "
+                       "dimension 4 with 1 component"):
+        read_image(tmp_path / "four.mha")
     with pytest.raises(InvalidParameterError, match="`volume` of `write_image`"):
         write_image(np.zeros((2, 2, 2)), tmp_path / "a.nii")  # type: ignore[arg-type]
 
