@@ -1,3 +1,3 @@
 """Single source of the samd version (semantic versioning)."""
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
