@@ -30,7 +30,7 @@ NOT_RESULTS = {
     "EnrolledSigner": "a new signer and its key files",
     **{name: "a typed protocol object (configuration)" for name in (
         "Acceptance", "Bootstrap", "Device", "Endpoint", "Normalised", "Score", "SubgroupVariable", "Subgroups",
-        "Truth")},
+        "Truth", "UndefinedRule")},
 }
 
 DEPRECATED = [

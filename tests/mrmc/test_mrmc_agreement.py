@@ -192,7 +192,13 @@ def test_mrmc_agreement_conformance(seed: int, n: int, lo: float, hi: float) -> 
     x = np.c_[a, b, a + rng.normal(size=n)]
     for form in ("ICC(2,1)", "ICC(3,1)"):
         e1, e2 = icc(x, form=form, confidence_level=lo), icc(x, form=form, confidence_level=hi)  # type: ignore[arg-type]
-        assert e2.ci_low <= e1.ci_low <= e1.value <= e1.ci_high <= e2.ci_high
+        assert e2.ci_low <= e1.ci_low <= e1.ci_high <= e2.ci_high
+        if form == "ICC(3,1)" or e1.value >= 0:
+            # ICC(3,1)'s exact F interval always holds the estimate; McGraw & Wong's Satterthwaite
+            # interval for ICC(2,1) need not when the estimate is negative (small n, v -> 0):
+            # e.g. n = 3, value -0.698 with a 50% interval collapsed near -0.731 (same formula as
+            # psych::ICC).
+            assert e1.ci_low <= e1.value <= e1.ci_high
         assert type(e1).from_json(e1.to_json()) == e1
     ka = rng.integers(1, 4, size=n)
     kb = np.where(rng.random(n) < 0.5, ka, rng.integers(1, 4, size=n))

@@ -213,7 +213,9 @@ def icc(ratings: Any, *, form: Literal["ICC(2,1)", "ICC(3,1)"] = "ICC(2,1)", con
     Estimate
         ICC(3,1): exact F-based CI (``method="F"``). ICC(2,1): the approximate CI of
         McGraw & Wong (1996, Table 7; Satterthwaite df), ``method="mcgraw-wong"``; both as in
-        psych::ICC. ``n`` = subjects.
+        psych::ICC. ``n`` = subjects. The approximate interval need not contain a negative
+        estimate when n is small (the Satterthwaite df tends to 0); the estimate and both bounds
+        are returned as computed, never clipped.
 
     References
     ----------
