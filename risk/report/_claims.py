@@ -84,7 +84,11 @@ def _criterion_text(c: Any) -> str:
 def _endpoint_clause(ep: Mapping[str, Any]) -> str:
     n = ep.get("n")
     state = "not evaluated" if ep.get("passed") is None else "not met"
-    return (f"{ep['id']} ({ep['metric']}) {fmt_ci(ep.get('value'), ep.get('ci_low'), ep.get('ci_high'), ep.get('confidence_level'))}"
+    if ep.get("reached") is False:  # a sensitivity at an FP rate the FROC curve never attains
+        shown = f"not reached (highest FP rate reached: {fmt_num(ep.get('fp_rate_reached'))})"
+    else:
+        shown = fmt_ci(ep.get('value'), ep.get('ci_low'), ep.get('ci_high'), ep.get('confidence_level'))
+    return (f"{ep['id']} ({ep['metric']}) {shown}"
             f"{f', n = {n}' if n is not None else ''}; acceptance criterion {_criterion_text(ep.get('criterion'))}: {state}")
 
 

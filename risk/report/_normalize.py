@@ -112,7 +112,7 @@ def device_identity(run: RunRecord) -> tuple[dict[str, Any], list[str]]:
 
 
 #: Case ids shown per exclusion reason in a document (the rest are counted).
-_SHOWN_IDS = 30
+_SHOWN_IDS = 8
 
 
 def _ids_text(e: Mapping[str, Any]) -> str:
@@ -120,7 +120,7 @@ def _ids_text(e: Mapping[str, Any]) -> str:
     if not ids:
         return ""
     more = len(ids) - min(len(ids), _SHOWN_IDS) + int(e.get("case_ids_not_listed") or 0)
-    return f" (case ids: {', '.join(ids[:_SHOWN_IDS])}{f' and {more} more' if more else ''})"
+    return f" (case ids: {', '.join(ids[:_SHOWN_IDS])}{f' and {more} more, all in result.json' if more else ''})"
 
 
 def _population_lines(ep: Mapping[str, Any]) -> tuple[Any, Any, list[str]]:
@@ -192,6 +192,9 @@ def _flatten_estimate(d: Mapping[str, Any]) -> dict[str, Any]:
         "n": d.get("n"),
         "method": d.get("method"),
         "confidence_level": _as_float(d.get("confidence_level")),
+        # lesion sensitivity at an FP rate: False when the FROC curve stops before it
+        "reached": d.get("reached"),
+        "fp_rate_reached": _as_float(d.get("fp_rate_reached")),
     }
 
 

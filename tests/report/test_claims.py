@@ -168,3 +168,12 @@ def test_no_success_sentence_unless_every_criterion_was_met(passed: list[bool | 
         for ep in eps:
             if ep["passed"] is not True:
                 assert f"Criterion not met: {ep['id']} " in text
+
+
+def test_a_sensitivity_at_an_fp_rate_never_reached_is_named_as_not_reached() -> None:
+    ep = {**_ep("les1fp", False, math.nan, math.nan, math.nan), "metric": "lesion_sensitivity_at_fp",
+          "reached": False, "fp_rate_reached": 0.64, "criterion": "value >= 0.4"}
+    crit = criteria_summary([{"run_id": "r1", "verdict": "fail", "endpoints": [ep]}])
+    text = conclusion_sentences(crit, provenance="synthetic")
+    assert text[1] == ("Criterion not met: les1fp (lesion_sensitivity_at_fp) not reached (highest FP rate reached: "
+                       "0.640), n = 133; acceptance criterion value >= 0.4: not met.")

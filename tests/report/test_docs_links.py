@@ -15,7 +15,7 @@ _CODE = re.compile(r"`([A-Za-z0-9_.\-/]+(?:/|\.(?:md|py|yaml|yml|json|csv|toml|l
 # written by commands at run time (not part of the repository)
 _GENERATED = re.compile(r"(^|/)(mlflow\.db|audit\.jsonl|junit\.xml|result\.json|mrmc_result\.json|cases\.csv|"
                         r"submission\.yaml|submission/|out/|runs?/|predictions\.csv|manifest\.csv|protocol\.yaml|"
-                        r"protocol\.lock\.json|environment\.json|integrity\.json|detections\.csv|lesions\.csv)"
+                        r"demo-out/|protocol\.lock\.json|environment\.json|integrity\.json|detections\.csv|lesions\.csv)"
                         r"|^docs/benchmarks\.d/")  # written by bench/*.py
 #: top-level folders and files of the repository: a backticked path starting with one is a file reference
 _TOP = {p.name for p in REPO.iterdir() if not p.name.startswith(".")}

@@ -46,3 +46,17 @@ def test_froc_figure_is_drawn_and_captioned(tmp_path: Path) -> None:
     assert "the curve ends at 0.500 false positives per image" in fig.caption
     assert "sensitivity 0.300 at 0.250 false positives per image" in fig.caption
     assert froc_figure(None, [], tmp_path, run_id="r1") is None
+
+
+def test_not_reached_in_the_subgroup_table_too() -> None:
+    from risk.report._normalize import subgroup_rows
+
+    est = {k: EP[k] for k in ("value", "ci_low", "ci_high", "confidence_level", "method", "n", "reached",
+                              "fp_rate_reached")}
+    rows = subgroup_rows(SimpleNamespace(result={"subgroups": [  # type: ignore[arg-type]
+        {"variable": "site", "level": "A", "n": 87, "endpoints": {"les1fp": {**est, "fp_rate_reached": 0.6667}}}]}))
+    assert rows[0]["reached"] is False
+    src = (Path(__file__).parents[2] / "risk/report/templates/sections/standalone_performance.html.j2").read_text()
+    row_tpl = next(line for line in src.splitlines() if line.startswith("{% for s in v.subgroups %}"))
+    html = _environment().from_string(row_tpl).render(v={"subgroups": rows})
+    assert "not reached (highest FP rate reached: 0.667)" in html and "not estimable" not in html
