@@ -241,7 +241,7 @@ def subgroup_findings(
             detail = "; ".join(f"{s['level']}: {fmt_ci(s.get('value'), s.get('ci_low'), s.get('ci_high'))}, "
                                f"n = {s.get('n')}" for s in levels)
             out.append(f"{t.get('endpoint')} differs across {t.get('variable')} (interaction test, adjusted "
-                       f"p = {fmt_num(p, 4)} < {fmt_num(alpha, 2)}){': ' + detail if detail else ''}.")
+                       f"{'p < 0.0001, below ' if p < 0.0001 else 'p = ' + str(fmt_num(p, 4)) + ' < '}{fmt_num(alpha, 2)}){': ' + detail if detail else ''}.")
     for s in subgroups:
         ep = by_id.get(str(s.get("endpoint")))
         why = _crosses(s, ep.get("criterion")) if ep else None

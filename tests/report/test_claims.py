@@ -150,6 +150,8 @@ def test_subgroup_findings_flag_interactions_and_subgroups_below_the_criterion()
                     "0.660), n = 96; M: 0.871 (CI 0.810 to 0.920), n = 124.")
     assert f[1].startswith("spec in subgroup sex = F 0.573 (CI 0.480 to 0.660), n = 96: ci_low 0.480 does not "
                            "satisfy ci_low >= 0.800")
+    tiny = subgroup_findings(eps, sgs, [{**tests[0], "pvalue_adjusted": 3e-9}], alpha=0.05)
+    assert tiny[0].startswith("spec differs across sex (interaction test, adjusted p < 0.0001, below 0.05): F:")
     assert len(f) == 2
     assert subgroup_findings(eps, sgs[1:], [{**tests[0], "pvalue_adjusted": 0.2}]) == ()
 
