@@ -316,6 +316,16 @@ def _sens_at_fp_weighted(
     return out
 
 
+def _cluster_weights(gen: np.random.Generator, n_clusters: int, n_resamples: int) -> np.ndarray:
+    """Cluster-bootstrap weights: per replicate (row), how often each cluster was drawn."""
+    return gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
+
+
+def _fp_rate_reached(match: DetectionMatchResult) -> float:
+    """Highest FP rate of the FROC curve (every candidate a mark): total FPs / images."""
+    return float(match.fp_score.size / match.n_images)
+
+
 def lesion_sensitivity_at_fp(
     match: DetectionMatchResult,
     fp_per_image: float,
@@ -361,14 +371,14 @@ def lesion_sensitivity_at_fp(
     level = check_confidence_level(confidence_level, function)
     n_resamples = as_count(n_resamples, "n_resamples", function)
     n_clusters = int(match.case_cluster.max()) + 1
-    if not froc_operating_point(match, f).reached:  # the curve stops before f: no estimate
+    if _fp_rate_reached(match) < f - 1e-12:  # the curve stops before f: no estimate (not reached)
         return Estimate(float("nan"), float("nan"), float("nan"), level, "cluster-bootstrap-percentile",
                         match.n_lesions)
     point = float(_sens_at_fp_weighted(match, np.ones((1, n_clusters)), np.array([f]))[0, 0])
     if n_resamples == 0:
         return Estimate(point, float("nan"), float("nan"), level, "none", match.n_lesions)
     gen = as_rng(rng, function)
-    w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
+    w = _cluster_weights(gen, n_clusters, n_resamples)
     reps = _sens_at_fp_weighted(match, w, np.array([f]))[:, 0]
     reps = reps[np.isfinite(reps)]
     lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
@@ -418,7 +428,7 @@ def froc_operating_point(match: DetectionMatchResult, fp_per_image: float) -> FR
     f = float(fp_per_image)
     if not (np.isfinite(f) and f >= 0):
         raise InvalidParameterError("fp_per_image", function, "a finite number >= 0", fp_per_image)
-    top = float(match.fp_score.size / match.n_images)
+    top = _fp_rate_reached(match)
     nan = float("nan")
     if top < f - 1e-12 or match.n_lesions == 0:
         return FROCOperatingPointResult(f, bool(top >= f - 1e-12), top, nan, nan, nan)
@@ -460,7 +470,7 @@ def _at_threshold(match: DetectionMatchResult, threshold: float, what: str, func
     if n_resamples == 0:
         return Estimate(point, float("nan"), float("nan"), level, "none", n)
     gen = as_rng(rng, function)
-    w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
+    w = _cluster_weights(gen, n_clusters, n_resamples)
     reps = _at_threshold_weighted(match, w, t, what)
     reps = reps[np.isfinite(reps)]
     lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
@@ -566,14 +576,14 @@ def froc_band(match: DetectionMatchResult, fp_grid: Sequence[float], *, confiden
     level = check_confidence_level(confidence_level, function)
     n_resamples = as_count(n_resamples, "n_resamples", function)
     n_clusters = int(match.case_cluster.max()) + 1
-    top = float(match.fp_score.size / match.n_images)
+    top = _fp_rate_reached(match)
     beyond = grid > top + 1e-12
     point = _sens_at_fp_weighted(match, np.ones((1, n_clusters)), grid)[0]
     lo = np.full(grid.size, np.nan)
     hi = np.full(grid.size, np.nan)
     if n_resamples > 0:
         gen = as_rng(rng, function)
-        w = gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
+        w = _cluster_weights(gen, n_clusters, n_resamples)
         reps = _sens_at_fp_weighted(match, w, grid)
         for j in range(grid.size):
             r = reps[:, j][np.isfinite(reps[:, j])]
