@@ -264,8 +264,9 @@ REGISTRY: dict[str, Spec] = {
     "specificity_at_sensitivity": Spec(vs.specificity_at_sensitivity, _curve("sensitivity"), contains_value=False),
 }
 
-NOT_STATISTICS = {"AdjustedPValuesResult", "BlandAltmanResult", "DiagnosticAccuracyResult", "Estimate", "HypothesisTestResult",
-                  "RocCurveResult", "decode_float", "encode_float"}  # the last two: lossless JSON floats, not statistics
+NOT_STATISTICS = {"AdjustedPValuesResult", "BlandAltmanResult", "ChunkedStreams", "DiagnosticAccuracyResult", "Estimate",
+                  "HypothesisTestResult", "RocCurveResult", "decode_float", "encode_float",  # lossless JSON floats
+                  "bootstrap_replicates"}  # replicate streams, tested in tests/scale/test_chunked_bootstrap.py
 
 
 def test_registry_covers_every_public_statistic() -> None:

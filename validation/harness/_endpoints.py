@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -135,8 +136,9 @@ def _binary_bootstrap(metric: str, ci: str, cells: tuple[int, int, int, int], re
     tp, fp, fn, tn = cells
     k, n = _kn(metric, tp, fp, fn, tn)
     m, nn = tp + fn, tn + fp
-    tps = rng.binomial(m, tp / m, replicates) if m else np.zeros(replicates, int)
-    tns = rng.binomial(nn, tn / nn, replicates) if nn else np.zeros(replicates, int)
+    counts = S.bootstrap_replicates(partial(_binomial_counts, m, tp, nn, tn), replicates, rng,
+                                    function="estimate_endpoint")
+    tps, tns = counts[:, 0], counts[:, 1]
     reps = _prop_from_counts(metric, tps, nn - tns, m - tps, tns).astype(float)
     theta = k / n
     jack = None
@@ -146,6 +148,13 @@ def _binary_bootstrap(metric: str, ci: str, cells: tuple[int, int, int, int], re
         jack = np.concatenate([np.full(c, float(_prop_from_counts(metric, *cc))) for c, cc in loo if c > 0])
     return S.bootstrap_interval(reps, theta, method=_BOOTSTRAP_METHOD[ci], confidence_level=cl,
                                 theta_jack=jack, n=n)
+
+
+def _binomial_counts(m: int, tp: int, nn: int, tn: int, gen: np.random.Generator, b: int) -> np.ndarray:
+    """Resampled (TP, TN) counts of ``b`` replicates: binomial within each truth class."""
+    tps = gen.binomial(m, tp / m, b) if m else np.zeros(b, np.int64)
+    tns = gen.binomial(nn, tn / nn, b) if nn else np.zeros(b, np.int64)
+    return np.stack([tps, tns], axis=1)
 
 
 def worst_value(metric: str, image_diagonal_mm: np.ndarray) -> np.ndarray:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import yaml
 
 from samd_core.hashing import sha256_bytes
@@ -225,8 +227,34 @@ class Subgroups:
 
 @dataclass(frozen=True, slots=True)
 class Bootstrap:
+    """``bootstrap:`` of a protocol. ``chunk_size`` (optional) selects the chunked scheme:
+    replicates drawn in chunks of that many, chunk ``k`` from the ``k``-th spawned child of the
+    estimate's seed sequence (`validation.stats.ChunkedStreams`); the chunks may be computed on
+    the run's Dask workers with the same result. Absent: one generator per estimate."""
+
     replicates: int = 2000
     seed: int = 0
+    chunk_size: int | None = None
+
+    def streams(self, key: Sequence[int], map: Any = None) -> Any:
+        """The ``rng`` of the estimate identified by ``key`` (integers appended to the seed):
+        ``numpy.random.default_rng([seed, *key])``, or `ChunkedStreams` over that seed when
+        ``chunk_size`` is declared (``map``: where its chunks are computed)."""
+        entropy = [self.seed, *(int(k) for k in key)]
+        if self.chunk_size is None:
+            return np.random.default_rng(entropy)
+        from validation.stats import ChunkedStreams
+
+        return ChunkedStreams(tuple(entropy), self.chunk_size, map)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As recorded in ``result.json`` (``chunk_size`` and ``streams`` only when chunked)."""
+        d: dict[str, Any] = {"replicates": self.replicates, "seed": self.seed}
+        if self.chunk_size is not None:
+            d.update(chunk_size=self.chunk_size,
+                     streams="chunked: chunk k of chunk_size replicates drawn from "
+                             "numpy.random.default_rng(SeedSequence([seed, *estimate key]).spawn(K)[k])")
+        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,7 +634,8 @@ def _parse(p: Path, raw: bytes, d: dict[str, Any], normalised: tuple[Normalised,
                                          None if not v.get("labels") else tuple(v["labels"]))
                         for v in sub["variables"]))
     boot = d.get("bootstrap")
-    bootstrap = Bootstrap() if boot is None else Bootstrap(int(boot["replicates"]), int(boot["seed"]))
+    bootstrap = Bootstrap() if boot is None else Bootstrap(
+        int(boot["replicates"]), int(boot["seed"]), None if boot.get("chunk_size") is None else int(boot["chunk_size"]))
     return Protocol(path=p.resolve(), sha256=sha256_bytes(raw), id=str(d["id"]), title=d.get("title"),
                     device=device, manifest=d["manifest"], truth=truth, endpoints=endpoints, subgroups=subgroups,
                     bootstrap=bootstrap, multiplicity=d.get("multiplicity", "holm"), normalised=normalised)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,9 +46,13 @@ def subgroup_levels(table: pd.DataFrame, var: SubgroupVariable) -> pd.Series:
 
 
 def subgroup_results(table: pd.DataFrame, data: CaseData, endpoints: tuple[Endpoint, ...],
-                     sub: Subgroups, *, replicates: int, seed: int, multiplicity: str
+                     sub: Subgroups, *, replicates: int, seed: int, multiplicity: str,
+                     streams: Callable[[list[int]], Any] | None = None
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """Per variable/level/endpoint estimates, interaction tests and warnings."""
+    """Per variable/level/endpoint estimates, interaction tests and warnings.
+
+    The estimate of endpoint ``ei`` at level ``li`` of variable ``vi`` draws its replicates from
+    ``streams([ei, vi + 1, li])`` (default ``numpy.random.default_rng([seed, ei, vi + 1, li])``)."""
     min_size = sub.min_size
     groups: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
@@ -66,7 +71,8 @@ def subgroup_results(table: pd.DataFrame, data: CaseData, endpoints: tuple[Endpo
             row: dict[str, Any] = {"variable": var.column, "level": lev, "n": int(idx.size),
                                    "below_min_size": small, "endpoints": {}}
             for ei, ep in enumerate(endpoints):
-                rng = np.random.default_rng([seed, ei, vi + 1, li])
+                key = [ei, vi + 1, li]
+                rng = np.random.default_rng([seed, *key]) if streams is None else streams(key)
                 r = estimate_endpoint(ep, data, idx, replicates=replicates, rng=rng)
                 row["endpoints"][ep.id] = {**r["estimate"].to_dict(), **r["extra"], "notes": r["notes"]}
             groups.append(row)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -44,7 +45,7 @@ from samd_core.checks import as_count, as_rng, check_confidence_level
 from samd_core.errors import InvalidParameterError
 from validation.metrics._validate import check_mask, check_spacing
 from validation.stats import Estimate
-from validation.stats._bootstrap import percentile_interval
+from validation.stats._bootstrap import ChunkedStreams, bootstrap_replicates, percentile_interval
 
 __all__ = [
     "DetectionMatchResult",
@@ -321,6 +322,20 @@ def _cluster_weights(gen: np.random.Generator, n_clusters: int, n_resamples: int
     return gen.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=int(n_resamples)).astype(float)
 
 
+def _as_streams(rng: Any, function: str) -> np.random.Generator | ChunkedStreams:
+    return rng if isinstance(rng, ChunkedStreams) else as_rng(rng, function)
+
+
+def _sens_at_fp_replicates(match: DetectionMatchResult, grid: np.ndarray, n_clusters: int,
+                           gen: np.random.Generator, n_resamples: int) -> np.ndarray:
+    return _sens_at_fp_weighted(match, _cluster_weights(gen, n_clusters, n_resamples), grid)
+
+
+def _at_threshold_replicates(match: DetectionMatchResult, t: float, what: str, n_clusters: int,
+                             gen: np.random.Generator, n_resamples: int) -> np.ndarray:
+    return _at_threshold_weighted(match, _cluster_weights(gen, n_clusters, n_resamples), t, what)
+
+
 def _fp_rate_reached(match: DetectionMatchResult) -> float:
     """Highest FP rate of the FROC curve (every candidate a mark): total FPs / images."""
     return float(match.fp_score.size / match.n_images)
@@ -332,7 +347,7 @@ def lesion_sensitivity_at_fp(
     *,
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | int | ChunkedStreams | None = None,
 ) -> Estimate:
     """Lesion-level sensitivity at ``fp_per_image`` false positives per image, cluster-bootstrap CI.
 
@@ -347,7 +362,7 @@ def lesion_sensitivity_at_fp(
     n_resamples : int
         Bootstrap replicates over clusters (patients), ≥ 1; 0 gives a point estimate with
         ``nan`` bounds.
-    rng : numpy.random.Generator or int
+    rng : numpy.random.Generator, int or ChunkedStreams
         Source of randomness (required when ``n_resamples > 0``).
 
     Returns
@@ -377,9 +392,8 @@ def lesion_sensitivity_at_fp(
     point = float(_sens_at_fp_weighted(match, np.ones((1, n_clusters)), np.array([f]))[0, 0])
     if n_resamples == 0:
         return Estimate(point, float("nan"), float("nan"), level, "none", match.n_lesions)
-    gen = as_rng(rng, function)
-    w = _cluster_weights(gen, n_clusters, n_resamples)
-    reps = _sens_at_fp_weighted(match, w, np.array([f]))[:, 0]
+    reps = bootstrap_replicates(partial(_sens_at_fp_replicates, match, np.array([f]), n_clusters), n_resamples,
+                                _as_streams(rng, function), function=function)[:, 0]
     reps = reps[np.isfinite(reps)]
     lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
     return Estimate(point, float(min(lo, point)), float(max(hi, point)), level,
@@ -469,9 +483,8 @@ def _at_threshold(match: DetectionMatchResult, threshold: float, what: str, func
     point = float(_at_threshold_weighted(match, np.ones((1, n_clusters)), t, what)[0])
     if n_resamples == 0:
         return Estimate(point, float("nan"), float("nan"), level, "none", n)
-    gen = as_rng(rng, function)
-    w = _cluster_weights(gen, n_clusters, n_resamples)
-    reps = _at_threshold_weighted(match, w, t, what)
+    reps = bootstrap_replicates(partial(_at_threshold_replicates, match, t, what, n_clusters), n_resamples,
+                                _as_streams(rng, function), function=function)
     reps = reps[np.isfinite(reps)]
     lo, hi = percentile_interval(reps, level) if reps.size else (np.nan, np.nan)
     return Estimate(point, float(min(lo, point)), float(max(hi, point)), level, "cluster-bootstrap-percentile", n)
@@ -483,7 +496,7 @@ def lesion_sensitivity_at_threshold(
     *,
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | int | ChunkedStreams | None = None,
 ) -> Estimate:
     """Lesion sensitivity at the candidate threshold ``threshold`` (the locked operating point).
 
@@ -502,7 +515,7 @@ def lesion_sensitivity_at_threshold(
         Two-sided level, in (0, 1).
     n_resamples : int
         Bootstrap replicates, ≥ 0 (0: point estimate, ``nan`` bounds).
-    rng : numpy.random.Generator or int
+    rng : numpy.random.Generator, int or ChunkedStreams
 
     Returns
     -------
@@ -530,7 +543,7 @@ def fp_per_image_at_threshold(
     *,
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | int | ChunkedStreams | None = None,
 ) -> Estimate:
     """Mean false-positive marks per image at the candidate threshold ``threshold``.
 
@@ -565,7 +578,7 @@ class FROCBandResult:
 
 
 def froc_band(match: DetectionMatchResult, fp_grid: Sequence[float], *, confidence_level: float = 0.95,
-              n_resamples: int = 1000, rng: np.random.Generator | int | None = None) -> FROCBandResult:
+              n_resamples: int = 1000, rng: np.random.Generator | int | ChunkedStreams | None = None) -> FROCBandResult:
     """FROC step curve on ``fp_grid`` (FP/image) with a pointwise cluster-bootstrap band."""
     function = "froc_band"
     if match.n_lesions == 0:
@@ -582,9 +595,8 @@ def froc_band(match: DetectionMatchResult, fp_grid: Sequence[float], *, confiden
     lo = np.full(grid.size, np.nan)
     hi = np.full(grid.size, np.nan)
     if n_resamples > 0:
-        gen = as_rng(rng, function)
-        w = _cluster_weights(gen, n_clusters, n_resamples)
-        reps = _sens_at_fp_weighted(match, w, grid)
+        reps = bootstrap_replicates(partial(_sens_at_fp_replicates, match, grid, n_clusters), n_resamples,
+                                    _as_streams(rng, function), function=function)
         for j in range(grid.size):
             r = reps[:, j][np.isfinite(reps[:, j])]
             if r.size:

@@ -2,7 +2,7 @@
 
 from validation.stats._agreement import BlandAltmanResult, bland_altman, cohen_kappa, fleiss_kappa, icc
 from validation.stats._auc import roc_auc, roc_auc_variance
-from validation.stats._bootstrap import bootstrap_ci, bootstrap_interval
+from validation.stats._bootstrap import ChunkedStreams, bootstrap_ci, bootstrap_interval, bootstrap_replicates
 from validation.stats._delong import delong_test, delong_test_unpaired
 from validation.stats._diagnostic import DiagnosticAccuracyResult, diagnostic_accuracy, diagnostic_accuracy_from_labels
 from validation.stats._difference import (
@@ -29,6 +29,7 @@ from validation.stats._roc_curve import (
 __all__ = [
     "AdjustedPValuesResult",
     "BlandAltmanResult",
+    "ChunkedStreams",
     "DiagnosticAccuracyResult",
     "Estimate",
     "HypothesisTestResult",
@@ -37,6 +38,7 @@ __all__ = [
     "bland_altman",
     "bootstrap_ci",
     "bootstrap_interval",
+    "bootstrap_replicates",
     "cochran_q_test",
     "cohen_kappa",
     "decode_float",

@@ -20,7 +20,7 @@ from samd_core.checks import (
     check_two_classes,
 )
 from validation.errors import InvalidParameterError
-from validation.stats._bootstrap import bca_interval, percentile_interval
+from validation.stats._bootstrap import ChunkedStreams, bca_interval, percentile_interval
 from validation.stats._bootstrap_auc import auc_bootstrap_replicates, auc_jackknife
 from validation.stats._ranks import delong_placements
 from validation.stats._results import Estimate
@@ -40,7 +40,7 @@ def roc_auc(
     method: AucMethod = "delong",
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | int | ChunkedStreams | None = None,
     clusters: Any = None,
 ) -> Estimate:
     """Empirical (Mann–Whitney) AUC with a confidence interval.
@@ -60,8 +60,9 @@ def roc_auc(
         vectorised rank-based fast path.
     confidence_level : float
         Two-sided coverage in (0, 1).
-    n_resamples, rng : int, numpy.random.Generator or int
-        Bootstrap only; ``rng`` is required for bootstrap methods.
+    n_resamples, rng : int, numpy.random.Generator, int or ChunkedStreams
+        Bootstrap only; ``rng`` is required for bootstrap methods (`ChunkedStreams`: the
+        replicates drawn in independently seeded chunks).
     clusters : array_like, optional
         Bootstrap only: cluster (patient) id of each case. Clusters are resampled whole,
         without class stratification (a patient may contribute both classes).
@@ -106,7 +107,7 @@ def roc_auc(
     n_resamples = as_count(n_resamples, "n_resamples", fn, minimum=1)
     if rng is None:
         raise InvalidParameterError("rng", fn, "a numpy.random.Generator or int seed for bootstrap methods", None)
-    gen = as_rng(rng, fn)
+    gen = rng if isinstance(rng, ChunkedStreams) else as_rng(rng, fn)
     codes = None
     if clusters is not None:
         cl = np.asarray(clusters)
@@ -167,7 +168,7 @@ def _auc_bootstrap(
     method: str,
     confidence_level: float,
     n_resamples: int,
-    gen: np.random.Generator,
+    gen: np.random.Generator | ChunkedStreams,
     codes: np.ndarray | None,
 ) -> Estimate:
     fn = "roc_auc"

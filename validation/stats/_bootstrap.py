@@ -13,7 +13,9 @@ Resampling scheme (fixed, so that a seed reproduces a result bit for bit):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -23,11 +25,93 @@ from samd_core.checks import Described, as_count, as_rng, check_confidence_level
 from validation.errors import InvalidParameterError
 from validation.stats._results import Estimate
 
-__all__ = ["BOOTSTRAP_METHODS", "BootstrapMethod", "bootstrap_ci", "bootstrap_interval"]
+__all__ = ["BOOTSTRAP_METHODS", "BootstrapMethod", "ChunkedStreams", "bootstrap_ci", "bootstrap_interval",
+           "bootstrap_replicates"]
 
 BootstrapMethod = Literal["percentile", "bca"]
 BOOTSTRAP_METHODS: tuple[str, ...] = ("percentile", "bca")
 _CHUNK_ELEMENTS = 4_000_000
+
+
+@dataclass(frozen=True)
+class ChunkedStreams:
+    """Draw bootstrap replicates in chunks, each from its own seeded stream (see module notes).
+
+    Pass an instance as ``rng`` to any bootstrap function of `validation.stats` or
+    `validation.metrics`.
+
+    Parameters
+    ----------
+    seed : int or sequence of int
+        Entropy of the parent `numpy.random.SeedSequence` (non-negative integers).
+    chunk_size : int
+        Replicates per chunk, >= 1. Memory per chunk is what the function needs for
+        ``chunk_size`` replicates (e.g. ``8 * chunk_size * n`` bytes of resample indices).
+    map : callable, optional
+        A map-like callable, ``map(function, iterable) -> iterable of results in order``
+        (the built-in `map` when omitted; as SciPy's ``workers`` argument). The results never
+        depend on it.
+    """
+
+    seed: int | tuple[int, ...]
+    chunk_size: int
+    map: Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]] | None = None
+
+    def __post_init__(self) -> None:
+        fn = "ChunkedStreams"
+        raw = self.seed if isinstance(self.seed, (list, tuple)) else (self.seed,)
+        if not raw or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or int(x) < 0 for x in raw):
+            raise InvalidParameterError("seed", fn, "a non-negative int or a non-empty sequence of them", self.seed)
+        object.__setattr__(self, "seed", tuple(int(x) for x in raw) if isinstance(self.seed, (list, tuple))
+                           else int(self.seed))
+        object.__setattr__(self, "chunk_size", as_count(self.chunk_size, "chunk_size", fn, minimum=1))
+        if self.map is not None and not callable(self.map):
+            raise InvalidParameterError("map", fn, "a map-like callable", self.map)
+
+    def chunks(self, n_resamples: int) -> list[tuple[np.random.SeedSequence, int]]:
+        """``(seed sequence, number of replicates)`` of each chunk, in order."""
+        n_chunks = -(-int(n_resamples) // self.chunk_size)
+        return [(np.random.SeedSequence(self.seed, spawn_key=(k,)),
+                 min(self.chunk_size, int(n_resamples) - k * self.chunk_size)) for k in range(n_chunks)]
+
+
+def _chunk(draw: Callable[[np.random.Generator, int], np.ndarray],
+           spec: tuple[np.random.SeedSequence, int]) -> np.ndarray:
+    return np.asarray(draw(np.random.default_rng(spec[0]), spec[1]))
+
+
+def bootstrap_replicates(
+    draw: Callable[[np.random.Generator, int], Any],
+    n_resamples: int,
+    rng: np.random.Generator | int | ChunkedStreams,
+    *,
+    function: str = "bootstrap_replicates",
+) -> np.ndarray:
+    """Replicate values ``draw(generator, n) -> array of n rows`` for ``n_resamples`` replicates.
+
+    With a Generator (or an int seed) this is ``draw(generator, n_resamples)``: one stream. With
+    `ChunkedStreams` it is the chunks' results, concatenated along the first axis in chunk
+    order; the chunks are computed through ``rng.map``.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(generator, n)`` returns the values of ``n`` replicates (first axis). Under a
+        distributed ``map`` it must be picklable (a module-level function or a
+        `functools.partial` of one).
+    n_resamples : int
+        Number of replicates, >= 1.
+    rng : numpy.random.Generator, int or ChunkedStreams
+        The stream(s).
+    function : str
+        Name used in error messages.
+    """
+    n_resamples = as_count(n_resamples, "n_resamples", function, minimum=1)
+    if isinstance(rng, ChunkedStreams):
+        mapper = rng.map if rng.map is not None else map
+        parts = list(mapper(partial(_chunk, draw), rng.chunks(n_resamples)))
+        return np.concatenate(parts, axis=0)
+    return np.asarray(draw(as_rng(rng, function), n_resamples))
 
 
 def bootstrap_ci(
@@ -35,7 +119,7 @@ def bootstrap_ci(
     *data: Any,
     method: BootstrapMethod,
     n_resamples: int = 2000,
-    rng: np.random.Generator | int,
+    rng: np.random.Generator | int | ChunkedStreams,
     strata: Any = None,
     clusters: Any = None,
     confidence_level: float = 0.95,
@@ -57,8 +141,9 @@ def bootstrap_ci(
         acceleration from the leave-one-unit-out jackknife (units: observations, or clusters).
     n_resamples : int
         Number of bootstrap resamples, ``>= 1``.
-    rng : numpy.random.Generator or int
-        Source of randomness (an int is a seed for `numpy.random.default_rng`).
+    rng : numpy.random.Generator, int or ChunkedStreams
+        Source of randomness (an int is a seed for `numpy.random.default_rng`; `ChunkedStreams`
+        draws the resamples in independently seeded chunks).
     strata : array_like, optional
         Stratum of each observation (e.g. the class label): units are resampled within
         strata, keeping stratum sizes fixed (pROC's ``stratified=TRUE``).
@@ -99,7 +184,8 @@ def bootstrap_ci(
     method = check_option(method, "method", fn, BOOTSTRAP_METHODS)  # type: ignore[assignment]
     confidence_level = check_confidence_level(confidence_level, fn)
     n_resamples = as_count(n_resamples, "n_resamples", fn, minimum=1)
-    gen = as_rng(rng, fn)
+    if not isinstance(rng, ChunkedStreams):
+        rng = as_rng(rng, fn)
     if len(data) == 0:
         raise InvalidParameterError("data", fn, "at least one array", Described("no arrays"))
     arrays = [np.asarray(d) for d in data]
@@ -113,8 +199,8 @@ def bootstrap_ci(
     if clusters is not None and vectorized:
         raise InvalidParameterError("vectorized", fn, "False when clusters are given", vectorized)
     theta_hat = _as_scalar(statistic(*arrays), fn)
-    draws = draw_resamples(gen, n_resamples, groups)
-    theta_b = _replicates(statistic, arrays, draws, unit_rows, vectorized)
+    theta_b = bootstrap_replicates(partial(_draw_replicates, statistic, arrays, groups, unit_rows, vectorized),
+                                   n_resamples, rng, function=fn)
     bad = ~np.isfinite(theta_b)
     if bad.any():
         raise InvalidParameterError(
@@ -290,6 +376,11 @@ def draw_resamples(gen: np.random.Generator, n_resamples: int, groups: Sequence[
     """Unit indices of every resample, shape ``(n_resamples, n_units)``, grouped by stratum."""
     parts = [g[gen.integers(0, len(g), size=(n_resamples, len(g)))] for g in groups]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def _draw_replicates(statistic: Callable[..., Any], arrays: list[np.ndarray], groups: Sequence[np.ndarray],
+                     unit_rows: Any, vectorized: bool, gen: np.random.Generator, n_resamples: int) -> np.ndarray:
+    return _replicates(statistic, arrays, draw_resamples(gen, n_resamples, groups), unit_rows, vectorized)
 
 
 def _replicates(

@@ -10,8 +10,12 @@ Numerators are exact integers, so every replicate equals (bit for bit) the AUC t
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import numpy as np
 
+from validation.stats._bootstrap import bootstrap_replicates
 from validation.stats._ranks import midranks_sorted
 
 __all__ = ["auc_bootstrap_replicates", "auc_jackknife"]
@@ -60,13 +64,19 @@ def _counts(draws: np.ndarray, n: int) -> np.ndarray:
 def auc_bootstrap_replicates(
     pos: np.ndarray,
     score: np.ndarray,
-    gen: np.random.Generator,
+    gen: Any,
     n_resamples: int,
     cluster_codes: np.ndarray | None,
 ) -> np.ndarray:
     """Replicate AUCs; same draws as `bootstrap_ci` with ``strata=y_true`` (no clusters) or
-    ``clusters=`` (cluster codes ``0..K-1`` in sorted order of the ids, no strata)."""
-    lay = _Layout(pos, score)
+    ``clusters=`` (cluster codes ``0..K-1`` in sorted order of the ids, no strata). ``gen`` is a
+    Generator or `ChunkedStreams`."""
+    return bootstrap_replicates(partial(_replicates, _Layout(pos, score), cluster_codes), n_resamples, gen,
+                                function="roc_auc")
+
+
+def _replicates(lay: _Layout, cluster_codes: np.ndarray | None, gen: np.random.Generator,
+                n_resamples: int) -> np.ndarray:
     m, n = lay.pos_idx.size, lay.neg_idx.size
     out = np.empty(n_resamples, dtype=np.float64)
     if cluster_codes is None:

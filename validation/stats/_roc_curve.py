@@ -26,7 +26,7 @@ from samd_core.checks import (
 )
 from samd_core.hashing import canonical_json
 from validation.errors import InvalidParameterError
-from validation.stats._bootstrap import bootstrap_ci
+from validation.stats._bootstrap import ChunkedStreams, bootstrap_ci
 from validation.stats._diagnostic import DiagnosticAccuracyResult, diagnostic_accuracy
 from validation.stats._proportion import ProportionMethod
 from validation.stats._results import Estimate, decode_float, encode_float
@@ -185,7 +185,7 @@ def _curve_ci(
     n_resamples = as_count(n_resamples, "n_resamples", fn, minimum=1)
     if rng is None:
         raise InvalidParameterError("rng", fn, "a numpy.random.Generator or int seed", None)
-    gen = as_rng(rng, fn)
+    gen = rng if isinstance(rng, ChunkedStreams) else as_rng(rng, fn)
     value = kernel(pos, score)
     if not math.isfinite(value):
         return Estimate(value, math.nan, math.nan, confidence_level, method, pos.size)

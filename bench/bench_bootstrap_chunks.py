@@ -1,0 +1,75 @@
+"""Bootstrap replicates in seeded chunks: in-process against a local Dask cluster, same run.
+
+    .venv/bin/python bench/bench_bootstrap_chunks.py [--cases 1000000] [--replicates 400]
+                                                    [--chunk 25] [--workers 2] [--repeats 3]
+
+The work is the stratified bootstrap percentile CI of the AUC (`validation.stats.roc_auc`) on
+``--cases`` predictions, its replicates drawn as `validation.stats.ChunkedStreams` of ``--chunk``.
+Times (min of the repeats): the single-generator scheme, the chunked scheme in-process, and the
+chunked scheme with its chunks on ``--workers`` local Dask workers (`validation.executor.chunk_mapper`,
+the map `samd validate --workers` uses), with the cluster's start-up time reported apart. The
+cluster result must equal the in-process one bit for bit (the script fails otherwise). Prints one
+JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--replicates", type=int, default=400)
+    ap.add_argument("--chunk", type=int, default=25)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat: checks that the script runs")
+    a = ap.parse_args()
+    if a.smoke:
+        a.cases, a.replicates, a.chunk, a.workers, a.repeats = 2_000, 20, 5, 1, 1
+    import numpy as np
+
+    from validation import stats as S
+    from validation.executor import ExecutorSpec, chunk_mapper
+
+    rng = np.random.default_rng(2026)
+    y = (rng.random(a.cases) < 0.3).astype(int)
+    score = rng.normal(size=a.cases) + 1.2 * y
+
+    def auc(streams: object) -> object:
+        return S.roc_auc(y, score, method="bootstrap_percentile", n_resamples=a.replicates, rng=streams)
+
+    single, inproc, cluster = [], [], []
+    t = time.perf_counter()
+    with chunk_mapper(ExecutorSpec(workers=a.workers)) as cmap:
+        startup = time.perf_counter() - t
+        for _ in range(a.repeats):  # interleaved, so that machine load hits all three alike
+            t = time.perf_counter()
+            auc(np.random.default_rng([7, 0, 0, 0]))
+            single.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            ref = auc(S.ChunkedStreams((7, 0, 0, 0), a.chunk))
+            inproc.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            got = auc(S.ChunkedStreams((7, 0, 0, 0), a.chunk, cmap))
+            cluster.append(time.perf_counter() - t)
+            if got != ref:
+                raise SystemExit(f"cluster result {got} != in-process {ref}")
+    print(json.dumps({"bench": "bootstrap_chunks", "cases": a.cases, "replicates": a.replicates, "chunk": a.chunk,
+                      "workers": a.workers, "single_stream_s": round(min(single), 3),
+                      "chunked_in_process_s": round(min(inproc), 3), "chunked_cluster_s": round(min(cluster), 3),
+                      "cluster_startup_s": round(startup, 3),
+                      "ratio_cluster_vs_in_process": round(min(cluster) / min(inproc), 3),
+                      "ratio_chunked_vs_single": round(min(inproc) / min(single), 3), "identical": True}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
