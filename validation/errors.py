@@ -12,6 +12,7 @@ from samd_core.errors import (
 __all__ = [
     "AuditError",
     "CaseInferenceError",
+    "CaseInputError",
     "IntegrityError",
     "InvalidParameterError",
     "ProtocolError",
@@ -38,6 +39,11 @@ class CaseInferenceError(SamdError, RuntimeError):
     def __init__(self, message: str, *, case_ids: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.case_ids = case_ids
+
+
+class CaseInputError(SamdError, ValueError):
+    """A test case's input could not be read on a worker; the message names it by manifest case id
+    (the error raised there, which may not travel between processes, as one line)."""
 
 
 class TrainingOverlapError(ProtocolError):

@@ -188,3 +188,42 @@ def test_bundle_mode_uses_the_bundles_training_set(tmp_path: Path, monkeypatch: 
         run_validation(proto, out_dir=tmp_path / "out", audit_log=tmp_path / "a.jsonl",
                        tracking_uri=f"sqlite:///{tmp_path}/m.db", progress=False)
     assert calls == ["load"] and not (tmp_path / "out" / "cases").exists()  # identified, never run
+
+
+@pytest.mark.slow
+def test_the_check_on_dask_workers_gives_the_in_process_outcome(tmp_path: Path) -> None:
+    """``--workers``: every case's images are read and hashed on the workers; the refusal (case,
+    kinds, message) and a clean run's ``training_overlap`` block equal the in-process ones."""
+    proto = _test_study(tmp_path)
+    _training(tmp_path, "uids")
+    outcomes = []
+    for name, kw in (("inproc", {}), ("w2", {"workers": 2})):
+        with pytest.raises(TrainingOverlapError) as ei:
+            run_validation(proto, out_dir=tmp_path / name, audit_log=tmp_path / f"{name}.jsonl",
+                           tracking_uri=f"sqlite:///{tmp_path}/{name}.db", progress=False, **kw)
+        outcomes.append((str(ei.value).split(" (full list")[0], ei.value.case_ids, ei.value.by_kind,
+                         (tmp_path / name / OVERLAP_FILE).read_text()))
+    assert outcomes[0] == outcomes[1] and outcomes[0][1] == ("T003",)
+    _training(tmp_path, None)
+    blocks = []
+    for name, kw in (("inproc2", {}), ("w2b", {"workers": 2})):
+        run_validation(proto, out_dir=tmp_path / name, audit_log=tmp_path / f"{name}.jsonl",
+                       tracking_uri=f"sqlite:///{tmp_path}/{name}.db", progress=False, **kw)
+        blocks.append(json.loads((tmp_path / name / "result.json").read_text())["training_overlap"])
+    assert blocks[0] == blocks[1] and blocks[0]["overlapping_cases"] == 0
+
+
+@pytest.mark.slow
+def test_an_unreadable_image_on_a_worker_is_one_line_naming_the_case(tmp_path: Path) -> None:
+    from validation.errors import CaseInputError
+    from validation.executor import ExecutorSpec
+    from validation.harness._overlap import _all_identifiers
+
+    f = tmp_path / "T000.dcm"
+    _write_dx(f, _image(1), uid_seed="t/0", patient="PT-000")
+    (tmp_path / "T001.dcm").write_bytes(b"not an image at all")
+    jobs = [("T000", f, {}), ("T001", tmp_path / "T001.dcm", {}), ("T002", tmp_path / "missing.dcm", {})]
+    with pytest.raises(CaseInputError) as ei:
+        _all_identifiers(jobs, ("pixel_data",), ExecutorSpec(workers=1, retries=0))
+    msg = str(ei.value)
+    assert "\n" not in msg and "test case T001" in msg and "T001.dcm" not in msg

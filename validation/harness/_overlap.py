@@ -12,12 +12,13 @@ and to a ``testset.training_overlap`` audit record, by manifest case id only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from samd_core.hashing import sha256_json
 from validation.audit import AuditLog
-from validation.errors import TrainingOverlapError
+from validation.errors import CaseInputError, TrainingOverlapError
 from validation.harness._manifest import Manifest
 
 __all__ = ["NOT_CHECKED", "OVERLAP_COLUMNS", "OVERLAP_FILE", "TEST_ID_COLUMNS", "check_training_overlap"]
@@ -33,8 +34,53 @@ TEST_ID_COLUMNS = {"patient_id": "patient_id", "study_instance_uid": "study_inst
 _SHOWN = 5
 
 
+@dataclass(frozen=True)
+class _Refused:
+    """A case whose identifiers could not be computed on a worker (the error, as one line)."""
+
+    message: str
+
+
+def _identifiers(image: Path | None, kinds: tuple[str, ...], where: str,
+                 cols: dict[str, Any]) -> dict[str, tuple[str, ...]] | _Refused:
+    """`case_identifiers` on a worker: a refusal comes back as a value (its class may not unpickle)."""
+    from samd_core.bundle import case_identifiers
+
+    try:
+        return case_identifiers(image=image, kinds=kinds, where=where, **cols)
+    except (ValueError, OSError) as exc:
+        return _Refused(" ".join(str(exc).split()))
+
+
+def _all_identifiers(jobs: list[tuple[str, Path | None, dict[str, Any]]], kinds: tuple[str, ...],
+                     executor: Any) -> list[dict[str, tuple[str, ...]]]:
+    """Identifiers of every case, in manifest order: in this process, or fanned out to the cluster
+    ``executor`` names (each case reads and hashes its own image)."""
+    from samd_core.bundle import case_identifiers
+
+    if executor is None or executor.kind == "in-process":
+        return [case_identifiers(image=img, kinds=kinds, where=f"test case {cid}", **cols) for cid, img, cols in jobs]
+    from validation.executor import map_cases
+
+    got: dict[str, Any] = {}
+    failures = map_cases(_identifiers, [(cid, (img, kinds, f"test case {cid}", cols)) for cid, img, cols in jobs],
+                         spec=executor, on_result=got.__setitem__)
+    if failures:
+        f = failures[0]
+        raise CaseInputError(f"identifiers of test case {f.key} could not be computed on any worker "
+                             f"({len(failures)} case(s) failed): {f.error}: {f.message}")
+    out = []
+    for cid, _, _ in jobs:
+        r = got[cid]
+        if isinstance(r, _Refused):
+            raise CaseInputError(r.message)
+        out.append(r)
+    return out
+
+
 def check_training_overlap(audit: AuditLog, manifest: Manifest, training: Any, *, source: str | None,
-                           image_column: str | None, out: Path, context: dict[str, Any]) -> dict[str, Any]:
+                           image_column: str | None, out: Path, context: dict[str, Any],
+                           executor: Any = None) -> dict[str, Any]:
     """Refuse test cases that overlap the training set; return the ``training_overlap`` block of result.json.
 
     Parameters
@@ -53,6 +99,9 @@ def check_training_overlap(audit: AuditLog, manifest: Manifest, training: Any, *
         Output folder (``training_overlap.csv`` on refusal).
     context : dict
         Recorded with the audit record (protocol id, model hash).
+    executor : validation.executor.ExecutorSpec, optional
+        Where the images are read and hashed (`validation.executor`); in-process when omitted.
+        The outcome never depends on it.
 
     Returns
     -------
@@ -68,24 +117,24 @@ def check_training_overlap(audit: AuditLog, manifest: Manifest, training: Any, *
     """
     if training is None:
         return {"checked": False, "statement": NOT_CHECKED}
-    from samd_core.bundle import case_identifiers
-
-    kinds = training.kinds
+    kinds = tuple(training.kinds)
     table = manifest.table
     cols = {k: c for k, c in TEST_ID_COLUMNS.items() if c in table.columns and k in kinds}
     img_col = image_column if image_column and image_column in table.columns else None
     have = {k: 0 for k in kinds}
     hits: list[tuple[str, tuple[str, ...]]] = []
-    for i, row in enumerate(table.to_dict("records")):
+    rows = table.to_dict("records")
+    jobs = []
+    for row in rows:
         rel = row.get(img_col, "") if img_col else ""
-        ids = case_identifiers(image=manifest.resolve(rel) if rel else None, kinds=kinds,
-                               where=f"test case {row['case_id']}",
-                               **{k: row.get(c) for k, c in cols.items()})
+        jobs.append((str(row["case_id"]), manifest.resolve(rel) if rel else None,
+                     {k: row.get(c) for k, c in cols.items()}))
+    for (cid, _, _), ids in zip(jobs, _all_identifiers(jobs, kinds, executor), strict=True):
         for k in ids:
             have[k] += 1
         shared = training.overlap(ids)
         if shared:
-            hits.append((str(row["case_id"]), shared))
+            hits.append((cid, shared))
     digest = sha256_json(training.to_dict())
     counts = training.counts()
     block = {"checked": True, "source": source, "training_set_sha256": digest, "training_cases": training.n_cases,

@@ -24,6 +24,7 @@ from samd_core import __version__
 from samd_core.hashing import canonical_json, sha256_bytes, sha256_file
 from validation.audit import AuditLog
 from validation.errors import IntegrityError, ProtocolError
+from validation.executor import chunk_mapper
 from validation.harness import _plots
 from validation.harness._cases import build_case_data, read_predictions
 from validation.harness._endpoints import CaseData, acceptance, add_exclusions, estimate_endpoint, lesion_froc
@@ -101,7 +102,7 @@ def run_validation(
         Anything that stops the run before a verdict (the CLI maps these to exit code 2).
         Every failure after the protocol lock is recorded as ``run.fail`` first.
     """
-    from validation.executor import executor_spec
+    from validation.executor import executor_session, executor_spec
 
     protocol = load_protocol(protocol_path)
     executor = executor_spec(workers, scheduler)
@@ -110,8 +111,11 @@ def run_validation(
                                                  audit_log=audit_log, actor=actor, signing_key=signing_key,
                                                  relock_reason=relock_reason)
     runs: list[AnalysisRun] = []
+    # one local cluster for the whole run (overlap check, inference, bootstrap chunks), when any uses it
+    needed = protocol.device.bundle is not None or protocol.bootstrap.chunk_size is not None
     try:
-        return _run_locked(protocol, lock, audit, out, tracking_uri, progress, runs, manifest, executor)
+        with executor_session(executor, needed=needed) as session:
+            return _run_locked(protocol, lock, audit, out, tracking_uri, progress, runs, manifest, session)
     except BaseException as exc:
         shutil.rmtree(out / _STAGING, ignore_errors=True)
         if not (runs and runs[0].failed):  # failed before the tracked run existed (it records its own)
@@ -127,7 +131,8 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
     device = _identify_device(protocol, manifest)
     overlap = check_training_overlap(audit, manifest, device.training_set, source=device.training_source,
                                       image_column=protocol.device.image_column, out=out,
-                                      context={"protocol_id": protocol.id, "model_sha256": device.sha256})
+                                      context={"protocol_id": protocol.id, "model_sha256": device.sha256},
+                                      executor=executor)
     prior = prior_accesses(audit.path, manifest.sha256)
     warnings = list(device.warnings)
     if prior:
@@ -142,8 +147,9 @@ def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path,
         data, table, reference_files, extra_info, w, evaluated = _evaluate(protocol, manifest, device, out,
                                                                          progress, executor)
         warnings += w
-        result = _compute(protocol, data, table, warnings, evaluated.table, extra_info.get("exclusions", {}),
-                          manifest.table)
+        with chunk_mapper(executor if protocol.bootstrap.chunk_size is not None else None) as chunk_map:
+            result = _compute(protocol, data, table, warnings, evaluated.table, extra_info.get("exclusions", {}),
+                              manifest.table, chunk_map)
         result.update({
             "schema": RESULT_SCHEMA,
             "samd_version": __version__,
@@ -316,13 +322,15 @@ _PRE_EXCLUSION_REASONS = {"out_of_domain": "outside the bundle's declared input 
 
 def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: list[str],
              mtable: pd.DataFrame, pre_excluded: dict[str, Any] | None = None,
-             full_table: pd.DataFrame | None = None) -> dict[str, Any]:
+             full_table: pd.DataFrame | None = None, chunk_map: Any = None) -> dict[str, Any]:
+    """Endpoint, subgroup and FROC estimates. With ``bootstrap.chunk_size`` declared, the replicate
+    chunks are computed through ``chunk_map`` (the executor's map; in-process when None)."""
     boot = protocol.bootstrap
     reps, seed = boot.replicates, boot.seed
     all_idx = np.arange(len(data.case_ids))
     endpoints = []
     for ei, ep in enumerate(protocol.endpoints):
-        r = estimate_endpoint(ep, data, all_idx, replicates=reps, rng=np.random.default_rng([seed, ei, 0, 0]))
+        r = estimate_endpoint(ep, data, all_idx, replicates=reps, rng=boot.streams([ei, 0, 0], chunk_map))
         est = r["estimate"]
         passed, crit = acceptance(ep, est)
         pop = r["extra"].get("population") or {  # an estimator without its own block: every case analysed
@@ -338,7 +346,8 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
     tests: list[dict[str, Any]] = []
     if protocol.subgroups is not None:
         groups, tests, sub_warn = subgroup_results(mtable, data, protocol.endpoints, protocol.subgroups,
-                                                   replicates=reps, seed=seed, multiplicity=protocol.multiplicity)
+                                                   replicates=reps, seed=seed, multiplicity=protocol.multiplicity,
+                                                   streams=lambda key: boot.streams(key, chunk_map))
         warnings += sub_warn
         _add_pre_exclusions(groups, protocol, pre_excluded or {}, full_table if full_table is not None else mtable)
         for var in protocol.subgroups.variables:
@@ -349,10 +358,10 @@ def _compute(protocol: Protocol, data: CaseData, table: pd.DataFrame, warnings: 
     verdict = "pass" if all(e["passed"] for e in endpoints) else "fail"
     lesion_ep = next((ep for ep in protocol.endpoints if ep.metric in LESION_METRICS), None)
     froc = None if lesion_ep is None else lesion_froc(lesion_ep, data, replicates=reps,
-                                                      rng=np.random.default_rng([seed, 98]))
+                                                      rng=boot.streams([98], chunk_map))
     return {"verdict": verdict, **({"froc": froc} if froc is not None else {}), "n_cases": int(len(data.case_ids)), "endpoints": endpoints,
             "subgroups": groups, "interaction_tests": tests,
-            "bootstrap": {"replicates": reps, "seed": seed}, "multiplicity": protocol.multiplicity}
+            "bootstrap": boot.to_dict(), "multiplicity": protocol.multiplicity}
 
 
 def _add_pre_exclusions(groups: list[dict[str, Any]], protocol: Protocol, pre_excluded: dict[str, Any],
