@@ -42,6 +42,7 @@ class ModelSpec:
     higher_is_positive: bool
     threshold: float | None
     image_column: str
+    training_set: Path | None = None  # predictions mode: the model's training_set.json
 
     @property
     def mode(self) -> str:
@@ -98,6 +99,7 @@ def _model(role: str, d: dict[str, Any], resolve: Any) -> ModelSpec:
         higher_is_positive=bool(score.get("higher_is_positive", True)),
         threshold=float(d["threshold"]) if "threshold" in d else None,
         image_column=str(d.get("image_column", "path")),
+        training_set=resolve(d["training_set"]) if "training_set" in d else None,
     )
 
 

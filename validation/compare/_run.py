@@ -23,6 +23,7 @@ from validation.compare._protocol import PROTOCOL_KIND, CompareProtocol, ModelSp
 from validation.compare._subgroups import subgroup_comparisons
 from validation.errors import IntegrityError, ProtocolError
 from validation.harness import (
+    check_training_overlap,
     Manifest,
     check_test_set,
     log_result,
@@ -34,7 +35,7 @@ from validation.harness import (
     run_bundle,
     strict_result,
 )
-from validation.tracking import AnalysisRun, environment_info, key_package_versions, track_analysis
+from validation.tracking import AnalysisRun, environment_info, key_package_versions, record_run_failure, track_analysis
 
 __all__ = ["EXPERIMENT", "RESULT_SCHEMA", "ComparisonOutcome", "run_comparison"]
 
@@ -75,10 +76,18 @@ def run_comparison(
     out, audit, manifest, lock = open_locked_run(
         protocol.as_lockable(), protocol.resolve(protocol.data["manifest"]),  # type: ignore[arg-type]
         out_dir=out_dir, audit_log=audit_log, actor=actor, signing_key=signing_key, relock_reason=relock_reason)
-    n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND})
-    for spec in (protocol.reference, protocol.candidate):
-        if spec.mode == "bundle":
-            _check_pin(spec)
+    try:  # a refusal before the tracked run exists is recorded as run.fail here (the tracked run records its own)
+        n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND})
+        for spec in (protocol.reference, protocol.candidate):
+            if spec.mode == "bundle":
+                _check_pin(spec)
+        overlap = {spec.role: _training_overlap(spec, protocol, audit, manifest, out)
+                   for spec in (protocol.reference, protocol.candidate)}
+    except BaseException as exc:
+        record_run_failure(audit, {"type": "comparison_run", "id": f"{protocol.id} v{lock.version}"}, exc,
+                           object_sha256=protocol.sha256,
+                           context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND})
+        raise
     prior = prior_accesses(audit.path, manifest.sha256)
     warnings: list[str] = []
     if prior:
@@ -120,6 +129,8 @@ def run_comparison(
             "mlflow_run_id": run.run_id,
             "mlflow_experiment_id": run.experiment_id,
             "test_set_prior_accesses": len(prior),
+            "test_set_prior_access_records": prior,
+            "training_overlap": overlap,
             "warnings": warnings,
         })
         result = strict_result(dict(sorted(result.items())))
@@ -146,6 +157,33 @@ def _check_pin(spec: ModelSpec) -> None:
         if found != spec.expected_sha256:
             raise IntegrityError(f"`{spec.role}.expected_sha256` of samd compare must be the bundle's manifest "
                                  f"SHA-256; got {spec.expected_sha256}, bundle has {found}")
+
+
+def _training_overlap(spec: ModelSpec, protocol: CompareProtocol, audit: Any, manifest: Manifest,
+                      out: Path) -> dict[str, Any]:
+    """No test case may be training data of either model: the bundle's own ``training_set.json``
+    (bundle mode, verified by `load_locked`) or the model's ``training_set`` file (predictions
+    mode) is checked before any case is scored (`validation.harness.check_training_overlap`)."""
+    from samd_core.bundle import TrainingSet
+
+    training, source = None, None
+    if spec.mode == "bundle":
+        import samd_core
+
+        if spec.training_set is not None:
+            raise ProtocolError(f"`{spec.role}.training_set` is given in bundle mode; the bundle's own training "
+                                "set (training_set.json) is used: remove it")
+        training = getattr(samd_core.load_locked(spec.bundle, expected_sha256=spec.expected_sha256),  # type: ignore[arg-type]
+                           "training_set", None)
+        source = "bundle" if training is not None else None
+    elif spec.training_set is not None:
+        if not spec.training_set.is_file():
+            raise ProtocolError(f"`{spec.role}.training_set` file {spec.training_set.name} does not exist")
+        training, source = TrainingSet.from_file(spec.training_set), "protocol"
+    image_column = spec.image_column if spec.image_column in manifest.table.columns else None
+    return check_training_overlap(audit, manifest, training, source=source, image_column=image_column, out=out,
+                                  context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND,
+                                           "model_role": spec.role})
 
 
 def _model_scores(spec: ModelSpec, manifest: Manifest, out: Path, warnings: list[str],
