@@ -48,6 +48,34 @@ def _roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fpr, tpr
 
 
+class _SortedScores:
+    """Scores sorted once (descending, stable) with the last position of each distinct score."""
+
+    def __init__(self, y: np.ndarray, s: np.ndarray) -> None:
+        self.order = np.argsort(-s, kind="mergesort")
+        ss = s[self.order]
+        distinct = np.flatnonzero(np.diff(ss)) if ss.size > 1 else np.array([], int)
+        self.ends = np.r_[distinct, ss.size - 1]
+        self.y = np.asarray(y)[self.order].astype(np.int64)
+
+
+def _roc_points_resampled(sc: _SortedScores, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_roc_points(y[idx], s[idx])`` without sorting the resample: its multiplicities summed in the
+    pre-sorted order, one point per distinct score the resample holds (bit-identical: the same
+    integer counts and the same divisions)."""
+    w = np.bincount(idx, minlength=sc.order.size)[sc.order]
+    wp = w * sc.y
+    cw = np.cumsum(w)[sc.ends]
+    ctp = np.cumsum(wp)[sc.ends]
+    keep = np.diff(cw, prepend=0) > 0  # distinct scores present in the resample
+    tps = ctp[keep]
+    fps = cw[keep] - tps
+    npos = int(ctp[-1]) if ctp.size else 0
+    tpr = np.r_[0.0, tps / max(1, npos)]
+    fpr = np.r_[0.0, fps / max(1, int(cw[-1]) - npos)]
+    return fpr, tpr
+
+
 def roc_plot(y: np.ndarray, s: np.ndarray, auc: dict[str, Any] | None, out: Path, *,
              replicates: int, seed: int, confidence_level: float = 0.95) -> list[Path]:
     """ROC curve with a pointwise bootstrap band of sensitivity over a specificity grid."""
@@ -57,10 +85,11 @@ def roc_plot(y: np.ndarray, s: np.ndarray, auc: dict[str, Any] | None, out: Path
     rng = np.random.default_rng([seed, 99])
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     b = min(replicates, 200)
+    sorted_scores = _SortedScores(y, s)
     band = np.empty((b, grid.size))
     for i in range(b):
         idx = np.r_[rng.choice(pos, pos.size), rng.choice(neg, neg.size)]
-        f, t = _roc_points(y[idx], s[idx])
+        f, t = _roc_points_resampled(sorted_scores, idx)
         band[i] = np.interp(grid, f, t)
     lo, hi = np.array([percentile_interval(band[:, j], confidence_level) for j in range(grid.size)]).T
     fig, ax = plt.subplots(figsize=(5, 5))
