@@ -28,6 +28,7 @@ NOT_RESULTS = {
     "Signer": "an entry of the signer registry",
     "SignerRegistry": "the signer registry (configuration)",
     "EnrolledSigner": "a new signer and its key files",
+    "ChunkedStreams": "a bootstrap random-stream specification (an rng argument), not a result",
     **{name: "a typed protocol object (configuration)" for name in (
         "Acceptance", "Bootstrap", "Device", "Endpoint", "Normalised", "Score", "SubgroupVariable", "Subgroups",
         "Truth", "UndefinedRule")},
