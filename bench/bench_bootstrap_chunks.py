@@ -10,6 +10,11 @@ chunked scheme with its chunks on ``--workers`` local Dask workers (`validation.
 the map `samd validate --workers` uses), with the cluster's start-up time reported apart. The
 cluster result must equal the in-process one bit for bit (the script fails otherwise). Prints one
 JSON line.
+
+With ``--validate N`` it also times ``samd validate`` end to end (`run_validation`, predictions mode,
+N cases; AUC bootstrap BCa, sensitivity and specificity bootstrap percentile, one subgroup variable
+with 2 levels, ``bootstrap.chunk_size`` = ``--chunk``) in-process and with ``workers=--workers``,
+and checks that both ``result.json`` files are identical apart from run ids.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=25)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--validate", type=int, default=0, help="also time run_validation on this many cases")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat: checks that the script runs")
     a = ap.parse_args()
     if a.smoke:
-        a.cases, a.replicates, a.chunk, a.workers, a.repeats = 2_000, 20, 5, 1, 1
+        a.cases, a.replicates, a.chunk, a.workers, a.repeats = 2_000, 100, 30, 1, 1
+        a.validate = min(a.validate, 500)
     import numpy as np
 
     from validation import stats as S
@@ -62,13 +69,70 @@ def main() -> int:
             cluster.append(time.perf_counter() - t)
             if got != ref:
                 raise SystemExit(f"cluster result {got} != in-process {ref}")
-    print(json.dumps({"bench": "bootstrap_chunks", "cases": a.cases, "replicates": a.replicates, "chunk": a.chunk,
+    extra = _validate(a) if a.validate else {}
+    print(json.dumps({**extra, "bench": "bootstrap_chunks", "cases": a.cases, "replicates": a.replicates, "chunk": a.chunk,
                       "workers": a.workers, "single_stream_s": round(min(single), 3),
                       "chunked_in_process_s": round(min(inproc), 3), "chunked_cluster_s": round(min(cluster), 3),
                       "cluster_startup_s": round(startup, 3),
                       "ratio_cluster_vs_in_process": round(min(cluster) / min(inproc), 3),
                       "ratio_chunked_vs_single": round(min(inproc) / min(single), 3), "identical": True}))
     return 0
+
+
+_PROTOCOL = """\
+id: BENCH-CHUNKS
+device:
+  predictions: predictions.csv
+  score: {{column: score, higher_is_positive: true, is_probability: false}}
+  threshold: 0.5
+manifest: manifest.csv
+truth: {{column: label, positive: "1"}}
+endpoints:
+  - {{id: auc, metric: roc_auc, ci: bootstrap_bca, acceptance: {{ci_low_at_least: 0.5}}}}
+  - {{id: sens, metric: sensitivity, ci: bootstrap_percentile, acceptance: {{value_at_least: 0.5}}}}
+  - {{id: spec, metric: specificity, ci: bootstrap_percentile, acceptance: {{value_at_least: 0.5}}}}
+subgroups:
+  min_size: 1
+  variables: [{{column: site}}]
+bootstrap: {{replicates: {reps}, seed: 7, chunk_size: {chunk}}}
+multiplicity: holm
+"""
+
+
+def _validate(a: argparse.Namespace) -> dict[str, object]:
+    """``run_validation`` on ``a.validate`` predictions, in-process and on ``a.workers`` workers."""
+    import tempfile
+
+    import numpy as np
+    import pandas as pd
+
+    from validation.harness import run_validation
+
+    n = a.validate
+    rng = np.random.default_rng(11)
+    y = (rng.random(n) < 0.3).astype(int)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = pathlib.Path(tmp)
+        ids = [f"C{i:08d}" for i in range(n)]
+        pd.DataFrame({"case_id": ids, "label": y, "site": np.where(rng.random(n) < 0.5, "A", "B")}).to_csv(
+            root / "manifest.csv", index=False)
+        pd.DataFrame({"case_id": ids, "score": rng.normal(size=n) + 1.2 * y}).to_csv(
+            root / "predictions.csv", index=False, float_format="%.17g")
+        (root / "protocol.yaml").write_text(_PROTOCOL.format(reps=a.replicates, chunk=a.chunk))
+        times, results = {}, {}
+        for name, kw in (("in_process", {}), ("workers", {"workers": a.workers})):
+            d = root / name
+            t = time.perf_counter()
+            run_validation(root / "protocol.yaml", out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'm.db'}",
+                           audit_log=d / "audit.jsonl", progress=False, **kw)  # type: ignore[arg-type]
+            times[name] = time.perf_counter() - t
+            res = json.loads((d / "out" / "result.json").read_text())
+            results[name] = {k: v for k, v in res.items() if k not in ("mlflow_run_id", "mlflow_experiment_id")}
+        if results["in_process"] != results["workers"]:
+            raise SystemExit("run_validation: result.json differs between in-process and workers")
+    return {"validate_cases": n, "validate_in_process_s": round(times["in_process"], 2),
+            "validate_workers_s": round(times["workers"], 2),
+            "validate_ratio": round(times["workers"] / times["in_process"], 3)}
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.harness._factory import make_study
+from tests.harness._factory import BASE_PROTOCOL, make_study
 from tests.scale.test_executor import dask_cluster  # noqa: F401 - fixture
+from tests.scale.test_harness_executors import _run
 from validation import stats as S
 from validation.stats import ChunkedStreams
 
@@ -141,44 +142,20 @@ def test_bad_chunked_streams_name_the_field(kwargs, field):
 
 
 # ---------------------------------------------------------------------- the harness
-CHUNKED = """\
-id: SAP-CHUNK-001
-device:
-  predictions: predictions.csv
-  score: {column: score, higher_is_positive: true, is_probability: true}
-  threshold: 0.5
-manifest: manifest.csv
-truth: {column: label, positive: "1"}
-endpoints:
-  - {id: auc, metric: roc_auc, ci: bootstrap_bca, confidence_level: 0.95, acceptance: {ci_low_at_least: 0.6}}
-  - {id: sens, metric: sensitivity, ci: bootstrap_percentile, acceptance: {value_at_least: 0.5}}
-  - {id: spec, metric: specificity, ci: bootstrap_bca, acceptance: {value_at_least: 0.5}}
-subgroups:
-  min_size: 25
-  variables:
-    - {column: site}
-bootstrap: {replicates: 300, seed: 7, chunk_size: CHUNK}
-multiplicity: holm
-"""
-VOLATILE = {"mlflow_run_id", "mlflow_experiment_id", "test_set_prior_accesses", "test_set_prior_access_records",
-            "warnings"}
+# the factory's protocol with bootstrap intervals and the chunked scheme declared
+CHUNKED = (BASE_PROTOCOL.replace("ci: delong, confidence_level: 0.95, acceptance: {ci_low_at_least: 0.6}",
+                                 "ci: bootstrap_bca, confidence_level: 0.95, acceptance: {ci_low_at_least: 0.6}")
+           .replace("{id: sens, metric: sensitivity, ci: wilson", "{id: sens, metric: sensitivity, ci: bootstrap_percentile")
+           .replace("{id: spec, metric: specificity, ci: wilson", "{id: spec, metric: specificity, ci: bootstrap_bca")
+           .replace("bootstrap: {replicates: 200, seed: 7}", "bootstrap: {replicates: 300, seed: 7, chunk_size: CHUNK}"))
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proto = make_study(tmp_path_factory.mktemp("chunked"), n=120, files=False)
+    assert CHUNKED.count("ci: bootstrap_") == 3 and "chunk_size: CHUNK" in CHUNKED  # the replacements took
     proto.write_text(CHUNKED.replace("CHUNK", "128"))
     return proto
-
-
-def _run(proto: Path, tmp: Path, name: str, **kw: object) -> dict:
-    from validation.harness import run_validation
-
-    d = tmp / name
-    o = run_validation(proto, out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
-                       audit_log=d / "audit.jsonl", progress=False, **kw)
-    result = json.loads((o.out_dir / "result.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in result.items() if k not in VOLATILE}
 
 
 def test_the_protocol_declares_the_scheme_and_result_json_records_it(study: Path, tmp_path: Path):
