@@ -13,6 +13,7 @@ __all__ = [
     "AuditError",
     "CaseInferenceError",
     "CaseInputError",
+    "ExecutorError",
     "IntegrityError",
     "InvalidParameterError",
     "ProtocolError",
@@ -44,6 +45,11 @@ class CaseInferenceError(SamdError, RuntimeError):
 class CaseInputError(SamdError, ValueError):
     """A test case's input could not be read on a worker; the message names it by manifest case id
     (the error raised there, which may not travel between processes, as one line)."""
+
+
+class ExecutorError(SamdError, ConnectionError):
+    """The Dask scheduler named by ``scheduler`` could not be reached, or did not answer as a Dask
+    scheduler (nothing listening, a firewall, a web server or another service at that address)."""
 
 
 class TrainingOverlapError(ProtocolError):

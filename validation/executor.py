@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from samd_core.errors import InvalidParameterError
+from validation.errors import ExecutorError
 
-__all__ = ["CaseFailure", "ExecutorSpec", "Progress", "chunk_mapper", "executor_session", "executor_spec",
-           "map_cases"]
+__all__ = ["CaseFailure", "ExecutorSpec", "Progress", "check_scheduler", "chunk_mapper", "executor_session",
+           "executor_spec", "map_cases"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,65 @@ def _local_cluster(workers: int) -> Any:
                             dashboard_address=None, host="127.0.0.1", silence_logs=40)
 
 
+def _connect_timeout_s() -> float:
+    import dask
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds"))
+
+
+def check_scheduler(address: str) -> None:
+    """Connect to the scheduler at ``address`` and complete Dask's handshake, or raise one line.
+
+    Done before a `distributed.Client` is made, so that an address where nothing listens, or where
+    another service answers (a web server, a proxy), is a clear error within the connect timeout
+    (Dask's ``distributed.comm.timeouts.connect``, 30 s by default; environment variable
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``), not a hang or a traceback. The security
+    settings (TLS) are Dask's configured ones, as for the client.
+
+    Raises
+    ------
+    ExecutorError
+        Naming the address, the expectation and the reason (one line).
+    """
+    import asyncio
+    import threading
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    timeout = _connect_timeout_s()
+    args = Security().get_connection_args("client")
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout, **args)  # connects, then exchanges handshakes
+        await comm.close()
+
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:  # own thread and event loop: the caller may already run one
+        try:
+            asyncio.run(asyncio.wait_for(handshake(), timeout + 1.0))
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - reported below as one line
+            outcome.append(exc)
+
+    t = threading.Thread(target=run, name="samd-check-scheduler", daemon=True)
+    t.start()
+    t.join(timeout + 10.0)
+    err = outcome[0] if outcome else TimeoutError("no answer")
+    if err is None:
+        return
+    if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
+        reason = f"no answer within {timeout:g} s"
+    elif isinstance(err, (MemoryError, OverflowError, ValueError, TypeError, EOFError)) or \
+            type(err).__name__ in ("CommClosedError", "StreamClosedError"):
+        reason = "the service there did not answer with Dask's protocol"
+    else:
+        reason = _one_line(err)
+    raise ExecutorError(f"`scheduler` {address!r} must be a running Dask scheduler; {reason[:300]}")
+
+
 @contextmanager
 def executor_session(spec: ExecutorSpec, *, needed: bool = True) -> Iterator[ExecutorSpec]:
     """Hold one local cluster for a whole run: yields a spec naming its scheduler.
@@ -140,6 +200,8 @@ def executor_session(spec: ExecutorSpec, *, needed: bool = True) -> Iterator[Exe
     and `chunk_mapper` given the yielded spec joins it, instead of starting a cluster of its own
     for each fan-out; it is closed on exit. Any other spec is yielded unchanged.
     """
+    if spec.kind == "scheduler" and needed:
+        check_scheduler(spec.scheduler)  # type: ignore[arg-type] # before the run does any work
     if spec.kind != "local-cluster" or not needed:
         yield spec
         return
@@ -155,7 +217,8 @@ def _client(spec: ExecutorSpec) -> Iterator[Any]:
     from distributed import Client
 
     if spec.scheduler is not None:
-        client = Client(spec.scheduler, timeout="30s", set_as_default=False)
+        check_scheduler(spec.scheduler)
+        client = Client(spec.scheduler, timeout=f"{_connect_timeout_s():g}s", set_as_default=False)
         try:
             yield client
         finally:

@@ -15,9 +15,11 @@ __all__ = ["command"]
 @protocol_run_options(out_help="Output folder (result.json, cases.csv/.parquet, plots/).",
                       progress_help="Progress in bundle mode: cases done, in flight and failed, with an ETA.")
 @click.option("--workers", default=None, type=click.IntRange(1, 512),
-              help="Bundle mode: run per-case inference on a local Dask cluster of N worker processes.")
+              help="Run per-case inference (bundle mode) and bootstrap chunks (bootstrap.chunk_size) on a local Dask "
+                   "cluster of N worker processes.")
 @click.option("--scheduler", default=None,
-              help="Bundle mode: run per-case inference on an existing Dask cluster (tcp://HOST:PORT).")
+              help="Run per-case inference (bundle mode) and bootstrap chunks (bootstrap.chunk_size) on an existing "
+                   "Dask cluster (tcp://HOST:PORT; checked before the run starts).")
 def command(protocol: str, out_dir: str, tracking_uri: str | None, audit_log: str | None,
             actor: str | None, signing_key: str | None, relock_reason: str | None, progress: bool,
             workers: int | None, scheduler: str | None) -> None:
