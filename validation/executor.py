@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -237,14 +238,21 @@ def _apply(fn: Callable[[Any], Any], item: Any) -> Any:
     return fn(item)
 
 
+def _unpickle(blob: bytes) -> Any:
+    import cloudpickle
+
+    return cloudpickle.loads(blob)
+
+
 @contextmanager
 def chunk_mapper(spec: ExecutorSpec | None) -> Iterator[Callable[[Callable[[Any], Any], Any], list[Any]] | None]:
     """A map-like callable running on the cluster ``spec`` names, or None (in-process, or no spec).
 
     ``cluster_map(fn, items)`` returns ``[fn(item) for item in items]``, computed on the workers:
     ``fn`` (with any data it closes over, e.g. a `functools.partial` of a statistic and its
-    arrays) is sent once to every worker (`distributed.Client.scatter` with ``broadcast``), each
-    item is one task retried up to ``spec.retries`` times (a killed worker's task is re-run), and
+    arrays) is sent to the cluster once, as a task whose result every worker fetches (recomputed
+    if the worker holding it is killed), each item is one task retried up to ``spec.retries``
+    times (a killed worker's task is re-run), and
     the results come back in the order of ``items``. For `validation.stats.ChunkedStreams`, whose
     chunks are deterministic, so the result never depends on the executor. A task that fails on
     every attempt raises its exception in the caller: a statistic is never computed from fewer
@@ -253,15 +261,27 @@ def chunk_mapper(spec: ExecutorSpec | None) -> Iterator[Callable[[Callable[[Any]
     if spec is None or spec.kind == "in-process":
         yield None
         return
+    import warnings
+
+    import cloudpickle
+
     with _client(spec) as client:
         def cluster_map(fn: Callable[[Any], Any], items: Any) -> list[Any]:
             items = list(items)
             if not items:
                 return []
-            [shared] = client.scatter([fn], broadcast=True, hash=False)
+            # `fn` travels once, as a task of its own, and each worker fetches it from a peer: unlike
+            # scattered data, a task's result the cluster loses with a killed worker is recomputed
+            # (pickled here: the scheduler then handles bytes, not the arrays `fn` closes over)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                shared = client.submit(_unpickle, cloudpickle.dumps(fn), pure=False, retries=spec.retries)
             futures = client.map(_apply, [shared] * len(items), items, pure=False, retries=spec.retries)
             try:
                 return list(client.gather(futures))
+            except CancelledError as exc:
+                raise ExecutorError(f"the Dask cluster cancelled a task of {len(items)} ({_one_line(exc)}); "
+                                    "nothing is computed from fewer tasks than declared") from None
             finally:
                 for f in futures:
                     f.release()

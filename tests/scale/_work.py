@@ -24,3 +24,9 @@ def fail_on(key: str, bad: str) -> str:
 def slow_pid(i: int, seconds: float) -> tuple[int, int]:
     time.sleep(seconds)
     return i, os.getpid()
+
+
+def slow_mean(x) -> float:
+    """The mean of ``x``, after 20 ms (a bootstrap statistic slow enough to kill a worker mid-chunk)."""
+    time.sleep(0.02)
+    return float(sum(x) / len(x))

@@ -210,3 +210,31 @@ def test_chunks_on_a_local_cluster_and_a_real_scheduler_equal_in_process(study: 
     assert _run(study, tmp_path, "w2", workers=2) == ref
     addr, _ = dask_cluster
     assert _run(study, tmp_path, "sched", scheduler=addr) == ref
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_bootstrap_changes_nothing(dask_cluster):  # noqa: F811 - fixture
+    """kill -9 of one of two workers while its chunks run: Dask re-runs them on the other worker and
+    the interval equals the in-process one (a chunk depends only on the seed and its index)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from tests.scale import _work
+    from validation.executor import chunk_mapper, executor_spec
+
+    addr, procs = dask_cluster
+    x = np.random.default_rng(5).normal(size=60)
+    ref = S.bootstrap_ci(_work.slow_mean, x, n_resamples=200, rng=ChunkedStreams(21, 10), method="percentile")
+    victim = procs[1]
+    t0 = time.monotonic()
+    timer = threading.Timer(1.0, os.killpg, (victim.pid, signal.SIGKILL))
+    with chunk_mapper(executor_spec(scheduler=addr, retries=2)) as cluster_map:
+        timer.start()
+        got = S.bootstrap_ci(_work.slow_mean, x, n_resamples=200, rng=ChunkedStreams(21, 10, cluster_map),
+                             method="percentile")
+    elapsed = time.monotonic() - t0
+    timer.join()
+    assert victim.wait(timeout=10) is not None and elapsed > 1.0  # killed while chunks were running
+    assert (got.value, got.ci_low, got.ci_high) == (ref.value, ref.ci_low, ref.ci_high)
