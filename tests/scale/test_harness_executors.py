@@ -96,3 +96,22 @@ def test_bad_executor_options_fail_before_anything_is_locked(cohort: Path, tmp_p
     with pytest.raises(ValueError, match="`workers`"):
         run_validation(cohort, out_dir=tmp_path / "o", audit_log=tmp_path / "a.jsonl", workers=0)
     assert not (tmp_path / "a.jsonl").exists()
+
+
+def test_worker_side_functions_import_no_coordinator_libraries() -> None:
+    """What a worker unpickles for a case (inference, training-overlap hashes) lives in a module
+    that imports samd_core and NumPy only: no pandas, SciPy, MLflow or matplotlib per worker."""
+    import subprocess
+    import sys
+
+    from validation.harness import _bundle, _overlap
+
+    assert _bundle.predict_case.__module__ == "validation._casework"
+    assert _overlap.case_identifiers_or_refusal.__module__ == "validation._casework"
+    code = ("import sys, pickle, validation._casework as w; pickle.loads(pickle.dumps(w.predict_case)); "
+            "pickle.loads(pickle.dumps(w.case_identifiers_or_refusal)); "
+            "print(sorted(m for m in ('pandas', 'scipy', 'mlflow', 'matplotlib', 'sklearn', 'jinja2') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]", out.stdout

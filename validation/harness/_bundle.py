@@ -26,16 +26,15 @@ manifest.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from samd_core.hashing import canonical_json, sha256_bytes, sha256_json
+from validation._casework import detection_rows, load_volume, predict_case
 from validation.errors import CaseInferenceError, ProtocolError
 from validation.harness._manifest import Manifest
 
@@ -53,32 +52,10 @@ __all__ = [
 EXCLUSION_COLUMNS = ("case_id", "exclusion", "reasons")
 
 
-def load_volume(path: Path) -> Any:
-    """A `samd_core.Volume` from a DICOM series folder, a DICOM file or an image file (no PHI kept).
-
-    The locked core's own input path (`samd_core.predict_file.read_input`), so the device is
-    validated on exactly the checked input path a product and ``samd predict`` use.
-    """
-    from samd_core.predict_file import read_input
-
-    return read_input(path)[0]
-
-
 #: Columns of the detections table written in bundle mode. Centres are in **LPS mm** of the
 #: series (``center_x_mm`` = L, ``center_y_mm`` = P, ``center_z_mm`` = S), the frame of the
 #: reference lesions (``truth.lesions``, e.g. ``lesions.csv`` of `reference_devices.phantom`).
 DETECTION_COLUMNS = ("case_id", "score", "center_x_mm", "center_y_mm", "center_z_mm", "diameter_mm")
-
-
-def detection_rows(lesions: Any) -> list[dict[str, float]]:
-    """Detection rows of a locked model's lesions, centres in LPS mm (the frame of the truth).
-
-    ``Lesion.centre_lps_mm`` is ``(x, y, z)`` LPS (`samd_core.lesions`); it is never the array
-    frame (``centre_index`` × spacing), which differs from LPS by the origin and direction.
-    """
-    return [{"score": float(les.max_probability), "center_x_mm": float(les.centre_lps_mm[0]),
-             "center_y_mm": float(les.centre_lps_mm[1]), "center_z_mm": float(les.centre_lps_mm[2]),
-             "diameter_mm": float(les.equivalent_diameter_mm)} for les in lesions]
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -88,41 +65,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-
-
-#: Per-process cache of loaded bundles on a worker: (path, manifest SHA-256) -> LockedModel.
-_MODELS: dict[tuple[str, str], Any] = {}
-
-
-def _model(bundle_path: str, expected_sha256: str | None) -> Any:
-    import samd_core
-
-    key = (bundle_path, expected_sha256 or "")
-    if key not in _MODELS:
-        _MODELS[key] = samd_core.load_locked(bundle_path, expected_sha256=expected_sha256)
-    return _MODELS[key]
-
-
-def predict_case(bundle_path: str, expected_sha256: str, image_path: str, keep_masks: bool) -> dict[str, Any]:
-    """Worker side of bundle mode: one case's prediction as plain data (picklable, no file writes).
-
-    The bundle is loaded once per worker process with its manifest SHA-256 pinned. Returns
-    ``{"score", "lesions"}`` (plus ``"mask_npz"`` bytes with ``keep_masks``), or
-    ``{"exclusion": "out_of_domain", "reasons": [...]}`` for an input outside the bundle's domain.
-    """
-    from samd_core.bundle import InputDomainError
-
-    model = _model(bundle_path, expected_sha256)
-    try:
-        pred = model.predict(load_volume(Path(image_path)))
-    except InputDomainError as exc:
-        return {"exclusion": "out_of_domain", "reasons": [str(r) for r in exc.reasons]}
-    out: dict[str, Any] = {"score": float(pred.score), "lesions": detection_rows(getattr(pred, "lesions", ()) or ())}
-    if keep_masks and pred.label is not None:
-        buf = io.BytesIO()
-        np.savez_compressed(buf, mask=np.asarray(pred.label.array) != 0, spacing=np.asarray(pred.label.spacing, float))
-        out["mask_npz"] = buf.getvalue()
-    return out
 
 
 def _seal(rec: dict[str, Any]) -> dict[str, Any]:

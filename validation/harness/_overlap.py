@@ -12,11 +12,11 @@ and to a ``testset.training_overlap`` audit record, by manifest case id only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from samd_core.hashing import sha256_json
+from validation._casework import Refused, case_identifiers_or_refusal
 from validation.audit import AuditLog
 from validation.errors import CaseInputError, TrainingOverlapError
 from validation.harness._manifest import Manifest
@@ -34,24 +34,6 @@ TEST_ID_COLUMNS = {"patient_id": "patient_id", "study_instance_uid": "study_inst
 _SHOWN = 5
 
 
-@dataclass(frozen=True)
-class _Refused:
-    """A case whose identifiers could not be computed on a worker (the error, as one line)."""
-
-    message: str
-
-
-def _identifiers(image: Path | None, kinds: tuple[str, ...], where: str,
-                 cols: dict[str, Any]) -> dict[str, tuple[str, ...]] | _Refused:
-    """`case_identifiers` on a worker: a refusal comes back as a value (its class may not unpickle)."""
-    from samd_core.bundle import case_identifiers
-
-    try:
-        return case_identifiers(image=image, kinds=kinds, where=where, **cols)
-    except (ValueError, OSError) as exc:
-        return _Refused(" ".join(str(exc).split()))
-
-
 def _all_identifiers(jobs: list[tuple[str, Path | None, dict[str, Any]]], kinds: tuple[str, ...],
                      executor: Any) -> list[dict[str, tuple[str, ...]]]:
     """Identifiers of every case, in manifest order: in this process, or fanned out to the cluster
@@ -63,7 +45,7 @@ def _all_identifiers(jobs: list[tuple[str, Path | None, dict[str, Any]]], kinds:
     from validation.executor import map_cases
 
     got: dict[str, Any] = {}
-    failures = map_cases(_identifiers, [(cid, (img, kinds, f"test case {cid}", cols)) for cid, img, cols in jobs],
+    failures = map_cases(case_identifiers_or_refusal, [(cid, (img, kinds, f"test case {cid}", cols)) for cid, img, cols in jobs],
                          spec=executor, on_result=got.__setitem__)
     if failures:
         f = failures[0]
@@ -72,7 +54,7 @@ def _all_identifiers(jobs: list[tuple[str, Path | None, dict[str, Any]]], kinds:
     out = []
     for cid, _, _ in jobs:
         r = got[cid]
-        if isinstance(r, _Refused):
+        if isinstance(r, Refused):
             raise CaseInputError(r.message)
         out.append(r)
     return out
