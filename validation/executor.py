@@ -130,8 +130,11 @@ def _local_cluster(workers: int) -> Any:
     environ = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()
                if k != "MALLOC_TRIM_THRESHOLD_"}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        # the scheduler always serves HTTP (health, metrics): on a free loopback port, so that
+        # another service on Dask's default 8787 is no warning on stderr and nothing is exposed
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, host="127.0.0.1", silence_logs=40)
+                            dashboard_address=None, host="127.0.0.1", silence_logs=40,
+                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
 
 
 def _connect_timeout_s() -> float:

@@ -139,3 +139,24 @@ def test_worker_killed_mid_run_loses_no_case(dask_cluster):
     assert killed and failures == []
     assert sorted(got) == sorted(k for k, _ in cases)
     assert {v[0] for v in got.values()} == set(range(16))
+
+
+def test_a_local_cluster_warns_nothing_when_dasks_default_port_is_taken():
+    """Another service on 8787 (Dask's default HTTP port) must not print a warning through
+    `samd validate --workers`: the local cluster's scheduler serves HTTP on a free loopback port."""
+    holder = subprocess.Popen([sys.executable, "-c", "import socket, time\n"
+                               "s = socket.socket()\n"
+                               "try:\n    s.bind(('0.0.0.0', 8787)); s.listen(1)\nexcept OSError:\n    pass\n"
+                               "print('ready', flush=True); time.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"  # 8787 is now taken (by it, or already)
+        code = ("from validation.executor import _local_cluster\n"
+                "if __name__ == '__main__':\n    c = _local_cluster(1); print(c.scheduler_address); c.close()")
+        out = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True,
+                             cwd=ROOT, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "already in use" not in out.stderr and "8787" not in out.stderr, out.stderr
+    finally:
+        holder.kill()
+        holder.wait()
