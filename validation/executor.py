@@ -150,8 +150,9 @@ def check_scheduler(address: str) -> None:
     Done before a `distributed.Client` is made, so that an address where nothing listens, or where
     another service answers (a web server, a proxy), is a clear error within the connect timeout
     (Dask's ``distributed.comm.timeouts.connect``, 30 s by default; environment variable
-    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``), not a hang or a traceback. The security
-    settings (TLS) are Dask's configured ones, as for the client.
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``), not a hang or a traceback. A scheduler must
+    also have a worker (waiting as long again for one to join): without one, every task would
+    wait for ever. The security settings (TLS) are Dask's configured ones, as for the client.
 
     Raises
     ------
@@ -185,6 +186,7 @@ def check_scheduler(address: str) -> None:
     t.join(timeout + 10.0)
     err = outcome[0] if outcome else TimeoutError("no answer")
     if err is None:
+        _require_a_worker(address, timeout)
         return
     if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
         reason = f"no answer within {timeout:g} s"
@@ -194,6 +196,20 @@ def check_scheduler(address: str) -> None:
     else:
         reason = _one_line(err)
     raise ExecutorError(f"`scheduler` {address!r} must be a running Dask scheduler; {reason[:300]}")
+
+
+def _require_a_worker(address: str, timeout: float) -> None:
+    """A scheduler without workers would queue every task for ever: wait up to ``timeout`` for one."""
+    from distributed import Client
+
+    client = Client(address, timeout=f"{timeout:g}s", set_as_default=False)
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except Exception:  # noqa: BLE001 - Dask's or asyncio's TimeoutError, or a lost connection
+        raise ExecutorError(f"`scheduler` {address!r} must have at least one worker; none joined within "
+                            f"{timeout:g} s (start them with `dask worker {address}`)") from None
+    finally:
+        client.close()
 
 
 @contextmanager

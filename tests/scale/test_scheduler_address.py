@@ -152,3 +152,33 @@ def test_samd_validate_with_a_bad_scheduler_exits_2_with_one_line(name: str, tmp
 
 
 from tests.scale.test_executor import dask_cluster  # noqa: E402,F401 - fixture
+
+
+def test_a_scheduler_without_workers_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    """A real ``dask scheduler`` that no worker has joined: every task would wait for ever."""
+    import signal
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                             "--port", str(port), "--dashboard-address", ":0", "--no-show"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    addr = f"tcp://127.0.0.1:{port}"
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):
+            deadline = time.monotonic() + 30  # wait for the scheduler to listen
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+        with dask.config.set({"distributed.comm.timeouts.connect": TIMEOUT}), pytest.raises(ExecutorError) as info:
+            check_scheduler(addr)
+        msg = str(info.value)
+        assert "must have at least one worker" in msg and addr in msg and "\n" not in msg
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
