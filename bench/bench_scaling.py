@@ -51,17 +51,20 @@ def bench_validation(n_cases: int, tmp: pathlib.Path) -> dict[str, Any]:
     proto = tmp / "protocol.yaml"
     proto.write_text(_protocol(ROOT / "samd_core" / "bundles" / "nodule_v1", manifest), encoding="utf-8")
     out: dict[str, Any] = {"cases": n_cases}
+
+    def timed(name: str, protocol: pathlib.Path, **kw: Any) -> float:
+        d = tmp / name
+        t = time.perf_counter()
+        run_validation(protocol, out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
+                       audit_log=d / "audit.jsonl", progress=False, **kw)
+        return round(time.perf_counter() - t, 2)
+
     # warm-up: the coordinator's imports (torch, MLflow, ...) are paid here, not by the first timed run
     warm = write_cohort(tmp / "warm", n_cases=4, seed=78, prevalence=0.5)
     (tmp / "warm.yaml").write_text(_protocol(ROOT / "samd_core" / "bundles" / "nodule_v1", warm), encoding="utf-8")
-    run_validation(tmp / "warm.yaml", out_dir=tmp / "w" / "out", tracking_uri=f"sqlite:///{tmp / 'w' / 'm.db'}",
-                   audit_log=tmp / "w" / "audit.jsonl", progress=False)
-    for name, kw in (("in_process_s", {}), ("workers2_s", {"workers": 2})):
-        d = tmp / name
-        t = time.perf_counter()
-        run_validation(proto, out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
-                       audit_log=d / "audit.jsonl", progress=False, **kw)  # type: ignore[arg-type]
-        out[name] = round(time.perf_counter() - t, 2)
+    timed("warm", tmp / "warm.yaml")
+    out["in_process_s"] = timed("in_process_s", proto)
+    out["workers2_s"] = timed("workers2_s", proto, workers=2)
     out["ratio"] = round(out["workers2_s"] / out["in_process_s"], 3)
     # an existing cluster (`--scheduler`), as deployed: started and warmed (imports, bundle loaded
     # on each worker) by one untimed run, so the timed run pays neither start-up nor imports
@@ -70,11 +73,7 @@ def bench_validation(n_cases: int, tmp: pathlib.Path) -> dict[str, Any]:
     cluster = _local_cluster(2)
     try:
         for name in ("scheduler_warmup_s", "scheduler_warm_s"):
-            d = tmp / name
-            t = time.perf_counter()
-            run_validation(proto, out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
-                           audit_log=d / "audit.jsonl", progress=False, scheduler=cluster.scheduler_address)
-            out[name] = round(time.perf_counter() - t, 2)
+            out[name] = timed(name, proto, scheduler=cluster.scheduler_address)
     finally:
         cluster.close()
     out["ratio_scheduler_warm"] = round(out["scheduler_warm_s"] / out["in_process_s"], 3)

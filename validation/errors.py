@@ -48,8 +48,9 @@ class CaseInputError(SamdError, ValueError):
 
 
 class ExecutorError(SamdError, ConnectionError):
-    """The Dask scheduler named by ``scheduler`` could not be reached, or did not answer as a Dask
-    scheduler (nothing listening, a firewall, a web server or another service at that address)."""
+    """The Dask cluster cannot do the run's work: the scheduler named by ``scheduler`` could not be
+    reached, did not answer as a Dask scheduler (nothing listening, a firewall, a web server or
+    another service at that address) or has no worker; or the cluster cancelled a task."""
 
 
 class TrainingOverlapError(ProtocolError):

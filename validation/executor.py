@@ -145,13 +145,14 @@ def _connect_timeout_s() -> float:
 
 
 def check_scheduler(address: str) -> None:
-    """Connect to the scheduler at ``address`` and complete Dask's handshake, or raise one line.
+    """Connect to the scheduler at ``address``, complete Dask's handshake and see a worker, or raise
+    one line.
 
-    Done before a `distributed.Client` is made, so that an address where nothing listens, or where
-    another service answers (a web server, a proxy), is a clear error within the connect timeout
-    (Dask's ``distributed.comm.timeouts.connect``, 30 s by default; environment variable
-    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``), not a hang or a traceback. A scheduler must
-    also have a worker (waiting as long again for one to join): without one, every task would
+    The handshake comes before a `distributed.Client` is made, so that an address where nothing
+    listens, or where another service answers (a web server, a proxy), is a clear error within the
+    connect timeout (Dask's ``distributed.comm.timeouts.connect``, 30 s by default; environment
+    variable ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``), not a hang or a traceback. A scheduler
+    must also have a worker (waiting as long again for one to join): without one, every task would
     wait for ever. The security settings (TLS) are Dask's configured ones, as for the client.
 
     Raises
@@ -159,13 +160,19 @@ def check_scheduler(address: str) -> None:
     ExecutorError
         Naming the address, the expectation and the reason (one line).
     """
+    with _scheduler_client(address):
+        pass
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """Dask's connect and handshake with ``address``, in a thread of its own (the caller may
+    already run an event loop); any failure is `ExecutorError`."""
     import asyncio
     import threading
 
     from distributed.comm import connect
     from distributed.security import Security
 
-    timeout = _connect_timeout_s()
     args = Security().get_connection_args("client")
 
     async def handshake() -> None:
@@ -174,7 +181,7 @@ def check_scheduler(address: str) -> None:
 
     outcome: list[BaseException | None] = []
 
-    def run() -> None:  # own thread and event loop: the caller may already run one
+    def run() -> None:
         try:
             asyncio.run(asyncio.wait_for(handshake(), timeout + 1.0))
             outcome.append(None)
@@ -186,7 +193,6 @@ def check_scheduler(address: str) -> None:
     t.join(timeout + 10.0)
     err = outcome[0] if outcome else TimeoutError("no answer")
     if err is None:
-        _require_a_worker(address, timeout)
         return
     if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
         reason = f"no answer within {timeout:g} s"
@@ -198,16 +204,21 @@ def check_scheduler(address: str) -> None:
     raise ExecutorError(f"`scheduler` {address!r} must be a running Dask scheduler; {reason[:300]}")
 
 
-def _require_a_worker(address: str, timeout: float) -> None:
-    """A scheduler without workers would queue every task for ever: wait up to ``timeout`` for one."""
+@contextmanager
+def _scheduler_client(address: str) -> Iterator[Any]:
+    """A `distributed.Client` of the scheduler at ``address``, checked (`check_scheduler`) first."""
     from distributed import Client
 
+    timeout = _connect_timeout_s()
+    _handshake(address, timeout)
     client = Client(address, timeout=f"{timeout:g}s", set_as_default=False)
     try:
-        client.wait_for_workers(1, timeout=timeout)
-    except Exception:  # noqa: BLE001 - Dask's or asyncio's TimeoutError, or a lost connection
-        raise ExecutorError(f"`scheduler` {address!r} must have at least one worker; none joined within "
-                            f"{timeout:g} s (start them with `dask worker {address}`)") from None
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except Exception:  # noqa: BLE001 - Dask's or asyncio's TimeoutError, or a lost connection
+            raise ExecutorError(f"`scheduler` {address!r} must have at least one worker; none joined within "
+                                f"{timeout:g} s (start them with `dask worker {address}`)") from None
+        yield client
     finally:
         client.close()
 
@@ -237,12 +248,8 @@ def _client(spec: ExecutorSpec) -> Iterator[Any]:
     from distributed import Client
 
     if spec.scheduler is not None:
-        check_scheduler(spec.scheduler)
-        client = Client(spec.scheduler, timeout=f"{_connect_timeout_s():g}s", set_as_default=False)
-        try:
+        with _scheduler_client(spec.scheduler) as client:
             yield client
-        finally:
-            client.close()
         return
     cluster = _local_cluster(spec.workers)  # type: ignore[arg-type]
     client = Client(cluster, set_as_default=False)
