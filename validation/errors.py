@@ -16,6 +16,7 @@ __all__ = [
     "ExecutorError",
     "IntegrityError",
     "InvalidParameterError",
+    "LocationError",
     "ProtocolError",
     "SamdError",
     "TrainingOverlapError",
@@ -45,6 +46,12 @@ class CaseInferenceError(SamdError, RuntimeError):
 class CaseInputError(SamdError, ValueError):
     """A test case's input could not be read on a worker; the message names it by manifest case id
     (the error raised there, which may not travel between processes, as one line)."""
+
+
+class LocationError(IntegrityError):
+    """A test case's file given as a URL cannot be read: an unknown protocol, a missing fsspec
+    backend, nothing at the URL, or a staged copy whose SHA-256 is not the manifest's. The message
+    shows the URL without credentials, query string or fragment."""
 
 
 class ExecutorError(SamdError, ConnectionError):

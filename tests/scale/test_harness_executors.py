@@ -100,7 +100,8 @@ def test_bad_executor_options_fail_before_anything_is_locked(cohort: Path, tmp_p
 
 def test_worker_side_functions_import_no_coordinator_libraries() -> None:
     """What a worker unpickles for a case (inference, training-overlap hashes) lives in a module
-    that imports samd_core and NumPy only: no pandas, SciPy, MLflow or matplotlib per worker."""
+    that imports samd_core and NumPy only (and fsspec when a case is a URL): no pandas, SciPy, MLflow
+    or matplotlib per worker."""
     import subprocess
     import sys
 
@@ -110,6 +111,8 @@ def test_worker_side_functions_import_no_coordinator_libraries() -> None:
     assert _overlap.case_identifiers_or_refusal.__module__ == "validation._casework"
     code = ("import sys, pickle, validation._casework as w; pickle.loads(pickle.dumps(w.predict_case)); "
             "pickle.loads(pickle.dumps(w.case_identifiers_or_refusal)); "
+            "import pathlib, validation._locations as loc; loc.location_sha256(pathlib.Path('pyproject.toml')"
+            ".resolve().as_uri()); assert 'fsspec' in sys.modules; "
             "print(sorted(m for m in ('pandas', 'scipy', 'mlflow', 'matplotlib', 'sklearn', 'jinja2') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -149,7 +149,8 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
         if rec is not None and (rec.get("mask") is None or not keep_masks or (cache / rec["mask"]).is_file()):
             records[case] = rec
         else:
-            todo.append((case, (str(Path(bundle_path).resolve()), model_id, str(manifest.resolve(rel)), keep_masks)))
+            todo.append((case, (str(Path(bundle_path).resolve()), model_id, manifest.locate(rel), keep_masks,
+                                str(digest))))
     reused = len(records)
     bar = tqdm(total=len(todo), desc="cases", unit="case", disable=not progress)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from validation._locations import shown
 from validation.errors import ProtocolError
 from validation.harness._endpoints import CaseData
 from validation.harness._manifest import Manifest
@@ -68,7 +69,11 @@ def load_mask(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
     return arr, tuple(float(v) for v in reversed(img.GetSpacing()))
 
 
-def _seg_values(ep_keys: dict[str, Endpoint], pred_paths: list[Path], ref_paths: list[Path]) -> dict[str, np.ndarray]:
+def _seg_values(ep_keys: dict[str, Endpoint], pred_paths: list[Path], ref_paths: list[str]) -> dict[str, np.ndarray]:
+    """Segmentation endpoint values, case by case; a reference given as an fsspec URL is staged
+    (`validation._locations.staged`), the predictions are local files."""
+    from validation._locations import staged
+
     from validation import metrics as M
 
     out = {k: np.empty(len(pred_paths)) for k in ep_keys}
@@ -76,11 +81,13 @@ def _seg_values(ep_keys: dict[str, Endpoint], pred_paths: list[Path], ref_paths:
     out[IMAGE_DIAGONAL] = np.zeros(len(pred_paths))
     for i, (pp, rp) in enumerate(zip(pred_paths, ref_paths, strict=True)):
         pred, sp = load_mask(pp)
-        ref, sr = load_mask(rp)
+        with staged(rp) as local_ref:
+            ref, sr = load_mask(local_ref)
         out[REF_NONEMPTY][i] = float(np.any(ref))
         out[IMAGE_DIAGONAL][i] = float(np.sqrt(np.sum((np.asarray(ref.shape, float) * np.asarray(sr, float)) ** 2)))
         if pred.shape != ref.shape or not np.allclose(sp, sr):
-            raise ProtocolError(f"prediction and reference masks differ in shape or spacing: {pp.name} vs {rp.name}")
+            raise ProtocolError(f"prediction and reference masks differ in shape or spacing: {pp.name} vs "
+                                f"{PurePosixPath(shown(rp)).name}")
         for k, ep in ep_keys.items():
             m = ep.metric
             if m == "dice":
@@ -171,7 +178,7 @@ def build_case_data(protocol: Protocol, manifest: Manifest, device: pd.DataFrame
     if seg_eps:
         ref_col = str(truth.mask_column)
         pred_col = dev.mask_column or "mask_path"
-        refs = [manifest.resolve(p) for p in manifest.table[ref_col]]
+        refs = [manifest.locate(p) for p in manifest.table[ref_col]]
         preds = [p if p.is_absolute() else (mask_base / p) for p in map(Path, device[pred_col])]
         seg = _seg_values(seg_eps, preds, refs)
         worst = any(ep.undefined.rule == "worst" for ep in seg_eps.values())

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from samd_core.hashing import sha256_file
+from validation._locations import is_url, shown
 from validation.audit import iter_records
 from validation.errors import IntegrityError, ProtocolError
 
@@ -54,6 +55,12 @@ class Manifest:
         p = Path(rel)
         return p if p.is_absolute() else (self.path.parent / p).resolve()
 
+    def locate(self, rel: str) -> str:
+        """Where a manifest file entry is: an fsspec URL as written (``s3://...``, ``file:///...``,
+        ``zip://...::...``), otherwise the path resolved against the manifest's folder
+        (`resolve`). Open it with `validation._locations.staged`."""
+        return rel if is_url(rel) else str(self.resolve(rel))
+
 
 def read_manifest(path: Path) -> Manifest:
     """Read a manifest CSV (every column as text); check ``case_id`` is present and unique."""
@@ -73,47 +80,65 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest(path=path.resolve(), sha256=sha256_file(path), table=table)
 
 
-def check_manifest_files(manifest: Manifest) -> int:
+def check_manifest_files(manifest: Manifest, *, executor: Any = None) -> int:
     """Recompute the SHA-256 of every file the manifest lists; raise on any mismatch.
 
     A path that is a folder (a DICOM series) is hashed as SHA-256 over
     ``<file name>\\0<sha256 of file>\\n`` for its files sorted by name
-    (`samd_core.hashing.sha256_tree`).
+    (`samd_core.hashing.sha256_tree`). An entry that is an fsspec URL is staged and hashed the
+    same way (`validation._locations.location_sha256`); it is shown without credentials.
+
+    Parameters
+    ----------
+    manifest : Manifest
+    executor : validation.executor.ExecutorSpec, optional
+        A Dask cluster already held for the run (kind ``"scheduler"``): the files are then read
+        and hashed on its workers, in parallel, and compared here in manifest order, so the
+        outcome and the message are the same as in-process. Otherwise (None, in-process, or a
+        local cluster not started for the run) everything is hashed in this process.
 
     Returns the number of files checked.
 
     Raises
     ------
     IntegrityError
-        Listing every file that is missing or whose SHA-256 differs (case id, column, path,
-        expected and found hash).
+        Listing every file that is missing, unreadable or whose SHA-256 differs (case id,
+        column, path or URL, expected and found hash).
     """
-    from samd_core.hashing import sha256_tree
+    from validation._casework import Refused, file_sha256_or_refusal
+    from validation.executor import ExecutorSpec, map_cases
 
-    problems: list[str] = []
-    n = 0
+    entries: list[tuple[str, str, str, str]] = []
     for pcol, hcol in manifest.file_columns():
         for case, rel, expected in zip(manifest.table["case_id"], manifest.table[pcol],
                                        manifest.table[hcol], strict=True):
-            if not rel and not expected:
-                continue
-            n += 1
-            f = manifest.resolve(rel)
-            if f.is_dir():  # a DICOM series folder: the directory-tree hash
-                found = sha256_tree(f)
-            elif f.is_file():
-                found = sha256_file(f)
-            else:
-                problems.append(f"case {case} `{pcol}` {rel}: file missing")
-                continue
-            if found != expected.strip().lower():
-                problems.append(f"case {case} `{pcol}` {rel}: sha256 {found} != manifest {expected}")
+            if rel or expected:
+                entries.append((str(case), pcol, rel, expected))
+    spec = executor if executor is not None and getattr(executor, "kind", None) == "scheduler" else ExecutorSpec()
+    found: dict[str, Any] = {}
+    failures = map_cases(file_sha256_or_refusal, [(str(i), (manifest.locate(rel),))
+                                                  for i, (_, _, rel, _) in enumerate(entries)],
+                         spec=spec, on_result=found.__setitem__)
+    lost = {f.key: f for f in failures}
+    problems: list[str] = []
+    for i, (case, pcol, rel, expected) in enumerate(entries):
+        where = f"case {case} `{pcol}` {shown(rel)}"
+        if str(i) in lost:
+            f = lost[str(i)]
+            problems.append(f"{where}: could not be hashed on any worker ({f.error}: {f.message})")
+            continue
+        got = found[str(i)]
+        if isinstance(got, Refused):
+            problems.append(f"{where}: file missing" if got.message == "file missing" else
+                            f"case {case} `{pcol}` {got.message}" if is_url(rel) else f"{where}: {got.message}")
+        elif got != expected.strip().lower():
+            problems.append(f"{where}: sha256 {got} != manifest {expected}")
     if problems:
         raise IntegrityError(
             f"manifest {manifest.path.name}: {len(problems)} file(s) do not match; the run is "
             "stopped before any result is computed:\n  " + "\n  ".join(problems)
         )
-    return n
+    return len(entries)
 
 
 def prior_accesses(audit_path: str | Path, testset_sha256: str) -> list[dict[str, Any]]:

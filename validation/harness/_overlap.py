@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from samd_core.hashing import sha256_json
-from validation._casework import Refused, case_identifiers_or_refusal
+from validation._casework import Refused, case_identifiers_or_refusal, staged_case_identifiers
 from validation.audit import AuditLog
 from validation.errors import CaseInputError, TrainingOverlapError
 from validation.harness._manifest import Manifest
@@ -34,14 +34,12 @@ TEST_ID_COLUMNS = {"patient_id": "patient_id", "study_instance_uid": "study_inst
 _SHOWN = 5
 
 
-def _all_identifiers(jobs: list[tuple[str, Path | None, dict[str, Any]]], kinds: tuple[str, ...],
+def _all_identifiers(jobs: list[tuple[str, str | None, dict[str, Any]]], kinds: tuple[str, ...],
                      executor: Any) -> list[dict[str, tuple[str, ...]]]:
     """Identifiers of every case, in manifest order: in this process, or fanned out to the cluster
     ``executor`` names (each case reads and hashes its own image)."""
-    from samd_core.bundle import case_identifiers
-
     if executor is None or executor.kind == "in-process":
-        return [case_identifiers(image=img, kinds=kinds, where=f"test case {cid}", **cols) for cid, img, cols in jobs]
+        return [staged_case_identifiers(img, kinds, f"test case {cid}", cols) for cid, img, cols in jobs]
     from validation.executor import map_cases
 
     got: dict[str, Any] = {}
@@ -109,7 +107,7 @@ def check_training_overlap(audit: AuditLog, manifest: Manifest, training: Any, *
     jobs = []
     for row in rows:
         rel = row.get(img_col, "") if img_col else ""
-        jobs.append((str(row["case_id"]), manifest.resolve(rel) if rel else None,
+        jobs.append((str(row["case_id"]), manifest.locate(rel) if rel else None,
                      {k: row.get(c) for k, c in cols.items()}))
     for (cid, _, _), ids in zip(jobs, _all_identifiers(jobs, kinds, executor), strict=True):
         for k in ids:

@@ -127,7 +127,7 @@ def run_validation(
 def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path, tracking_uri: str | None,
                 progress: bool, runs: list[AnalysisRun], manifest: Manifest, executor: Any) -> ValidationOutcome:
     (out / "result.json").unlink(missing_ok=True)  # a result.json only ever means a completed run
-    n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id})
+    n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id}, executor=executor)
     device = _identify_device(protocol, manifest)
     overlap = check_training_overlap(audit, manifest, device.training_set, source=device.training_source,
                                       image_column=protocol.device.image_column, out=out,

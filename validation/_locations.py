@@ -1,0 +1,167 @@
+"""Where a test case's files are: a path on a mounted file system, or any fsspec URL.
+
+A manifest path column holds either a file-system path (absolute, or relative to the manifest's
+folder) or an absolute URL that `fsspec <https://filesystem-spec.readthedocs.io/>`_ opens:
+``file:///data/ct/case01``, ``s3://bucket/ct/case01/`` (with ``s3fs`` installed),
+``gs://...`` (``gcsfs``), ``az://...`` (``adlfs``), ``https://...`` (``aiohttp``), or a chained
+URL such as ``zip://case01::file:///data/testset.zip``. The locked core reads only local paths
+(`samd_core.predict_file.read_input`, the input path a product uses), so a URL is *staged*: its
+file, or every file under it (a DICOM series folder), is copied into a private temporary folder
+under the same name, hashed there exactly as a local path is (`samd_core.hashing.sha256_file`,
+`samd_core.hashing.sha256_tree`), and removed after use. Given the manifest's SHA-256, a staged
+copy whose hash differs is refused before it is read, so the bytes the device sees are the bytes
+the protocol locked even when the store changed after the run's pre-check.
+
+This module imports only the standard library, `samd_core` and `validation.errors` (fsspec is imported when a URL is
+met), so Dask workers can use it (`validation._casework`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+from validation.errors import LocationError
+
+__all__ = ["is_url", "location_sha256", "shown", "staged"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_USERINFO = re.compile(r"(://)[^/@]*@")
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """True for ``scheme://...`` text (an fsspec URL); False for a file-system path."""
+    return isinstance(location, str) and bool(_URL.match(location))
+
+
+def shown(location: str | os.PathLike[str]) -> str:
+    """``location`` as it may appear in a message or log: a URL without ``user:password@``, query
+    string or fragment (signed URLs carry their token there); a path unchanged."""
+    text = os.fspath(location)
+    if not is_url(text):
+        return text
+    text = _USERINFO.sub(r"\1", text)
+    return re.split(r"[?#]", text, maxsplit=1)[0]
+
+
+def _detail(exc: BaseException) -> str:
+    """An exception's text as one short line, or only its type when the text could quote a URL
+    (and with it a credential or token)."""
+    text = " ".join(str(exc).split())[:200]
+    return type(exc).__name__ if not text or any(c in text for c in ("://", "@", "?", "#")) else text
+
+
+def _open_fs(url: str) -> tuple[object, str]:
+    try:
+        import fsspec
+    except ImportError:  # pragma: no cover - fsspec ships with dask, a validation dependency
+        raise LocationError(f"{shown(url)}: reading a URL needs the fsspec package") from None
+    try:
+        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
+    except ImportError as exc:
+        raise LocationError(f"{shown(url)}: the fsspec backend for this protocol is not installed "
+                            f"({_detail(exc)})") from None
+    except ValueError as exc:
+        raise LocationError(f"{shown(url)}: not a URL fsspec can open ({_detail(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. the archive of a zip:// URL is missing
+        raise LocationError(f"{shown(url)}: cannot be read ({type(exc).__name__})") from None
+
+
+def _copy(url: str, dest_parent: Path) -> Path:
+    """Copy the file or folder tree at ``url`` into ``dest_parent`` under its own name."""
+    fs, root = _open_fs(url)
+    root = str(root).rstrip("/") or str(root)
+    name = PurePosixPath(root).name or "input"
+    try:
+        if fs.isdir(root):  # type: ignore[attr-defined]
+            dest = dest_parent / name
+            dest.mkdir()
+            prefix = root + "/"
+            found = fs.find(root, detail=True)  # type: ignore[attr-defined]
+            for f in sorted(found):
+                info = found[f]
+                if info.get("type") != "file" or info.get("islink"):  # a FIFO would block, a link escape
+                    raise LocationError(f"{shown(url)}: the folder holds an entry that is not a regular file "
+                                        "(link, FIFO or device); refused")
+                rel = str(f)[len(prefix):] if str(f).startswith(prefix) else ""
+                parts = PurePosixPath(rel).parts
+                if not parts or any(p in ("", ".", "..") for p in parts):
+                    raise LocationError(f"{shown(url)}: the folder lists an entry outside itself or with a name "
+                                        "that is not a plain relative name; refused")
+                target = dest.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fs.get_file(f, str(target))  # type: ignore[attr-defined]
+            return dest
+        if not fs.isfile(root):  # type: ignore[attr-defined]
+            raise LocationError(f"{shown(url)}: no file or folder at this URL")
+        dest = dest_parent / name
+        fs.get_file(root, str(dest))  # type: ignore[attr-defined]
+        return dest
+    except LocationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any store's own errors (HTTP status, auth, network, missing)
+        raise LocationError(f"{shown(url)}: cannot be read ({type(exc).__name__})") from None
+
+
+def _sha256_local(path: Path) -> str:
+    from samd_core.hashing import sha256_file, sha256_tree
+
+    return sha256_tree(path) if path.is_dir() else sha256_file(path)
+
+
+@contextmanager
+def staged(location: str | os.PathLike[str], *, expected_sha256: str | None = None) -> Iterator[Path]:
+    """A local path holding ``location``'s bytes for the duration of the ``with`` block.
+
+    A file-system path is yielded as it is (no copy). A URL is copied into a private temporary
+    folder (file, or every file under a folder, keeping relative names), checked against
+    ``expected_sha256`` when given (`sha256_file` for a file, `sha256_tree` for a folder), and
+    removed when the block ends, also on error.
+
+    Raises
+    ------
+    LocationError
+        The URL cannot be opened or read, or its staged copy's SHA-256 differs from ``expected_sha256``.
+    """
+    if not is_url(location):
+        yield Path(location)
+        return
+    url = str(location)
+    tmp = Path(tempfile.mkdtemp(prefix="samd-stage-"))
+    try:
+        local = _copy(url, tmp)
+        if expected_sha256:
+            found = _sha256_local(local)
+            if found != expected_sha256.strip().lower():
+                raise LocationError(f"{shown(url)}: sha256 {found} != manifest {expected_sha256.strip().lower()} "
+                                    "(changed after the run's check); not read")
+        yield local
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def location_sha256(location: str | os.PathLike[str]) -> str:
+    """SHA-256 of a case file or folder, path or URL, in the manifest's format.
+
+    A file: SHA-256 of its bytes. A folder (a DICOM series): `samd_core.hashing.sha256_tree`
+    (``<relative name>\\0<sha256 of the file>\\n`` over the files sorted by name). A URL is
+    staged first (`staged`), so the value is the same as for a local copy of the same files.
+
+    Raises
+    ------
+    LocationError
+        A URL that cannot be read.
+    FileNotFoundError
+        A path where no file or folder is (a FIFO, socket or device counts as none: never opened).
+    IntegrityError
+        A folder holding a symbolic link or another non-regular file (`sha256_tree`).
+    """
+    with staged(location) as local:
+        if not (local.is_dir() or local.is_file()):
+            raise FileNotFoundError(local.name)
+        return _sha256_local(local)
