@@ -56,13 +56,32 @@ def _detail(exc: BaseException) -> str:
     return type(exc).__name__ if not text or any(c in text for c in ("://", "@", "?", "#")) else text
 
 
+#: Seconds an HTTP(S) server may take to accept the connection, and then to send the next bytes of
+#: a reply; a server that accepts and stays silent is an error after this, not a hang (aiohttp's
+#: own default waits 5 minutes). There is no limit on a whole transfer, which may be large.
+HTTP_TIMEOUTS_S = (30.0, 60.0)
+
+
+def _storage_options(url: str) -> dict[str, dict[str, object]]:
+    """fsspec options per protocol layer of ``url`` (chained URLs name several): bounded waits for
+    HTTP(S); other stores keep their own settings (and credentials from the environment)."""
+    protocols = {bit.split("://", 1)[0].lower() for bit in url.split("::") if "://" in bit}
+    web = sorted(protocols & {"http", "https"})
+    if not web:
+        return {}
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(sock_connect=HTTP_TIMEOUTS_S[0], sock_read=HTTP_TIMEOUTS_S[1])
+    return {p: {"client_kwargs": {"timeout": timeout}} for p in web}
+
+
 def _open_fs(url: str) -> tuple[object, str]:
     try:
         import fsspec
     except ImportError:  # pragma: no cover - fsspec ships with dask, a validation dependency
         raise LocationError(f"{shown(url)}: reading a URL needs the fsspec package") from None
     try:
-        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
+        return fsspec.core.url_to_fs(url, **_storage_options(url))  # type: ignore[no-any-return]
     except ImportError as exc:
         raise LocationError(f"{shown(url)}: the fsspec backend for this protocol is not installed "
                             f"({_detail(exc)})") from None

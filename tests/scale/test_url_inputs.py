@@ -341,3 +341,41 @@ def test_the_pre_run_check_on_workers_reports_exactly_what_in_process_reports(se
             check_manifest_files(mem, executor=cluster)
     with pytest.raises(IntegrityError, match="sha256 "):  # in-process the memory file is there (other bytes)
         check_manifest_files(mem)
+
+
+@pytest.mark.timeout(120)
+def test_an_http_server_that_never_answers_is_an_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tarpit (accepts the connection, never replies): one line after the read timeout
+    (`HTTP_TIMEOUTS_S`, shortened here), where aiohttp's default would wait 5 minutes."""
+    import socket
+
+    import validation._locations as loc
+
+    monkeypatch.setattr(loc, "HTTP_TIMEOUTS_S", (2.0, 2.0))
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{srv.getsockname()[1]}/ct/case01/"
+        with pytest.raises(LocationError, match="cannot be read") as info:
+            location_sha256(url)
+        assert "\n" not in str(info.value)
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        srv.close()
