@@ -20,8 +20,8 @@ __all__ = ["EXTRA_MODULES", "missing_modules", "require_extra"]
 #: (``pyproject.toml`` ``[project.optional-dependencies]``; tests/test_packaging.py checks both agree).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "validation": (
-        "click", "cloudpickle", "dask", "distributed", "filelock", "fsspec", "jsonschema", "matplotlib", "mlflow",
-        "pandas", "pyarrow", "sklearn", "surface_distance", "tqdm",
+        "aiohttp", "click", "cloudpickle", "dask", "distributed", "filelock", "fsspec", "jsonschema", "matplotlib",
+        "mlflow", "pandas", "pyarrow", "sklearn", "surface_distance", "tqdm",
     ),
     "report": ("cyclonedx", "jinja2", "markupsafe", "packageurl", "pypdf", "weasyprint"),
 }

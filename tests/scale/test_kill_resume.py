@@ -22,28 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.scale._protocols import nodule_protocol
 from tests.scale.test_executor import dask_cluster  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 N_CASES = 40
 COMPARED = ("endpoints", "subgroups", "interaction_tests", "verdict", "model_sha256", "protocol_sha256",
             "manifest_sha256", "n_cases", "training_overlap", "exclusions")
-
-
-def _protocol(manifest: Path) -> str:
-    bundle = ROOT / "samd_core" / "bundles" / "nodule_v1"
-    return f"""
-id: SAP-KILL-001
-title: kill and resume on a Dask cluster
-device: {{bundle: "{bundle}", image_column: series_dir, score: {{column: score, higher_is_positive: true}}}}
-manifest: "{manifest}"
-truth: {{column: has_nodule, positive: "1"}}
-endpoints:
-  - {{id: auc, metric: roc_auc, ci: delong, confidence_level: 0.95, acceptance: {{ci_low_at_least: 0.0}}}}
-  - {{id: sens, metric: sensitivity, ci: wilson, confidence_level: 0.95, acceptance: {{ci_low_at_least: 0.0}}}}
-subgroups: {{min_size: 5, variables: [{{column: site}}]}}
-bootstrap: {{replicates: 200, seed: 11}}
-"""
 
 
 def _validate(proto: Path, d: Path, *extra: str) -> list[str]:
@@ -72,7 +57,9 @@ def test_kill9_of_a_worker_and_of_the_coordinator_then_resume(tmp_path: Path, da
     addr, procs = dask_cluster
     manifest = write_cohort(tmp_path / "cohort", n_cases=N_CASES, seed=53, prevalence=0.5)
     proto = tmp_path / "protocol.yaml"
-    proto.write_text(_protocol(manifest), encoding="utf-8")
+    proto.write_text(nodule_protocol(manifest, "SAP-KILL-001", "kill and resume on a Dask cluster", seed=11,
+                                     replicates=200, extra="subgroups: {min_size: 5, variables: [{column: site}]}\n"),
+                     encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     ref_dir = tmp_path / "reference"

@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 
 from samd_core.hashing import sha256_file, sha256_tree
+from tests.scale._protocols import nodule_protocol
 from validation._locations import is_url, location_sha256, shown, staged
 from validation.errors import LocationError
 
@@ -185,20 +186,6 @@ def test_a_protocol_whose_backend_is_not_installed_says_so() -> None:
 
 # -- validation runs whose manifest names the series by URL ---------------------------------------------
 
-def _protocol(bundle: Path, manifest: Path) -> str:
-    return f"""
-id: SAP-URL-001
-title: test cases read by URL
-device: {{bundle: "{bundle}", image_column: series_dir, score: {{column: score, higher_is_positive: true}}}}
-manifest: "{manifest}"
-truth: {{column: has_nodule, positive: "1"}}
-endpoints:
-  - {{id: auc, metric: roc_auc, ci: delong, confidence_level: 0.95, acceptance: {{ci_low_at_least: 0.0}}}}
-  - {{id: sens, metric: sensitivity, ci: wilson, confidence_level: 0.95, acceptance: {{ci_low_at_least: 0.0}}}}
-bootstrap: {{replicates: 100, seed: 3}}
-"""
-
-
 @pytest.fixture(scope="module")
 def ct_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from reference_devices.phantom import write_cohort
@@ -211,7 +198,8 @@ def _run(manifest: Path, d: Path, **kw: object) -> dict:
 
     proto = d / "protocol.yaml"
     d.mkdir(parents=True)
-    proto.write_text(_protocol(ROOT / "samd_core" / "bundles" / "nodule_v1", manifest), encoding="utf-8")
+    proto.write_text(nodule_protocol(manifest, "SAP-URL-001", "test cases read by URL", seed=3, replicates=100),
+                     encoding="utf-8")
     o = run_validation(proto, out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
                        audit_log=d / "audit.jsonl", progress=False, **kw)
     result = json.loads((o.out_dir / "result.json").read_text(encoding="utf-8"))
@@ -281,7 +269,8 @@ def test_the_cli_reports_an_unreadable_url_as_one_line(ct_cohort: Path, tmp_path
     urls[2] = "nosuchproto://key:secret@bucket/ct/"
     manifest = _url_manifest(ct_cohort, urls, "manifest_bad.csv")
     proto = tmp_path / "protocol.yaml"
-    proto.write_text(_protocol(ROOT / "samd_core" / "bundles" / "nodule_v1", manifest), encoding="utf-8")
+    proto.write_text(nodule_protocol(manifest, "SAP-URL-001", "test cases read by URL", seed=3, replicates=100),
+                     encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     r = subprocess.run([sys.executable, "-m", "samd", "validate", str(proto), "--out", str(tmp_path / "out"),
                         "--audit-log", str(tmp_path / "audit.jsonl")],
