@@ -368,3 +368,28 @@ def test_an_http_server_that_never_answers_is_an_error_not_a_hang(monkeypatch: p
         for c in held:
             c.close()
         srv.close()
+
+
+@pytest.mark.slow
+def test_reference_masks_by_url_give_the_same_segmentation_endpoints(tmp_path: Path) -> None:
+    """Predictions mode: the manifest's reference masks (truth) named by ``zip://`` URLs give the
+    endpoint values, intervals and subgroup tests of the same masks on local paths."""
+    from tests.harness.test_harness_segmentation import _study
+    from validation.harness import run_validation
+
+    _study(tmp_path)
+
+    def endpoints(name: str) -> dict:
+        d = tmp_path / name
+        o = run_validation(tmp_path / "protocol.yaml", out_dir=d / "out", audit_log=d / "a.jsonl",
+                           tracking_uri=f"sqlite:///{d / 'mlflow.db'}", progress=False)
+        return {k: o.result[k] for k in ("endpoints", "subgroups", "interaction_tests", "verdict")}
+
+    ref = endpoints("local")
+    t = pd.read_csv(tmp_path / "manifest.csv", dtype=str, keep_default_na=False)
+    with zipfile.ZipFile(tmp_path / "refs.zip", "w") as z:
+        for rel in t["ref"]:
+            z.write(tmp_path / rel, rel)
+    t["ref"] = [f"zip://{rel}::{(tmp_path / 'refs.zip').as_uri()}" for rel in t["ref"]]
+    t.to_csv(tmp_path / "manifest.csv", index=False)
+    assert endpoints("zip") == ref
