@@ -32,6 +32,7 @@ __all__ = ["is_url", "location_sha256", "shown", "staged"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _USERINFO = re.compile(r"(://)[^/@]*@")
+_PASSWORD = re.compile(r"://[^/@:]*:[^/@]*@")
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:
@@ -76,6 +77,9 @@ def _storage_options(url: str) -> dict[str, dict[str, object]]:
 
 
 def _open_fs(url: str) -> tuple[object, str]:
+    if _PASSWORD.search(url):  # the manifest is copied into the tracking store and the run's inputs
+        raise LocationError(f"{shown(url)}: the URL carries a password (user:password@); give the store's "
+                            "credentials to its fsspec backend through the environment, not in the manifest")
     try:
         import fsspec
     except ImportError:  # pragma: no cover - fsspec ships with dask, a validation dependency

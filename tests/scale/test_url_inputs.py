@@ -159,7 +159,9 @@ def _refusals(series: Path, tmp_path: Path) -> list[tuple[str, str]]:
         ("a link in the folder", (tmp_path / "link").as_uri(), "not a regular file"),
         ("missing archive", f"zip://ct::{(tmp_path / 'absent.zip').as_uri()}", "cannot be read"),
         ("absent in archive", f"zip://nope::{(series / 'store.zip').as_uri()}", "no file or folder"),
-        ("refused connection", "http://user:secret@127.0.0.1:9/ct/?token=t0ps3cret", "cannot be read"),
+        ("refused connection", "http://127.0.0.1:9/ct/?token=t0ps3cret", "cannot be read"),
+        ("a password in the URL", "http://user:secret@127.0.0.1:9/ct/?token=t0ps3cret", "carries a password"),
+        ("a password in a chained URL", "zip://ct::s3://key:secret@bucket/set.zip", "carries a password"),
     ]
 
 
@@ -181,7 +183,7 @@ def test_a_protocol_whose_backend_is_not_installed_says_so() -> None:
     else:
         pytest.skip("s3fs is installed here")
     with pytest.raises(LocationError, match="backend for this protocol is not installed"):
-        location_sha256("s3://key:secret@bucket/ct/case01/")
+        location_sha256("s3://bucket/ct/case01/")
 
 
 # -- validation runs whose manifest names the series by URL ---------------------------------------------
@@ -266,7 +268,7 @@ def test_a_worker_refuses_a_series_changed_after_the_check(ct_cohort: Path, tmp_
 def test_the_cli_reports_an_unreadable_url_as_one_line(ct_cohort: Path, tmp_path: Path) -> None:
     t = pd.read_csv(ct_cohort, dtype=str, keep_default_na=False)
     urls = [(ct_cohort.parent / r).as_uri() for r in t["series_dir"]]
-    urls[2] = "nosuchproto://key:secret@bucket/ct/"
+    urls[2] = "nosuchproto://bucket/ct/?sig=secret"
     manifest = _url_manifest(ct_cohort, urls, "manifest_bad.csv")
     proto = tmp_path / "protocol.yaml"
     proto.write_text(nodule_protocol(manifest, "SAP-URL-001", "test cases read by URL", seed=3, replicates=100),
@@ -302,7 +304,7 @@ def test_the_pre_run_check_on_workers_reports_exactly_what_in_process_reports(se
         ("c2", f"zip://case01/ct::{(series / 'store.zip').as_uri()}", sha256_tree(good)),
         ("c3", str(tampered), "0" * 64),
         ("c4", str(tmp_path / "absent"), "1" * 64),
-        ("c5", "nosuchproto://key:secret@bucket/x", "2" * 64),
+        ("c5", "nosuchproto://bucket/x?sig=secret", "2" * 64),
         ("c6", str(tmp_path / "links"), "3" * 64),
     ]
     pd.DataFrame(rows, columns=["case_id", "image_path", "image_path_sha256"]).to_csv(tmp_path / "m.csv", index=False)
