@@ -118,3 +118,33 @@ def test_worker_side_functions_import_no_coordinator_libraries() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.slow
+def test_a_worker_refuses_a_bundle_other_than_the_one_the_coordinator_verified(cohort: Path) -> None:
+    """The coordinator verifies the bundle and sends its manifest SHA-256 with every case; a worker
+    that finds another bundle at that path (replaced after the coordinator's check) refuses it, and
+    each case is reported as failed by its id, never scored by the other model."""
+    import pandas as pd
+
+    import samd_core
+    from validation._casework import predict_case
+    from validation.executor import ExecutorSpec, executor_session, map_cases
+
+    manifest_path = cohort.parent / "cohort" / "manifest.csv"  # the `cohort` fixture's test set
+    manifest = pd.read_csv(manifest_path, dtype=str, keep_default_na=False)
+    images = [str(manifest_path.parent / rel) for rel in manifest["image_path"][:3]]
+    right = samd_core.load_locked(BUNDLE).manifest_sha256
+    other = samd_core.load_locked(ROOT / "samd_core" / "bundles" / "nodule_v1").manifest_sha256
+    with executor_session(ExecutorSpec(workers=1, retries=1)) as cluster:
+        got: dict[str, dict] = {}
+        ok = map_cases(predict_case, [(f"c{i}", (str(BUNDLE), right, img, False)) for i, img in enumerate(images)],
+                       spec=cluster, on_result=got.__setitem__)
+        assert ok == [] and sorted(got) == ["c0", "c1", "c2"]
+        got.clear()
+        refused = map_cases(predict_case, [(f"c{i}", (str(BUNDLE), other, img, False)) for i, img in enumerate(images)],
+                            spec=cluster, on_result=got.__setitem__)
+    assert got == {}
+    assert [f.key for f in refused] == ["c0", "c1", "c2"]
+    for f in refused:
+        assert f.error == "BundleIntegrityError" and other in f.message and right in f.message
