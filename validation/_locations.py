@@ -12,8 +12,8 @@ under the same name, hashed there exactly as a local path is (`samd_core.hashing
 copy whose hash differs is refused before it is read, so the bytes the device sees are the bytes
 the protocol locked even when the store changed after the run's pre-check.
 
-This module imports only the standard library, `samd_core` and `validation.errors` (fsspec is imported when a URL is
-met), so Dask workers can use it (`validation._casework`).
+This module imports only the standard library, `samd_core` and `validation.errors` (fsspec, and
+aiohttp for HTTP, when a URL is met), so Dask workers can use it (`validation._casework`).
 """
 
 from __future__ import annotations
@@ -99,7 +99,9 @@ def _copy(url: str, dest_parent: Path) -> Path:
     """Copy the file or folder tree at ``url`` into ``dest_parent`` under its own name."""
     fs, root = _open_fs(url)
     root = str(root).rstrip("/") or str(root)
-    name = PurePosixPath(root).name or "input"
+    name = PurePosixPath(root).name
+    if name in ("", ".", ".."):  # the copy keeps the URL's last name only when it is a plain name
+        name = "input"
     try:
         if fs.isdir(root):  # type: ignore[attr-defined]
             dest = dest_parent / name

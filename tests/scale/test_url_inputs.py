@@ -119,6 +119,17 @@ def _stages() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("samd-stage-*")}
 
 
+@pytest.mark.parametrize("tail", ["..", ".", "case01/ct/..", "case01/ct/../.."])
+def test_a_url_ending_in_dots_is_staged_inside_the_private_folder(tail: str, series: Path, http_root: str) -> None:
+    before = {p.name for p in Path(tempfile.gettempdir()).iterdir()}
+    try:
+        with staged(f"{http_root}/{tail}") as p:
+            assert p.parent.name.startswith("samd-stage-") and p.name not in ("", ".", "..")
+    except LocationError:
+        pass  # refused is fine too; writing outside the private folder is not
+    assert {p.name for p in Path(tempfile.gettempdir()).iterdir()} <= before | {"samd-stage-"}
+
+
 def test_a_staged_copy_is_removed_after_use_and_after_an_error(series: Path) -> None:
     before = _stages()
     url = (series / "case01" / "ct").as_uri()
