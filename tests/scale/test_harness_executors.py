@@ -148,3 +148,20 @@ def test_a_worker_refuses_a_bundle_other_than_the_one_the_coordinator_verified(c
     assert [f.key for f in refused] == ["c0", "c1", "c2"]
     for f in refused:
         assert f.error == "BundleIntegrityError" and other in f.message and right in f.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [None, 2])
+def test_every_per_case_phase_shows_its_progress(cohort: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                                 workers: int | None) -> None:
+    """The pre-run file check, the training-overlap hashes and the inference each draw a bar on
+    stderr with cases done of the total (and, through the executor, in flight and failed)."""
+    from validation.harness import run_validation
+
+    d = tmp_path / "p"
+    run_validation(cohort, out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
+                   audit_log=d / "audit.jsonl", progress=True, workers=workers)
+    err = capfd.readouterr().err
+    for phase in ("files", "training overlap", "cases"):
+        assert f"{phase}: 100%" in err and "16/16" in err, (phase, err[-2000:])
+    assert "in flight 0, failed 0" in err

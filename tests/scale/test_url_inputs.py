@@ -289,7 +289,9 @@ def test_the_cli_reports_an_unreadable_url_as_one_line(ct_cohort: Path, tmp_path
                         "--audit-log", str(tmp_path / "audit.jsonl")],
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert r.returncode == 2, r.stderr
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "INFO" not in ln]
+    bars = [ln for ln in r.stderr.splitlines() if ln.startswith("files: ")]  # the pre-run check's progress
+    assert bars and "12/12" in bars[-1] and "in flight 0, failed 0" in bars[-1], r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "INFO" not in ln and ln not in bars]
     assert len(lines) == 1, r.stderr
     assert t["case_id"][2] in lines[0] and "not a URL fsspec can open" in lines[0]
     assert "secret" not in r.stderr + r.stdout and "Traceback" not in r.stderr

@@ -77,7 +77,8 @@ def run_comparison(
         protocol.as_lockable(), protocol.resolve(protocol.data["manifest"]),  # type: ignore[arg-type]
         out_dir=out_dir, audit_log=audit_log, actor=actor, signing_key=signing_key, relock_reason=relock_reason)
     try:  # a refusal before the tracked run exists is recorded as run.fail here (the tracked run records its own)
-        n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND})
+        n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id, "protocol_kind": PROTOCOL_KIND},
+                                 progress=progress)
         for spec in (protocol.reference, protocol.candidate):
             if spec.mode == "bundle":
                 _check_pin(spec)

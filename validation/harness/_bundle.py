@@ -124,9 +124,9 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
         When some cases failed on every attempt (their ids are listed; the others are stored).
     """
     import samd_core
-    from tqdm import tqdm
 
     from validation.executor import ExecutorSpec, map_cases
+    from validation.harness._progress import case_bar
 
     model = samd_core.load_locked(bundle_path)
     model_id = str(model.manifest_sha256)
@@ -152,7 +152,6 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
             todo.append((case, (str(Path(bundle_path).resolve()), model_id, manifest.locate(rel), keep_masks,
                                 str(digest))))
     reused = len(records)
-    bar = tqdm(total=len(todo), desc="cases", unit="case", disable=not progress)
 
     def on_result(case: str, value: dict[str, Any]) -> None:
         key = sha256_bytes(case.encode("utf-8"))[:24]
@@ -166,14 +165,11 @@ def run_bundle(bundle_path: Path, manifest: Manifest, out: Path, *, image_column
         rec = _seal(rec)
         _atomic_write(cache / f"{key}.json", canonical_json(rec))
         records[case] = rec
-        bar.update(1)
+        bar.advance()
 
-    def on_progress(p: Any) -> None:
-        bar.set_postfix_str(f"in flight {p.in_flight}, failed {p.failed}", refresh=False)
-
-    failures = map_cases(predict_case, todo, spec=executor or ExecutorSpec(), on_result=on_result,
-                         on_progress=on_progress)
-    bar.close()
+    with case_bar(len(todo), "cases", enabled=progress) as bar:
+        failures = map_cases(predict_case, todo, spec=executor or ExecutorSpec(), on_result=on_result,
+                             on_progress=bar.on_progress)
     if failures:
         shown = "; ".join(f"{f.key}: {f.error}: {f.message}" for f in failures[:10])
         more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""

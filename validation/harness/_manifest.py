@@ -80,7 +80,7 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest(path=path.resolve(), sha256=sha256_file(path), table=table)
 
 
-def check_manifest_files(manifest: Manifest, *, executor: Any = None) -> int:
+def check_manifest_files(manifest: Manifest, *, executor: Any = None, progress: bool = False) -> int:
     """Recompute the SHA-256 of every file the manifest lists; raise on any mismatch.
 
     A path that is a folder (a DICOM series) is hashed as SHA-256 over
@@ -96,6 +96,8 @@ def check_manifest_files(manifest: Manifest, *, executor: Any = None) -> int:
         and hashed on its workers, in parallel, and compared here in manifest order, so the
         outcome and the message are the same as in-process. Otherwise (None, in-process, or a
         local cluster not started for the run) everything is hashed in this process.
+    progress : bool
+        Show a progress bar (``files``) on stderr: done, in flight, failed, ETA.
 
     Returns the number of files checked.
 
@@ -107,6 +109,7 @@ def check_manifest_files(manifest: Manifest, *, executor: Any = None) -> int:
     """
     from validation._casework import Refused, file_sha256_or_refusal
     from validation.executor import ExecutorSpec, map_cases
+    from validation.harness._progress import case_bar
 
     entries: list[tuple[str, str, str, str]] = []
     for pcol, hcol in manifest.file_columns():
@@ -116,9 +119,15 @@ def check_manifest_files(manifest: Manifest, *, executor: Any = None) -> int:
                 entries.append((str(case), pcol, rel, expected))
     spec = executor if executor is not None and getattr(executor, "kind", None) == "scheduler" else ExecutorSpec()
     found: dict[str, Any] = {}
-    failures = map_cases(file_sha256_or_refusal, [(str(i), (manifest.locate(rel),))
-                                                  for i, (_, _, rel, _) in enumerate(entries)],
-                         spec=spec, on_result=found.__setitem__)
+    with case_bar(len(entries), "files", enabled=progress) as bar:
+
+        def on_result(key: str, value: Any) -> None:
+            found[key] = value
+            bar.advance()
+
+        failures = map_cases(file_sha256_or_refusal, [(str(i), (manifest.locate(rel),))
+                                                      for i, (_, _, rel, _) in enumerate(entries)],
+                             spec=spec, on_result=on_result, on_progress=bar.on_progress)
     lost = {f.key: f for f in failures}
     problems: list[str] = []
     for i, (case, pcol, rel, expected) in enumerate(entries):

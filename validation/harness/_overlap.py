@@ -35,16 +35,30 @@ _SHOWN = 5
 
 
 def _all_identifiers(jobs: list[tuple[str, str | None, dict[str, Any]]], kinds: tuple[str, ...],
-                     executor: Any) -> list[dict[str, tuple[str, ...]]]:
+                     executor: Any, progress: bool = False) -> list[dict[str, tuple[str, ...]]]:
     """Identifiers of every case, in manifest order: in this process, or fanned out to the cluster
-    ``executor`` names (each case reads and hashes its own image)."""
+    ``executor`` names (each case reads and hashes its own image); ``progress`` shows a bar."""
+    from validation.harness._progress import case_bar
+
     if executor is None or executor.kind == "in-process":
-        return [staged_case_identifiers(img, kinds, f"test case {cid}", cols) for cid, img, cols in jobs]
+        out_here = []
+        with case_bar(len(jobs), "training overlap", enabled=progress) as bar:
+            for cid, img, cols in jobs:
+                out_here.append(staged_case_identifiers(img, kinds, f"test case {cid}", cols))
+                bar.advance()
+        return out_here
     from validation.executor import map_cases
 
     got: dict[str, Any] = {}
-    failures = map_cases(case_identifiers_or_refusal, [(cid, (img, kinds, f"test case {cid}", cols)) for cid, img, cols in jobs],
-                         spec=executor, on_result=got.__setitem__)
+    with case_bar(len(jobs), "training overlap", enabled=progress) as bar:
+
+        def on_result(key: str, value: Any) -> None:
+            got[key] = value
+            bar.advance()
+
+        failures = map_cases(case_identifiers_or_refusal,
+                             [(cid, (img, kinds, f"test case {cid}", cols)) for cid, img, cols in jobs],
+                             spec=executor, on_result=on_result, on_progress=bar.on_progress)
     if failures:
         f = failures[0]
         raise CaseInputError(f"identifiers of test case {f.key} could not be computed on any worker "
@@ -60,7 +74,7 @@ def _all_identifiers(jobs: list[tuple[str, str | None, dict[str, Any]]], kinds: 
 
 def check_training_overlap(audit: AuditLog, manifest: Manifest, training: Any, *, source: str | None,
                            image_column: str | None, out: Path, context: dict[str, Any],
-                           executor: Any = None) -> dict[str, Any]:
+                           executor: Any = None, progress: bool = False) -> dict[str, Any]:
     """Refuse test cases that overlap the training set; return the ``training_overlap`` block of result.json.
 
     Parameters
@@ -82,6 +96,8 @@ def check_training_overlap(audit: AuditLog, manifest: Manifest, training: Any, *
     executor : validation.executor.ExecutorSpec, optional
         Where the images are read and hashed (`validation.executor`); in-process when omitted.
         The outcome never depends on it.
+    progress : bool
+        Show a progress bar (``training overlap``) on stderr: done, in flight, failed, ETA.
 
     Returns
     -------
@@ -109,7 +125,7 @@ def check_training_overlap(audit: AuditLog, manifest: Manifest, training: Any, *
         rel = row.get(img_col, "") if img_col else ""
         jobs.append((str(row["case_id"]), manifest.locate(rel) if rel else None,
                      {k: row.get(c) for k, c in cols.items()}))
-    for (cid, _, _), ids in zip(jobs, _all_identifiers(jobs, kinds, executor), strict=True):
+    for (cid, _, _), ids in zip(jobs, _all_identifiers(jobs, kinds, executor, progress), strict=True):
         for k in ids:
             have[k] += 1
         shared = training.overlap(ids)

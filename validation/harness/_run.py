@@ -127,12 +127,13 @@ def run_validation(
 def _run_locked(protocol: Protocol, lock: LockState, audit: AuditLog, out: Path, tracking_uri: str | None,
                 progress: bool, runs: list[AnalysisRun], manifest: Manifest, executor: Any) -> ValidationOutcome:
     (out / "result.json").unlink(missing_ok=True)  # a result.json only ever means a completed run
-    n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id}, executor=executor)
+    n_files = check_test_set(audit, manifest, context={"protocol_id": protocol.id}, executor=executor,
+                             progress=progress)
     device = _identify_device(protocol, manifest)
     overlap = check_training_overlap(audit, manifest, device.training_set, source=device.training_source,
                                       image_column=protocol.device.image_column, out=out,
                                       context={"protocol_id": protocol.id, "model_sha256": device.sha256},
-                                      executor=executor)
+                                      executor=executor, progress=progress)
     prior = prior_accesses(audit.path, manifest.sha256)
     warnings = list(device.warnings)
     if prior:

@@ -62,15 +62,16 @@ def open_locked_run(protocol: Protocol, manifest_path: Path, *, out_dir: str | P
     return out, audit, manifest, lock
 
 
-def check_test_set(audit: AuditLog, manifest: Manifest, *, context: Mapping[str, Any], executor: Any = None) -> int:
+def check_test_set(audit: AuditLog, manifest: Manifest, *, context: Mapping[str, Any], executor: Any = None,
+                   progress: bool = False) -> int:
     """Check every listed file's SHA-256 against the manifest; return how many were checked.
 
     A mismatch appends ``testset.integrity_failure`` (object: the test set; context:
     ``context`` plus ``detail``) and re-raises the `IntegrityError`. With ``executor`` (the run's
-    cluster) the files are hashed on its workers (`check_manifest_files`).
+    cluster) the files are hashed on its workers (`check_manifest_files`); ``progress`` shows a bar.
     """
     try:
-        return check_manifest_files(manifest, executor=executor)
+        return check_manifest_files(manifest, executor=executor, progress=progress)
     except IntegrityError as exc:
         audit.append("testset.integrity_failure", object={"type": "test_set", "id": manifest.path.name},
                      object_sha256=manifest.sha256, context={**context, "detail": str(exc)[:_MAX_DETAIL]})
