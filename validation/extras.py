@@ -21,7 +21,7 @@ __all__ = ["EXTRA_MODULES", "missing_modules", "require_extra"]
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "validation": (
         "aiohttp", "click", "cloudpickle", "dask", "distributed", "filelock", "fsspec", "jsonschema", "matplotlib",
-        "mlflow", "pandas", "pyarrow", "sklearn", "surface_distance", "tqdm",
+        "mlflow", "orjson", "pandas", "pyarrow", "sklearn", "surface_distance", "tqdm",
     ),
     "report": ("cyclonedx", "jinja2", "markupsafe", "packageurl", "pypdf", "weasyprint"),
 }

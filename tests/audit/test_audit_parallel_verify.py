@@ -174,3 +174,50 @@ def test_identical_when_other_threads_run(base: Path) -> None:
         stop.set()
         t.join()
     assert serial.ok and serial == parallel
+
+
+BAD_TIMES = {
+    "trailing newline": "2026-11-29T04:00:00.000000Z\n",
+    "Arabic-Indic digits": "\u0662\u0660\u0662\u0666-11-29T04:00:00.000000Z",
+    "full-width digits": "２026-11-29T04:00:00.000000Z",
+    "hour 24": "2026-11-29T24:00:00.000000Z",
+    "minute 60": "2026-11-29T04:60:00.000000Z",
+    "leap second": "2026-12-31T23:59:60.000000Z",
+    "31 November": "2026-11-31T04:00:00.000000Z",
+    "29 February 2026": "2026-02-29T04:00:00.000000Z",
+    "no fraction": "2026-11-29T04:00:00Z",
+    "offset instead of Z": "2026-11-29T04:00:00.000000+00:00",
+    "lower-case z": "2026-11-29T04:00:00.000000z",
+    "a number": 1764388800,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TIMES))
+def test_malformed_record_time_fails_on_both_paths(tmp_path: Path, name: str) -> None:
+    """Reference: the `TS_FORMAT` contract (ISO 8601 UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, ASCII
+    digits, a real calendar time): a record whose time is anything else, re-chained by a forger,
+    fails in-process and in parallel at that record."""
+    from tests.audit._util import make_log, rechain
+
+    p = tmp_path / "audit.jsonl"
+    bodies = [body_of(line) for line in make_log(p, n=6)]
+    bodies[3]["ts_utc"] = BAD_TIMES[name]
+    p.write_bytes(rechain(bodies))
+    for chunk in (200, 1 << 22):
+        serial, parallel = _both(p, chunk)
+        assert serial == parallel, (name, chunk)
+        assert not serial.ok and serial.first_bad_seq == 4, (name, serial.message)
+        assert "`ts_utc` is not a UTC time" in serial.message, serial.message
+
+
+def test_leap_day_and_last_microsecond_are_valid_times(tmp_path: Path) -> None:
+    from tests.audit._util import make_log, rechain
+
+    p = tmp_path / "audit.jsonl"
+    bodies = [body_of(line) for line in make_log(p, n=3)]
+    for b, ts in zip(bodies, ("2024-02-29T00:00:00.000000Z", "2024-02-29T23:59:59.999999Z",
+                              "2025-01-01T00:00:00.000000Z")):
+        b["ts_utc"] = ts
+    p.write_bytes(rechain(bodies))
+    serial, parallel = _both(p, 200)
+    assert serial.ok and serial == parallel, serial.message

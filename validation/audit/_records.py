@@ -5,10 +5,17 @@ record (`encode_line`): UTF-8, strict JSON (no duplicate keys at any depth, no `
 canonical encoding of the record without ``hash``/``sig``, then ``hash`` and optional ``sig``.
 So two byte strings can never stand for one record (a duplicate ``"reason"`` key, reordered keys
 or extra blanks with a recomputed hash all fail), and what a reader parses is what was hashed.
+
+The reference check is the standard library's: ``json.loads`` and `canonical_json` (``json.dumps``).
+It costs about 12 µs of CPU for a 650-byte record, ten times the SHA-256. Most records are
+checked first by orjson (parse and sorted compact re-encoding in about 2 µs), and that answer
+is taken only when it is provably the reference's answer (see `_parse_fast`); every other line,
+and every line orjson does not accept, takes the reference path.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,6 +32,20 @@ __all__ = ["MAX_LINE_BYTES", "BadLine", "encode_line", "iter_lines", "iter_recor
 MAX_LINE_BYTES = 16 << 20
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX128 = re.compile(r"^[0-9a-f]{128}$")
+
+try:  # declared by the validation extra; without it every line takes the reference path
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by tests that hide the module
+    _orjson = None
+
+#: ``,"hash":"`` + 64 hex + ``"}``, and the same with ``,"sig":"`` + 128 hex before ``"}``.
+_TAIL_PLAIN, _TAIL_SIGNED = 75, 212
+#: A number with a fraction or an exponent as an object value (after ``":``) or an array element
+#: (after ``[`` or ``,``) in compact JSON: the text of a float. It may also match inside a string
+#: (only sending that line to the reference path), and it finds every float token.
+_FLOAT_VALUE = re.compile(rb'":-?[0-9]+[.eE]')
+_FLOAT_ITEM = re.compile(rb"[\[,]-?[0-9]+[.eE]")
+_HEX128_BYTES = re.compile(rb"[0-9a-f]{128}")
 
 
 class BadLine(Exception):
@@ -53,6 +74,54 @@ def _no_constant(name: str) -> Any:
     raise BadLine(f"non-standard JSON constant {name}")
 
 
+def _parse_fast(line: bytes) -> dict[str, Any] | None:
+    """The record of a valid stored line, by orjson; None sends the line to the reference path.
+
+    A record is returned only when the reference path would return the same record, because:
+
+    * the line ends in the fixed-width tail (``hash``, optional ``sig``, lowercase hex of the
+      right length) and ``raw``, the line without it plus ``}``, is what the reference hashes
+      and re-encodes (a ``hash`` or ``sig`` key inside ``raw`` is sent to the reference path);
+    * orjson re-encodes what it parsed from ``raw`` (sorted keys, compact) to ``raw`` itself, so
+      ``raw`` is one JSON object without duplicate keys or blanks, in orjson's encoding;
+    * ``raw`` holds no backslash and no float: orjson and ``json.dumps(ensure_ascii=False)``
+      differ only in float formatting (``0.00001`` against ``1e-05``) and escapes. Without them
+      both write every string verbatim, integers in plain decimal (an integer orjson reads as
+      a float re-encodes with ``.`` or ``e`` and fails the comparison), and keys in code-point
+      order (UTF-8 byte order is code-point order), so ``raw`` is also the reference encoding,
+      and ``json.loads`` reads the same record from it.
+    """
+    n = len(line)
+    if line[n - 2:] != b'"}':
+        return None
+    if line[n - 75:n - 66] == b',"hash":"':
+        cut, digest, sig = _TAIL_PLAIN, line[n - 66:n - 2], None
+    elif line[n - 212:n - 203] == b',"hash":"' and line[n - 139:n - 130] == b'","sig":"':
+        cut, digest, sig = _TAIL_SIGNED, line[n - 203:n - 139], line[n - 130:n - 2]
+        if _HEX128_BYTES.fullmatch(sig) is None:
+            return None
+    else:
+        return None
+    raw = line[:n - cut] + b"}"
+    if b"\\" in raw or _FLOAT_VALUE.search(raw) is not None or (b"[" in raw and _FLOAT_ITEM.search(raw)):
+        return None
+    try:
+        rec = _orjson.loads(raw)  # type: ignore[union-attr]
+    except _orjson.JSONDecodeError:  # type: ignore[union-attr]
+        return None
+    if type(rec) is not dict or "hash" in rec or "sig" in rec:
+        return None
+    if _orjson.dumps(rec, option=_orjson.OPT_SORT_KEYS) != raw:  # type: ignore[union-attr]
+        return None
+    hexdigest = hashlib.sha256(raw).hexdigest()
+    if hexdigest != digest.decode("latin-1"):  # equal only to 64 lowercase hex digits
+        return None
+    rec["hash"] = hexdigest
+    if sig is not None:
+        rec["sig"] = sig.decode("ascii")
+    return rec
+
+
 def parse_line(line: bytes) -> dict[str, Any]:
     """Parse one stored line (without its newline) strictly; return the record with ``hash``/``sig``.
 
@@ -64,6 +133,15 @@ def parse_line(line: bytes) -> dict[str, Any]:
     """
     if len(line) > MAX_LINE_BYTES:
         raise BadLine(f"longer than {MAX_LINE_BYTES} bytes")
+    if _orjson is not None:
+        rec = _parse_fast(line)
+        if rec is not None:
+            return rec
+    return _parse_reference(line)
+
+
+def _parse_reference(line: bytes) -> dict[str, Any]:
+    """`parse_line` by the standard library alone (the reference every line can take)."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:

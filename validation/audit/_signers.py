@@ -60,7 +60,7 @@ REGISTRY_SCHEMA = "samd-signers/1"
 SIGNER_STATUSES = ("active", "revoked")
 #: Largest registry file read (bytes).
 MAX_REGISTRY_BYTES = 1 << 20
-_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+_TS_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 
 
 class SignerRegistryError(AuditError):
@@ -75,7 +75,7 @@ def signers_schema() -> dict[str, Any]:
 
 def parse_utc(value: str, *, field: str = "time", function: str = "parse_utc") -> datetime:
     """A ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` string as an aware UTC datetime."""
-    if not isinstance(value, str) or not _TS_RE.match(value):
+    if not isinstance(value, str) or not _TS_RE.fullmatch(value):
         raise SignerRegistryError(format_invalid(field, function, "a UTC time YYYY-MM-DDTHH:MM:SS[.ffffff]Z",
                                                  value))
     fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in value else "%Y-%m-%dT%H:%M:%SZ"

@@ -111,7 +111,9 @@ def _load_checkpoints(path: Path, extra: Iterable[Mapping[str, Any]] | None) -> 
     return out
 
 
-_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+#: `TS_FORMAT` in ASCII digits with hours < 24, minutes and seconds < 60, matched whole (``$``
+#: would let a trailing newline through, and ``\d`` any script's digits, which sort differently).
+_TS_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -126,8 +128,7 @@ def _valid_date(day: str) -> bool:
 def _valid_ts(value: Any) -> bool:
     """``ts_utc`` in `TS_FORMAT` and a real calendar time. In this fixed-width form, string order is
     time order, so the chain's time checks compare strings."""
-    return (isinstance(value, str) and _TS_RE.match(value) is not None and _valid_date(value[:10])
-            and int(value[11:13]) < 24 and int(value[14:16]) < 60 and int(value[17:19]) < 60)
+    return type(value) is str and _TS_RE.fullmatch(value) is not None and _valid_date(value[:10])
 
 
 def _parse_ts(value: str) -> datetime:
@@ -323,20 +324,48 @@ def _init_worker(horizon_s: str, cp_seqs: frozenset[int], strict_unsigned: bool)
     _WORKER_ARGS = (horizon_s, cp_seqs, strict_unsigned)
 
 
+#: Longest chunk read into memory at once (bytes); a longer one (it holds a very long line) is
+#: read line by line, so memory stays bounded by `MAX_LINE_BYTES`-sized reads.
+_READ_WHOLE_MAX = 4 * _CHUNK_BYTES
+
+
+def _chunk_lines(path: str, start: int, end: int) -> Iterable[tuple[int, bytes, bool]]:
+    """The lines of ``[start, end)`` as `_iter_line_range` yields them; a chunk of at most
+    `_READ_WHOLE_MAX` bytes is read with one call and split (several times faster per line)."""
+    if end - start > _READ_WHOLE_MAX:
+        return _iter_line_range(path, start, end)
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    lines = data.split(b"\n")
+    last = lines.pop()  # b"" when the chunk ends with a newline
+    out: list[tuple[int, bytes, bool]] = [(n, line, True) for n, line in enumerate(lines, 1)]
+    if last:
+        out.append((len(out) + 1, last, False))
+    return out
+
+
 def _scan_chunk(path: str, start: int, end: int) -> tuple[int, list[tuple[Any, ...]]]:
     """Parse, re-encode and hash every line of ``[start, end)`` (line numbers from 1); return the
     number of lines and the items for `_Chain`: plain records that chain to their predecessor
     (same checks as `_Chain.record`) are folded into runs, every other line is an item of its own."""
     horizon_s, cp_seqs, strict_unsigned = _WORKER_ARGS
     items: list[tuple[Any, ...]] = []
+    append = items.append
     run: list[Any] | None = None  # [n, first rec, count, last seq, last hash, last ts]
     n = 0
-    for n, line, terminated in _iter_line_range(path, start, end):
-        item = _line_item(n, line, terminated)
-        rec = item[3]
-        if rec is not None and terminated and not strict_unsigned:
+    for n, line, terminated in _chunk_lines(path, start, end):
+        try:
+            rec = parse_line(line)
+        except BadLine as exc:
+            if run is not None:
+                append((_RUN, run[0], run[1], run[2], run[4], run[5]))
+                run = None
+            append((_LINE, n, terminated, None, str(exc), sha256_bytes(line)))
+            continue
+        if terminated and not strict_unsigned:
             seq, ts = rec.get("seq"), rec.get("ts_utc")
-            if (type(seq) is int and rec.get("sig") is None and rec.get("key_id") is None
+            if (type(seq) is int and "sig" not in rec and rec.get("key_id") is None
                     and rec.get("action") not in _SPECIAL_ACTIONS and seq not in cp_seqs
                     and _valid_ts(ts) and ts <= horizon_s):
                 if (run is not None and seq == run[3] + 1 and rec.get("prev_hash") == run[4]
@@ -345,15 +374,15 @@ def _scan_chunk(path: str, start: int, end: int) -> tuple[int, list[tuple[Any, .
                     run[3], run[4], run[5] = seq, rec["hash"], ts
                 else:
                     if run is not None:
-                        items.append((_RUN, run[0], run[1], run[2], run[4], run[5]))
+                        append((_RUN, run[0], run[1], run[2], run[4], run[5]))
                     run = [n, rec, 1, seq, rec["hash"], ts]
                 continue
         if run is not None:
-            items.append((_RUN, run[0], run[1], run[2], run[4], run[5]))
+            append((_RUN, run[0], run[1], run[2], run[4], run[5]))
             run = None
-        items.append(item)
+        append((_LINE, n, terminated, rec, None, ""))
     if run is not None:
-        items.append((_RUN, run[0], run[1], run[2], run[4], run[5]))
+        append((_RUN, run[0], run[1], run[2], run[4], run[5]))
     return n, items
 
 
