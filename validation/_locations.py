@@ -18,6 +18,7 @@ aiohttp for HTTP, when a URL is met), so Dask workers can use it (`validation._c
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from validation.errors import LocationError
 
-__all__ = ["is_url", "location_sha256", "shown", "staged"]
+__all__ = ["MAX_LISTING_BYTES", "MAX_STAGED_BYTES", "MAX_STAGED_FILES", "is_url", "location_sha256", "shown", "staged"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _USERINFO = re.compile(r"(://)[^/@]*@")
@@ -63,9 +64,104 @@ def _detail(exc: BaseException) -> str:
 HTTP_TIMEOUTS_S = (30.0, 60.0)
 
 
+#: Most bytes one staged URL may hold (its file, or all the files under its folder), and most files
+#: under a staged folder. A case is a study (a CT series is hundreds of MB); a store that lists
+#: millions of files or sends an endless reply is refused at the limit, not copied until the disk
+#: is full. The size a store reports is checked before the copy starts, the bytes received during it.
+MAX_STAGED_BYTES = 16 << 30
+MAX_STAGED_FILES = 100_000
+
+
+class _Budget:
+    """Bytes one staging may still write; refuses the write that would pass `MAX_STAGED_BYTES`."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.left = url, MAX_STAGED_BYTES
+
+    def refuse(self) -> LocationError:
+        return LocationError(f"{shown(self.url)}: holds more than MAX_STAGED_BYTES = {MAX_STAGED_BYTES} bytes "
+                             "(a case's files must be at most that); refused, nothing kept")
+
+    def take(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise self.refuse()
+
+
+class _CappedFile:
+    """A new local file that a store's ``get_file`` writes into (any fsspec backend accepts a
+    file-like target) and that stops the transfer once the staging's byte budget is spent."""
+
+    def __init__(self, path: Path, budget: _Budget) -> None:
+        self._f = open(path, "xb")  # noqa: SIM115 - closed by close(), which the backend calls or _get does
+        self._budget = budget
+
+    def write(self, data: bytes) -> int:
+        self._budget.take(len(data))
+        return self._f.write(data)
+
+    def read(self, *args: object) -> bytes:  # present because fsspec recognises a target by read/close/tell
+        raise OSError("a staging target is write-only")
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _get(fs: object, remote: str, target: Path, budget: _Budget, size: object) -> None:
+    """Copy one remote file into ``target`` within ``budget`` (``size``: what the store reports)."""
+    if isinstance(size, int) and size > budget.left:
+        raise budget.refuse()
+    out = _CappedFile(target, budget)
+    try:
+        fs.get_file(remote, out)  # type: ignore[attr-defined]
+    finally:
+        out.close()
+
+
+#: Largest HTTP(S) reply read whole into memory (bytes). fsspec reads a reply whole to look for
+#: links when it is an HTML page or has no Content-Type (a folder URL's listing; every URL is first
+#: asked whether it is a folder); a larger or endless reply is refused instead of filling memory.
+#: File bodies are not read whole: they are streamed to disk under `MAX_STAGED_BYTES`.
+MAX_LISTING_BYTES = 64 << 20
+
+
+class _ReplyTooLarge(Exception):
+    """An HTTP(S) reply read whole is longer than `MAX_LISTING_BYTES`."""
+
+
+@functools.lru_cache(maxsize=1)
+def _bounded_response_class() -> type:
+    """An aiohttp response whose whole-body read stops at `MAX_LISTING_BYTES`."""
+    import aiohttp
+
+    class BoundedResponse(aiohttp.ClientResponse):
+        async def read(self) -> bytes:
+            if self._body is None:
+                body = bytearray()
+                try:
+                    while chunk := await self.content.read(1 << 16):
+                        body += chunk
+                        if len(body) > MAX_LISTING_BYTES:
+                            raise _ReplyTooLarge
+                except BaseException:
+                    self.close()
+                    raise
+                self._body = bytes(body)
+            return await super().read()  # the body is set: aiohttp's own bookkeeping only
+
+    return BoundedResponse
+
+
 def _storage_options(url: str) -> dict[str, dict[str, object]]:
-    """fsspec options per protocol layer of ``url`` (chained URLs name several): bounded waits for
-    HTTP(S); other stores keep their own settings (and credentials from the environment)."""
+    """fsspec options per protocol layer of ``url`` (chained URLs name several): bounded waits and
+    bounded whole-reply reads for HTTP(S); other stores keep their own settings (and credentials
+    from the environment)."""
     protocols = {bit.split("://", 1)[0].lower() for bit in url.split("::") if "://" in bit}
     web = sorted(protocols & {"http", "https"})
     if not web:
@@ -73,7 +169,7 @@ def _storage_options(url: str) -> dict[str, dict[str, object]]:
     import aiohttp
 
     timeout = aiohttp.ClientTimeout(sock_connect=HTTP_TIMEOUTS_S[0], sock_read=HTTP_TIMEOUTS_S[1])
-    return {p: {"client_kwargs": {"timeout": timeout}} for p in web}
+    return {p: {"client_kwargs": {"timeout": timeout, "response_class": _bounded_response_class()}} for p in web}
 
 
 def _open_fs(url: str) -> tuple[object, str]:
@@ -108,6 +204,12 @@ def _copy(url: str, dest_parent: Path) -> Path:
             dest.mkdir()
             prefix = root + "/"
             found = fs.find(root, detail=True)  # type: ignore[attr-defined]
+            if len(found) > MAX_STAGED_FILES:
+                raise LocationError(f"{shown(url)}: the folder holds {len(found)} entries, more than "
+                                    f"MAX_STAGED_FILES = {MAX_STAGED_FILES}; refused")
+            budget = _Budget(url)
+            if sum(int(i.get("size") or 0) for i in found.values()) > MAX_STAGED_BYTES:
+                raise budget.refuse()
             for f in sorted(found):
                 info = found[f]
                 if info.get("type") != "file" or info.get("islink"):  # a FIFO would block, a link escape
@@ -120,15 +222,19 @@ def _copy(url: str, dest_parent: Path) -> Path:
                                         "that is not a plain relative name; refused")
                 target = dest.joinpath(*parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fs.get_file(f, str(target))  # type: ignore[attr-defined]
+                _get(fs, f, target, budget, info.get("size"))
             return dest
         if not fs.isfile(root):  # type: ignore[attr-defined]
             raise LocationError(f"{shown(url)}: no file or folder at this URL")
         dest = dest_parent / name
-        fs.get_file(root, str(dest))  # type: ignore[attr-defined]
+        _get(fs, root, dest, _Budget(url), fs.size(root))  # type: ignore[attr-defined]
         return dest
     except LocationError:
         raise
+    except _ReplyTooLarge:
+        raise LocationError(f"{shown(url)}: the server's reply is an HTML page or has no Content-Type, so it is "
+                            f"read whole to list a folder, and it is longer than MAX_LISTING_BYTES = "
+                            f"{MAX_LISTING_BYTES} bytes; refused") from None
     except Exception as exc:  # noqa: BLE001 - any store's own errors (HTTP status, auth, network, missing)
         raise LocationError(f"{shown(url)}: cannot be read ({type(exc).__name__})") from None
 

@@ -115,6 +115,13 @@ def test_a_url_hashes_like_the_same_bytes_on_a_local_path(kind: str, series: Pat
         assert p.name == "single.nii.gz" and p.read_bytes() == local_file.read_bytes()
 
 
+@pytest.fixture(autouse=True)
+def _private_tempdir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test stages into a temporary folder of its own, so what it finds there after staging is
+    its own doing, not a test running beside it (the suite runs on two processes)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tempdir")))
+
+
 def _stages() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("samd-stage-*")}
 
@@ -127,7 +134,7 @@ def test_a_url_ending_in_dots_is_staged_inside_the_private_folder(tail: str, ser
             assert p.parent.name.startswith("samd-stage-") and p.name not in ("", ".", "..")
     except LocationError:
         pass  # refused is fine too; writing outside the private folder is not
-    assert {p.name for p in Path(tempfile.gettempdir()).iterdir()} <= before | {"samd-stage-"}
+    assert {p.name for p in Path(tempfile.gettempdir()).iterdir()} == before
 
 
 def test_a_staged_copy_is_removed_after_use_and_after_an_error(series: Path) -> None:
@@ -408,3 +415,100 @@ def test_reference_masks_by_url_give_the_same_segmentation_endpoints(tmp_path: P
     t["ref"] = [f"zip://{rel}::{(tmp_path / 'refs.zip').as_uri()}" for rel in t["ref"]]
     t.to_csv(tmp_path / "manifest.csv", index=False)
     assert endpoints("zip") == ref
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """A server whose replies a store could send: endless, lying about their size, or untyped."""
+
+    protocol_version = "HTTP/1.0"  # no Content-Length: the body ends when the connection closes
+    mode = "endless-untyped"
+
+    def log_message(self, *args: object) -> None:  # noqa: D102
+        pass
+
+    def _headers(self) -> None:
+        self.send_response(200)
+        if self.mode != "endless-untyped":
+            self.send_header("Content-Type", "application/octet-stream")
+        if self.mode == "huge-length":
+            self.send_header("Content-Length", str(10**12))
+        self.end_headers()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._headers()
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._headers()
+        block = b"\0" * (1 << 16)
+        try:
+            for _ in range(1 << 20):  # 64 GiB at most, far past every limit under test
+                self.wfile.write(block)
+        except OSError:  # the client hung up at its limit
+            pass
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[type[_Hostile]]:
+    handler = type("Handler", (_Hostile,), {})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    handler.url = f"http://127.0.0.1:{srv.server_port}/ct/case01.dcm"  # type: ignore[attr-defined]
+    yield handler
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.mark.parametrize(("mode", "limit"), [
+    ("endless-untyped", "MAX_LISTING_BYTES"),  # read whole to look for links: bounded memory
+    ("endless-typed", "MAX_STAGED_BYTES"),      # streamed to disk: bounded disk
+    ("huge-length", "MAX_STAGED_BYTES"),        # refused on its stated size, before the copy
+])
+def test_an_endless_or_huge_http_reply_is_refused_at_its_limit(
+        hostile_server: type[_Hostile], monkeypatch: pytest.MonkeyPatch, mode: str, limit: str) -> None:
+    import validation._locations as loc
+
+    monkeypatch.setattr(loc, "MAX_LISTING_BYTES", 1 << 20)
+    monkeypatch.setattr(loc, "MAX_STAGED_BYTES", 2 << 20)
+    hostile_server.mode = mode
+    before = set(Path(tempfile.gettempdir()).glob("samd-stage-*"))
+    with pytest.raises(LocationError, match=limit) as info:
+        location_sha256(hostile_server.url)  # type: ignore[attr-defined]
+    assert "\n" not in str(info.value) and "http://127.0.0.1" in str(info.value)
+    assert set(Path(tempfile.gettempdir()).glob("samd-stage-*")) == before  # nothing kept
+
+
+def test_a_folder_over_the_byte_or_file_limit_is_refused_before_any_copy(
+        series: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sizes and counts the store reports are checked before a byte is copied."""
+    import validation._locations as loc
+
+    url = (series / "case01" / "ct").as_uri()
+    total = sum(f.stat().st_size for f in (series / "case01" / "ct").rglob("*") if f.is_file())
+    copied: list[str] = []
+    real_get = loc._get
+    monkeypatch.setattr(loc, "_get", lambda *a: (copied.append(a[1]), real_get(*a)))
+    monkeypatch.setattr(loc, "MAX_STAGED_BYTES", total - 1)
+    with pytest.raises(LocationError, match=f"MAX_STAGED_BYTES = {total - 1} bytes"):
+        location_sha256(url)
+    assert copied == []
+    monkeypatch.setattr(loc, "MAX_STAGED_BYTES", total)  # exactly at the limit: accepted
+    assert location_sha256(url) == sha256_tree(series / "case01" / "ct")
+    monkeypatch.setattr(loc, "MAX_STAGED_FILES", 5)  # the folder holds 6 files
+    copied.clear()
+    with pytest.raises(LocationError, match="6 entries, more than MAX_STAGED_FILES = 5"):
+        location_sha256(url)
+    assert copied == []
+
+
+def test_a_single_file_over_the_byte_limit_is_refused(series: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import validation._locations as loc
+
+    f = series / "single.nii.gz"
+    monkeypatch.setattr(loc, "MAX_STAGED_BYTES", f.stat().st_size - 1)
+    for url in (f.as_uri(), f"zip://single.nii.gz::{(series / 'store.zip').as_uri()}"):
+        with pytest.raises(LocationError, match="MAX_STAGED_BYTES"):
+            location_sha256(url)
+    monkeypatch.setattr(loc, "MAX_STAGED_BYTES", f.stat().st_size)
+    assert location_sha256(f.as_uri()) == sha256_file(f)
