@@ -101,6 +101,7 @@ multiplicity: holm
 
 def _validate(a: argparse.Namespace) -> dict[str, object]:
     """``run_validation`` on ``a.validate`` predictions, in-process and on ``a.workers`` workers."""
+    import resource
     import tempfile
 
     import numpy as np
@@ -119,20 +120,24 @@ def _validate(a: argparse.Namespace) -> dict[str, object]:
         pd.DataFrame({"case_id": ids, "score": rng.normal(size=n) + 1.2 * y}).to_csv(
             root / "predictions.csv", index=False, float_format="%.17g")
         (root / "protocol.yaml").write_text(_PROTOCOL.format(reps=a.replicates, chunk=a.chunk))
-        times, results = {}, {}
+        del ids, y  # the peak memory reported is the runs', not the generator's
+        times, results, peaks = {}, {}, {}
         for name, kw in (("in_process", {}), ("workers", {"workers": a.workers})):
             d = root / name
             t = time.perf_counter()
             run_validation(root / "protocol.yaml", out_dir=d / "out", tracking_uri=f"sqlite:///{d / 'm.db'}",
                            audit_log=d / "audit.jsonl", progress=False, **kw)  # type: ignore[arg-type]
             times[name] = time.perf_counter() - t
+            peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB, so far
             res = json.loads((d / "out" / "result.json").read_text())
             results[name] = {k: v for k, v in res.items() if k not in ("mlflow_run_id", "mlflow_experiment_id")}
         if results["in_process"] != results["workers"]:
             raise SystemExit("run_validation: result.json differs between in-process and workers")
     return {"validate_cases": n, "validate_in_process_s": round(times["in_process"], 2),
             "validate_workers_s": round(times["workers"], 2),
-            "validate_ratio": round(times["workers"] / times["in_process"], 3)}
+            "validate_ratio": round(times["workers"] / times["in_process"], 3),
+            "validate_peak_rss_gib_in_process": round(peaks["in_process"], 2),
+            "validate_peak_rss_gib_coordinator": round(peaks["workers"], 2)}
 
 
 if __name__ == "__main__":
