@@ -83,7 +83,8 @@ def test_shipped_bundle_manifest_re_encodes_identically() -> None:
 
 @pytest.mark.verifies("SRS-BUNDLE-031")
 def test_shipped_bundle_verifies_and_reproduces_its_goldens() -> None:
-    from samd_core.bundle import decode_goldens, decode_reference_inputs, load_locked
+    from samd_core.bundle import decode_goldens, decode_reference_inputs, load_locked, platform_id
+    from tests.bundle._goldens import assert_reproduces_golden
 
     model = load_locked(BUNDLE, check_core_fingerprint=False)  # every file hash is still verified
     ref = BUNDLE / "reference"
@@ -92,9 +93,11 @@ def test_shipped_bundle_verifies_and_reproduces_its_goldens() -> None:
     assert cases
     for cid, vol in cases.items():
         pred = model.predict(vol)
-        assert np.array_equal(pred.probability.array, probs[cid]), cid
-        # lesions (index, LPS mm, volume, diameter), score and map hashes: bit-identical
-        assert json.loads(json.dumps(pred.to_dict())) == doc["cases"][cid], cid
+        # on the goldens' platform: map, lesions (index, LPS mm, volume, diameter), score and map
+        # hashes bit-identical; elsewhere OQ's documented tolerance (`tests.bundle._goldens`)
+        assert_reproduces_golden(pred, probs[cid], json.loads(json.dumps(doc["cases"][cid])), doc["platform"], cid)
+        if doc["platform"] == platform_id():
+            assert json.loads(json.dumps(pred.to_dict())) == doc["cases"][cid], cid
 
 
 # Hashes printed by release 0.1.0 (commit 6326c54) for these inputs.
