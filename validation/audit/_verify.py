@@ -351,21 +351,14 @@ def _scan_chunk(path: str, start: int, end: int) -> tuple[int, list[tuple[Any, .
     (same checks as `_Chain.record`) are folded into runs, every other line is an item of its own."""
     horizon_s, cp_seqs, strict_unsigned = _WORKER_ARGS
     items: list[tuple[Any, ...]] = []
-    append = items.append
     run: list[Any] | None = None  # [n, first rec, count, last seq, last hash, last ts]
     n = 0
     for n, line, terminated in _chunk_lines(path, start, end):
-        try:
-            rec = parse_line(line)
-        except BadLine as exc:
-            if run is not None:
-                append((_RUN, run[0], run[1], run[2], run[4], run[5]))
-                run = None
-            append((_LINE, n, terminated, None, str(exc), sha256_bytes(line)))
-            continue
-        if terminated and not strict_unsigned:
+        item = _line_item(n, line, terminated)
+        rec = item[3]
+        if rec is not None and terminated and not strict_unsigned:
             seq, ts = rec.get("seq"), rec.get("ts_utc")
-            if (type(seq) is int and "sig" not in rec and rec.get("key_id") is None
+            if (type(seq) is int and rec.get("sig") is None and rec.get("key_id") is None
                     and rec.get("action") not in _SPECIAL_ACTIONS and seq not in cp_seqs
                     and _valid_ts(ts) and ts <= horizon_s):
                 if (run is not None and seq == run[3] + 1 and rec.get("prev_hash") == run[4]
@@ -374,15 +367,15 @@ def _scan_chunk(path: str, start: int, end: int) -> tuple[int, list[tuple[Any, .
                     run[3], run[4], run[5] = seq, rec["hash"], ts
                 else:
                     if run is not None:
-                        append((_RUN, run[0], run[1], run[2], run[4], run[5]))
+                        items.append((_RUN, run[0], run[1], run[2], run[4], run[5]))
                     run = [n, rec, 1, seq, rec["hash"], ts]
                 continue
         if run is not None:
-            append((_RUN, run[0], run[1], run[2], run[4], run[5]))
+            items.append((_RUN, run[0], run[1], run[2], run[4], run[5]))
             run = None
-        append((_LINE, n, terminated, rec, None, ""))
+        items.append(item)
     if run is not None:
-        append((_RUN, run[0], run[1], run[2], run[4], run[5]))
+        items.append((_RUN, run[0], run[1], run[2], run[4], run[5]))
     return n, items
 
 
